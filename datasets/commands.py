@@ -1,0 +1,10 @@
+"""File-based subcommands of ``gnssaug``: inspect RINEX files, solve positions from files.
+
+Registered by :mod:`gnssaug.cli`; each ``run_*`` function returns the exit status.
+"""
+
+from __future__ import annotations
+
+
+def register(subparsers) -> None:
+    """Add this module's subcommands to the ``gnssaug`` parser."""

@@ -1,0 +1,1 @@
+"""Atmosphere models: troposphere (Saastamoinen and mapping) and ionosphere (GPS and BDS Klobuchar)."""

@@ -1,0 +1,60 @@
+"""The ``gnssaug`` command and its subcommands.
+
+Each subcommand lives in the package that owns its work and is registered here by module path, so
+this entry point imports nothing heavy (no server, no georinex) until a subcommand runs. A
+subcommand module provides ``register(subparsers)``, which adds its parser and sets
+``func=run(args) -> int``.
+
+Errors the user can act on (bad files, bad arguments: :class:`gnssaug.errors.GnssError` and its
+subclasses such as :class:`gnssaug.errors.UsageError`, missing files) are printed as one line,
+``gnssaug: ...``, with exit status 2; tracebacks are for bugs only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from gnssaug import __version__
+from gnssaug.errors import GnssError
+
+#: Subcommand modules, in the order ``gnssaug --help`` lists them.
+SUBCOMMAND_MODULES = (
+    "gnssaug.datasets.commands",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every registered subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="gnssaug",
+        description="BeiDou+GNSS augmentation service: positioning, RTCM 3, NTRIP caster, replay.",
+    )
+    parser.add_argument("--version", action="version", version=f"gnssaug {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module_name in SUBCOMMAND_MODULES:
+        importlib.import_module(module_name).register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``gnssaug`` command line; returns the process exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = (logging.WARNING, logging.INFO, logging.DEBUG)[min(args.verbose, 2)]
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except (GnssError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        print(f"gnssaug: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0

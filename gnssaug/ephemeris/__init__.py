@@ -1,0 +1,1 @@
+"""Broadcast ephemerides: records, orbit and clock evaluation, per-satellite selection."""

@@ -1,0 +1,1 @@
+"""Positioning solvers: SPP, DGNSS, RTK, network RTK, and ambiguity resolution."""

@@ -1,0 +1,1 @@
+"""The correction service (``gnssaug.server``): NTRIP caster, hub, HTTP API, settings."""

@@ -1,0 +1,1 @@
+"""Reference stations (``gnssaug.stations``): registry, ingest, epoch assembly, health."""
