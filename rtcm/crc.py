@@ -1,0 +1,82 @@
+"""CRC-24Q, the checksum of the RTCM 3 transport frame (RTCM 10403.3 §4, Table 4-1).
+
+Generator polynomial x^24 + x^23 + x^18 + x^17 + x^14 + x^11 + x^10 + x^7 + x^6 + x^5 + x^4 + x^3 + x + 1
+(0x1864CFB), initial value 0, no reflection, no final XOR. The checksum covers the three header bytes
+and the payload.
+
+Pure Python walks one byte per loop turn (about 10 MB/s). Because this CRC is linear over GF(2) with a
+zero initial value, the CRC of a message is the XOR over its bytes of ``byte * x^(24 + 8 d) mod P``, where
+``d`` is the byte's distance from the end; with a precomputed ``[distance, byte]`` table numpy does that
+for a whole frame in a few vectorised steps, which is what makes long MSM frames cheap.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+POLY = 0x1864CFB
+#: Longest CRC-covered span: 3 header bytes + 1023 payload bytes.
+MAX_SPAN = 3 + 1023
+
+
+def _byte_table() -> list[int]:
+    table = []
+    for byte in range(256):
+        crc = byte << 16
+        for _ in range(8):
+            crc <<= 1
+            if crc & 0x1000000:
+                crc ^= POLY
+        table.append(crc & 0xFFFFFF)
+    return table
+
+
+_TABLE = _byte_table()
+
+
+def _position_table() -> np.ndarray:
+    # row d: CRC contribution of each byte value when d bytes follow it.
+    out = np.empty((MAX_SPAN, 256), dtype=np.uint32)
+    out[0] = _TABLE
+    row = list(_TABLE)
+    for d in range(1, MAX_SPAN):
+        # shifting a remainder by one more byte: run it through the byte table once.
+        row = [((r << 8) & 0xFFFFFF) ^ _TABLE[r >> 16] for r in row]
+        out[d] = row
+    return out
+
+
+_POS_TABLE: np.ndarray | None = None
+_NUMPY_FROM = 96  # below this length the Python loop is faster than numpy's call overhead
+
+
+def _crc_loop(data) -> int:
+    crc = 0
+    table = _TABLE
+    for b in data:
+        crc = ((crc << 8) & 0xFFFFFF) ^ table[(crc >> 16) ^ b]
+    return crc
+
+
+def crc24q(data: bytes | bytearray | memoryview) -> int:
+    """CRC-24Q of ``data`` (RTCM 10403.3 §4).
+
+    Parameters
+    ----------
+    data : bytes-like
+        The bytes to check (header and payload of a frame).
+
+    Returns
+    -------
+    int
+        The 24-bit checksum.
+    """
+    n = len(data)
+    if n < _NUMPY_FROM or n > MAX_SPAN:
+        return _crc_loop(data)
+    global _POS_TABLE
+    if _POS_TABLE is None:
+        _POS_TABLE = _position_table()
+    values = np.frombuffer(data, dtype=np.uint8)
+    terms = _POS_TABLE[np.arange(n - 1, -1, -1), values]
+    return int(np.bitwise_xor.reduce(terms))
