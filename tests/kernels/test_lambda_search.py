@@ -6,6 +6,7 @@ import itertools
 
 import numpy as np
 import pytest
+
 from gnssaug.kernels.lambda_ import (
     LAMBDA_NOT_POSITIVE_DEFINITE,
     LAMBDA_OK,
