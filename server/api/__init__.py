@@ -1,0 +1,1 @@
+"""HTTP API of the correction service: routes, wire schemas and the OpenAPI document."""
