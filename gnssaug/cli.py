@@ -23,6 +23,7 @@ from gnssaug.errors import GnssError
 #: Subcommand modules, in the order ``gnssaug --help`` lists them.
 SUBCOMMAND_MODULES = (
     "gnssaug.datasets.commands",
+    "gnssaug.stations.cli",
 )
 
 
