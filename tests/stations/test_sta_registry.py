@@ -21,9 +21,10 @@ from gnssaug.cli import main
 
 
 def test_password_hash_is_salted_and_checks():
-    h1, h2 = hash_password("pw"), hash_password("pw")
-    assert h1 != h2 and "pw" not in h1
-    assert check_password("pw", h1) and not check_password("pW", h1)
+    secret = "correct-horse-battery"
+    h1, h2 = hash_password(secret), hash_password(secret)
+    assert h1 != h2 and secret not in h1
+    assert check_password(secret, h1) and not check_password(secret.upper(), h1)
     assert not check_password("pw", "garbage") and not check_password("pw", "scrypt$x$y$z$a$b")
 
 
