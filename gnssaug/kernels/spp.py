@@ -1,0 +1,436 @@
+"""Single-point positioning kernels: per-epoch weighted least squares with RAIM, and a batch driver.
+
+The whole epoch runs in one kernel call: iterations of the linearised code equations, atmosphere
+(Saastamoinen + Niell, GPS or BDS Klobuchar per satellite), Earth-rotation (Sagnac) correction,
+chi-square validation, fault detection and exclusion, and DOPs. The batch kernel loops over every
+epoch of a file and seeds each epoch with the previous solution.
+
+Unknowns: ECEF position and one receiver clock per *clock group* that has satellites (BDS-2 and
+BDS-3 are separate groups; the group table is passed in). Rows are satellites; everything that does
+not depend on the receiver position (satellite position at transmit time, satellite clock, group
+delays, ephemeris variance, the choice of ionosphere model) is prepared by the caller.
+
+Measurement model of row ``i`` (metres)::
+
+    pr_i = |r_sat - r_rx| + sagnac + clk[group_i] - clk_sat_i + iono_i + tropo_i + e_i
+    var(e_i) = efact_i^2 (a^2 + b^2 / sin^2 el) [* 10^((cn0_nom - cn0)/10)] + var_sat_i
+               + (iono_err * iono_i)^2 + (tropo_err / (sin el + 0.1))^2
+
+(the error model of RTKLIB's ``varerr``; RTKLIB manual App. E.6 and E.5).
+"""
+
+import math
+
+import numpy as np
+
+from gnssaug.constants import C_MPS, OMEGA_E_GPS_RADPS
+from gnssaug.kernels import kernel
+from gnssaug.kernels.atmosphere import klobuchar_bds, klobuchar_gps, tropo_slant_delay
+from gnssaug.kernels.geodesy import enu_rotation, llh_from_ecef
+
+# Indices of the option vector (float64[N_OPT]); the Python front end fills it.
+OPT_ELMASK_RAD = 0
+OPT_ERR_A_M = 1
+OPT_ERR_B_M = 2
+OPT_USE_CN0 = 3
+OPT_CN0_NOMINAL_DBHZ = 4
+OPT_IONO_ERR = 5
+OPT_MAX_EXCLUDE = 6
+OPT_MAX_ITER = 7
+OPT_GDOP_MAX = 8
+OPT_HUMIDITY = 9
+OPT_TROPO_ERR_M = 10
+OPT_CONV_M = 11
+N_OPT = 12
+
+# Columns of the per-row float inputs (float64[n, N_ROWF]).
+COL_PR_M = 0  # pseudorange, group delays removed (or ionosphere-free) [m]
+COL_SAT_CLK_M = 1  # c * satellite clock offset at transmit time [m]
+COL_VAR_SAT_M2 = 2  # ephemeris/clock error variance (URA^2) [m^2]
+COL_EFACT = 3  # per-system error factor
+COL_CN0_DBHZ = 4  # C/N0 of the signal [dB-Hz], NaN when unknown
+COL_IONO_SCALE = 5  # (f_ref / f)^2 of the row's Klobuchar model
+N_ROWF = 6
+# Columns of the per-row int inputs (int64[n, N_ROWI]).
+COL_GROUP = 0  # clock group
+COL_IONO_MODEL = 1  # IONO_* below
+N_ROWI = 2
+
+IONO_NONE = 0  # ionosphere-free combination (or no correction)
+IONO_GPS_KLOBUCHAR = 1
+IONO_BDS_KLOBUCHAR = 2
+
+# Reason codes of an epoch (the Python layer turns them into text).
+OK = 0
+TOO_FEW_SATS = 1
+NO_CONVERGENCE = 2
+CHI_SQUARE_FAILED = 3
+GDOP_TOO_LARGE = 4
+SINGULAR = 5
+
+_MAX_PARAM = 16
+_EARTH_SURFACE_M = 6.0e6  # a receiver guess closer to the centre has no usable elevation yet
+_BDT_MINUS_GPST_S = -14.0
+
+
+@kernel
+def _cholesky_inverse(a, k, out):
+    """Inverse of the symmetric positive definite top-left ``k x k`` block of ``a`` into ``out``.
+
+    Returns False when the block is not positive definite (singular geometry).
+    """
+    low = np.zeros((k, k))
+    for j in range(k):
+        s = a[j, j]
+        for m in range(j):
+            s -= low[j, m] * low[j, m]
+        if not s > 1e-12 * max(abs(a[j, j]), 1e-300):
+            return False
+        low[j, j] = math.sqrt(s)
+        for i in range(j + 1, k):
+            s = a[i, j]
+            for m in range(j):
+                s -= low[i, m] * low[j, m]
+            low[i, j] = s / low[j, j]
+    # inverse of L by forward substitution, then inv(A) = inv(L)^T inv(L)
+    linv = np.zeros((k, k))
+    for j in range(k):
+        linv[j, j] = 1.0 / low[j, j]
+        for i in range(j + 1, k):
+            s = 0.0
+            for m in range(j, i):
+                s -= low[i, m] * linv[m, j]
+            linv[i, j] = s / low[i, i]
+    for i in range(k):
+        for j in range(i, k):
+            s = 0.0
+            for m in range(j, k):
+                s += linv[m, i] * linv[m, j]
+            out[i, j] = s
+            out[j, i] = s
+    return True
+
+
+@kernel
+def _atmosphere(rx, sat_pos, rowf, rowi, t_gps_day_s, doy, ion, opts, az, el, iono_m, tropo_m):
+    """Azimuth, elevation, ionospheric and tropospheric delays of every active row seen from ``rx``.
+
+    ``ion`` is float64[16]: GPS alpha, GPS beta, BDS alpha, BDS beta.
+    """
+    llh = llh_from_ecef(rx)
+    rot = enu_rotation(llh[0], llh[1])
+    t_bdt_day_s = (t_gps_day_s + _BDT_MINUS_GPST_S) % 86400.0
+    # every row, not only the active ones: fault exclusion re-activates rows against this cache
+    for i in range(sat_pos.shape[0]):
+        if math.isnan(sat_pos[i, 0]):
+            continue
+        dx = sat_pos[i, 0] - rx[0]
+        dy = sat_pos[i, 1] - rx[1]
+        dz = sat_pos[i, 2] - rx[2]
+        e = rot[0, 0] * dx + rot[0, 1] * dy + rot[0, 2] * dz
+        n = rot[1, 0] * dx + rot[1, 1] * dy + rot[1, 2] * dz
+        u = rot[2, 0] * dx + rot[2, 1] * dy + rot[2, 2] * dz
+        a = math.atan2(e, n)
+        az[i] = a + 2.0 * math.pi if a < 0.0 else a
+        el[i] = math.atan2(u, math.sqrt(e * e + n * n))
+        iono = 0.0
+        model = rowi[i, COL_IONO_MODEL]
+        if model == IONO_GPS_KLOBUCHAR:
+            iono = klobuchar_gps(llh[0], llh[1], az[i], el[i], t_gps_day_s, ion[0:4], ion[4:8])
+        elif model == IONO_BDS_KLOBUCHAR:
+            iono = klobuchar_bds(llh[0], llh[1], az[i], el[i], t_bdt_day_s, ion[8:12], ion[12:16])
+        iono_m[i] = iono * rowf[i, COL_IONO_SCALE] if not math.isnan(iono) else 0.0
+        trop = tropo_slant_delay(llh[0], llh[2], el[i], doy, opts[OPT_HUMIDITY])
+        tropo_m[i] = trop if not math.isnan(trop) else 0.0
+
+
+@kernel
+def _wls(sat_pos, rowf, rowi, active, t_gps_day_s, doy, ion, opts, n_groups, x, work, atmo_rx, used, resid_m,
+         var_m2, qinv, pidx):
+    """Iterate the weighted least squares from ``x`` (float64[3 + n_groups], updated in place).
+
+    ``work`` is float64[4, n]: az, el, iono, tropo caches, computed at the receiver position
+    ``atmo_rx`` (float64[3], NaN: not yet). Returns
+    ``(reason, n_used, n_param, chi2)``; ``qinv[:k, :k]`` is the inverse normal matrix of the
+    parameters in the order position, then the clocks of the groups with ``pidx[g] >= 0``.
+    """
+    n = sat_pos.shape[0]
+    az, el, iono_m, tropo_m = work[0], work[1], work[2], work[3]
+    nmat = np.zeros((_MAX_PARAM, _MAX_PARAM))
+    bvec = np.zeros(_MAX_PARAM)
+    hrow = np.zeros(_MAX_PARAM)
+    count = np.zeros(n_groups, np.int64)
+    reason = NO_CONVERGENCE
+    n_used = 0
+    k = 3
+    chi2 = 0.0
+    for _it in range(int(opts[OPT_MAX_ITER])):
+        on_earth = math.sqrt(x[0] ** 2 + x[1] ** 2 + x[2] ** 2) > _EARTH_SURFACE_M
+        if on_earth:
+            moved = math.sqrt((x[0] - atmo_rx[0]) ** 2 + (x[1] - atmo_rx[1]) ** 2 + (x[2] - atmo_rx[2]) ** 2)
+            if not moved < 1.0:  # NaN (no cache yet) lands here too
+                _atmosphere(x[:3], sat_pos, rowf, rowi, t_gps_day_s, doy, ion, opts, az, el, iono_m, tropo_m)
+                atmo_rx[:3] = x[:3]
+        # one clock parameter per group with at least one usable row
+        count[:] = 0
+        n_used = 0
+        for i in range(n):
+            used[i] = active[i] and (not on_earth or el[i] >= opts[OPT_ELMASK_RAD])
+            if used[i]:
+                count[rowi[i, COL_GROUP]] += 1
+                n_used += 1
+        k = 3
+        for g in range(n_groups):
+            pidx[g] = k if count[g] > 0 else -1
+            k += 1 if count[g] > 0 else 0
+        if n_used < k or k > _MAX_PARAM:
+            return TOO_FEW_SATS, n_used, k, 0.0
+        nmat[:k, :k] = 0.0
+        bvec[:k] = 0.0
+        chi2 = 0.0
+        for i in range(n):
+            if not used[i]:
+                continue
+            dx = sat_pos[i, 0] - x[0]
+            dy = sat_pos[i, 1] - x[1]
+            dz = sat_pos[i, 2] - x[2]
+            rng = math.sqrt(dx * dx + dy * dy + dz * dz)
+            # Earth rotation during the signal flight (first-order Sagnac term)
+            sagnac = OMEGA_E_GPS_RADPS * (sat_pos[i, 0] * x[1] - sat_pos[i, 1] * x[0]) / C_MPS
+            g = rowi[i, COL_GROUP]
+            atmo = iono_m[i] + tropo_m[i] if on_earth else 0.0
+            v = rowf[i, COL_PR_M] - (rng + sagnac + x[3 + g] - rowf[i, COL_SAT_CLK_M] + atmo)
+            sin_el = max(math.sin(el[i]), 0.05) if on_earth else 1.0
+            var_code = opts[OPT_ERR_A_M] ** 2 + (opts[OPT_ERR_B_M] / sin_el) ** 2
+            cn0 = rowf[i, COL_CN0_DBHZ]
+            if opts[OPT_USE_CN0] > 0.0 and cn0 == cn0:
+                var_code *= 10.0 ** (max(opts[OPT_CN0_NOMINAL_DBHZ] - cn0, 0.0) / 10.0)
+            var = rowf[i, COL_EFACT] ** 2 * var_code + rowf[i, COL_VAR_SAT_M2]
+            if on_earth:
+                var += (opts[OPT_IONO_ERR] * iono_m[i]) ** 2 + (opts[OPT_TROPO_ERR_M] / (sin_el + 0.1)) ** 2
+            else:
+                var += 1.0e4  # first pass from the Earth's centre: atmosphere not modelled yet
+            resid_m[i] = v
+            var_m2[i] = var
+            chi2 += v * v / var
+            hrow[:k] = 0.0
+            hrow[0] = -dx / rng
+            hrow[1] = -dy / rng
+            hrow[2] = -dz / rng
+            hrow[pidx[g]] = 1.0
+            w = 1.0 / var
+            for p in range(k):
+                bvec[p] += hrow[p] * w * v
+                for q in range(p, k):
+                    nmat[p, q] += hrow[p] * w * hrow[q]
+        for p in range(k):
+            for q in range(p):
+                nmat[p, q] = nmat[q, p]
+        if not _cholesky_inverse(nmat, k, qinv):
+            return SINGULAR, n_used, k, chi2
+        step_pos2 = 0.0
+        for p in range(3):
+            d = 0.0
+            for q in range(k):
+                d += qinv[p, q] * bvec[q]
+            x[p] += d
+            step_pos2 += d * d
+        for g in range(n_groups):
+            if pidx[g] >= 0:
+                d = 0.0
+                for q in range(k):
+                    d += qinv[pidx[g], q] * bvec[q]
+                x[3 + g] += d
+        if on_earth and math.sqrt(step_pos2) < opts[OPT_CONV_M]:
+            reason = OK
+            break
+    return reason, n_used, k, chi2
+
+
+@kernel
+def _dops(sat_pos, x, used, rowi, pidx, k, out_dops):
+    """GDOP, PDOP, HDOP, VDOP of the used rows (unit weights, the solution's clock parameters)."""
+    llh = llh_from_ecef(x[:3])
+    rot = enu_rotation(llh[0], llh[1])
+    gtg = np.zeros((_MAX_PARAM, _MAX_PARAM))
+    row = np.zeros(_MAX_PARAM)
+    for i in range(sat_pos.shape[0]):
+        if not used[i]:
+            continue
+        d = sat_pos[i] - x[:3]
+        d = d / math.sqrt(d[0] ** 2 + d[1] ** 2 + d[2] ** 2)
+        row[:k] = 0.0
+        for a in range(3):
+            row[a] = -(rot[a, 0] * d[0] + rot[a, 1] * d[1] + rot[a, 2] * d[2])
+        row[pidx[rowi[i, COL_GROUP]]] = 1.0
+        for p in range(k):
+            for q in range(k):
+                gtg[p, q] += row[p] * row[q]
+    q_mat = np.zeros((_MAX_PARAM, _MAX_PARAM))
+    if not _cholesky_inverse(gtg, k, q_mat):
+        out_dops[:] = np.nan
+        return
+    tr = 0.0
+    for p in range(k):
+        tr += q_mat[p, p]
+    out_dops[0] = math.sqrt(tr)
+    out_dops[1] = math.sqrt(q_mat[0, 0] + q_mat[1, 1] + q_mat[2, 2])
+    out_dops[2] = math.sqrt(q_mat[0, 0] + q_mat[1, 1])
+    out_dops[3] = math.sqrt(q_mat[2, 2])
+
+
+@kernel
+def _test(chi2, n_used, k, chi2_table):
+    """True when the residuals pass the chi-square test (always with no redundancy)."""
+    dof = n_used - k
+    if dof <= 0:
+        return True
+    return chi2 <= chi2_table[min(dof, chi2_table.shape[0]) - 1]
+
+
+@kernel
+def spp_epoch(sat_pos, rowf, rowi, valid, t_gps_day_s, doy, ion, opts, chi2_table, n_groups, x,
+              used, resid_m, out_cov, out_dops):
+    """Solve one epoch: WLS, chi-square validation, fault exclusion, DOPs.
+
+    Parameters
+    ----------
+    sat_pos : float64[n, 3]
+        Satellite ECEF positions at transmit time, in the ECEF frame of the transmit time [m].
+    rowf : float64[n, N_ROWF]
+        Per-row floats (``COL_*``).
+    rowi : int64[n, N_ROWI]
+        Per-row ints: clock group, ionosphere model.
+    valid : bool[n]
+        Rows usable at all (observation present, healthy ephemeris).
+    t_gps_day_s : float
+        GPST second of day of the epoch.
+    doy : float
+        Day of year (Niell seasonal term).
+    ion : float64[16]
+        GPS alpha, GPS beta, BDS alpha, BDS beta Klobuchar coefficients.
+    opts : float64[N_OPT]
+        Options (``OPT_*``).
+    chi2_table : float64[m]
+        Chi-square test thresholds for 1..m degrees of freedom.
+    n_groups : int
+        Number of clock groups.
+    x : float64[3 + n_groups]
+        In: initial position and clocks [m]. Out: the solution.
+    used : bool[n]
+        Out: rows used in the final solution.
+    resid_m : float64[n]
+        Out: pre-fit residuals of the last iteration [m].
+    out_cov : float64[3, 3]
+        Out: position covariance [m^2].
+    out_dops : float64[4]
+        Out: GDOP, PDOP, HDOP, VDOP.
+
+    Returns
+    -------
+    (int, int, int)
+        Reason code (``OK`` ...), satellites used, satellites excluded.
+    """
+    n = sat_pos.shape[0]
+    active = valid.copy()
+    work = np.full((4, n), np.nan)
+    atmo_rx = np.full(3, np.nan)
+    var_m2 = np.zeros(n)
+    qinv = np.zeros((_MAX_PARAM, _MAX_PARAM))
+    pidx = np.full(n_groups, -1, np.int64)
+    x_start = x.copy()
+    reason, n_used, k, chi2 = _wls(sat_pos, rowf, rowi, active, t_gps_day_s, doy, ion, opts, n_groups, x, work,
+                                   atmo_rx, used, resid_m, var_m2, qinv, pidx)
+    n_excl = 0
+    passed = reason == OK and _test(chi2, n_used, k, chi2_table)
+    if reason == NO_CONVERGENCE or (reason == OK and not passed):
+        # Fault exclusion: drop, one at a time, the satellite whose removal gives the smallest
+        # normalised chi-square; repeat while the test fails, up to OPT_MAX_EXCLUDE satellites.
+        x_try = x.copy()
+        used_try = np.zeros(n, np.bool_)
+        res_try = np.zeros(n)
+        var_try = np.zeros(n)
+        q_try = np.zeros((_MAX_PARAM, _MAX_PARAM))
+        p_try = np.full(n_groups, -1, np.int64)
+        x_seed = x.copy() if reason == OK else x_start.copy()
+        for _round in range(int(opts[OPT_MAX_EXCLUDE])):
+            best_j = -1
+            best_score = np.inf
+            for j in range(n):
+                # candidates: the used rows, or every active row when the solution did not converge
+                if not (active[j] and (used[j] or reason != OK)):
+                    continue
+                active[j] = False
+                x_try[:] = x_seed
+                r_j, nu_j, k_j, c_j = _wls(sat_pos, rowf, rowi, active, t_gps_day_s, doy, ion, opts, n_groups,
+                                           x_try, work, atmo_rx, used_try, res_try, var_try, q_try, p_try)
+                active[j] = True
+                if r_j != OK or nu_j - k_j < 1:
+                    continue
+                score = c_j / chi2_table[min(nu_j - k_j, chi2_table.shape[0]) - 1]
+                if score < best_score:
+                    best_score = score
+                    best_j = j
+            if best_j < 0:
+                break
+            active[best_j] = False
+            n_excl += 1
+            x[:] = x_seed
+            reason, n_used, k, chi2 = _wls(sat_pos, rowf, rowi, active, t_gps_day_s, doy, ion, opts, n_groups, x,
+                                           work, atmo_rx, used, resid_m, var_m2, qinv, pidx)
+            passed = reason == OK and _test(chi2, n_used, k, chi2_table)
+            if passed or reason != OK:
+                break
+            x_seed[:] = x
+    if reason != OK:
+        return reason, n_used, n_excl
+    if not passed:
+        return CHI_SQUARE_FAILED, n_used, n_excl
+    out_cov[:, :] = qinv[:3, :3]
+    for g in range(n_groups):
+        if pidx[g] < 0:
+            x[3 + g] = np.nan  # no satellite of this group: no clock estimate
+    _dops(sat_pos, x, used, rowi, pidx, k, out_dops)
+    if not out_dops[0] <= opts[OPT_GDOP_MAX]:
+        return GDOP_TOO_LARGE, n_used, n_excl
+    return OK, n_used, n_excl
+
+
+@kernel
+def spp_batch(offsets, sat_pos, rowf, rowi, valid, t_gps_day_s, doy, ion, opts, chi2_table, n_groups, x_init,
+              out_pos, out_cov, out_clk, out_dops, out_reason, out_n_used, out_n_excl, out_used, out_resid):
+    """Run :func:`spp_epoch` over every epoch of a file (rows ``offsets[e]:offsets[e+1]``).
+
+    Each epoch starts from the previous epoch's solution when there is one, else from ``x_init``
+    (float64[3 + n_groups]). Outputs are per epoch (``out_*`` with a leading epoch axis) and per
+    row (``out_used`` bool[n_row], ``out_resid`` float64[n_row]). Epoch ``ion`` rows are
+    ``ion[e]`` (float64[n_epoch, 16]) so navigation updates within a file are honoured.
+    """
+    n_epoch = offsets.shape[0] - 1
+    x = x_init.copy()
+    have_prev = False
+    for e in range(n_epoch):
+        lo = offsets[e]
+        hi = offsets[e + 1]
+        if not have_prev:
+            x[:] = x_init
+        x_epoch = x.copy()
+        reason, n_used, n_excl = spp_epoch(
+            sat_pos[lo:hi], rowf[lo:hi], rowi[lo:hi], valid[lo:hi], t_gps_day_s[e], doy[e], ion[e], opts,
+            chi2_table, n_groups, x_epoch, out_used[lo:hi], out_resid[lo:hi], out_cov[e], out_dops[e],
+        )
+        out_reason[e] = reason
+        out_n_used[e] = n_used
+        out_n_excl[e] = n_excl
+        if reason == OK:
+            out_pos[e, :] = x_epoch[:3]
+            out_clk[e, :] = x_epoch[3:]
+            x[:] = x_epoch
+            for g in range(n_groups):
+                if math.isnan(x[3 + g]):
+                    x[3 + g] = 0.0
+            have_prev = True
+        else:
+            out_pos[e, :] = np.nan
+            out_clk[e, :] = np.nan
+            out_used[lo:hi] = False
