@@ -81,7 +81,9 @@ def _constellation(n_gps=7, n_bds=6, noise_m=0.0, seed=1, fault=None):
         x, y, z = sat_rx_frame[i]
         sat_pos[i] = (c * x - s * y, s * x + c * y, z)
         if model[i] == k.IONO_GPS_KLOBUCHAR:
-            iono = atmo.klobuchar_gps(TRUE_LLH[0], TRUE_LLH[1], az[i] % (2 * math.pi), el[i], T_DAY_S, ION[:4], ION[4:8])
+            iono = atmo.klobuchar_gps(
+                TRUE_LLH[0], TRUE_LLH[1], az[i] % (2 * math.pi), el[i], T_DAY_S, ION[:4], ION[4:8]
+            )
         else:
             iono = atmo.klobuchar_bds(
                 TRUE_LLH[0], TRUE_LLH[1], az[i] % (2 * math.pi), el[i], T_DAY_S - 14, ION[8:12], ION[12:16]
