@@ -1,0 +1,38 @@
+"""Reading RINEX files whatever their packing: plain, gzip/Z/bz2/zip, Hatanaka (``.crx``, ``.yyd``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gnssaug.errors import FileFormatError
+
+_GZIP, _COMPRESS, _BZIP2, _ZIP = b"\x1f\x8b", b"\x1f\x9d", b"BZh", b"PK\x03\x04"
+
+
+def is_packed(data: bytes) -> bool:
+    """True for gzip/Z/bz2/zip data or Compact RINEX (Hatanaka) text."""
+    if data[:2] in (_GZIP, _COMPRESS) or data[:3] == _BZIP2 or data[:4] == _ZIP:
+        return True
+    return b"COMPACT RINEX FORMAT" in data[:80] or b"CRINEX VERS" in data[:80]
+
+
+def read_rinex_bytes(path: str | Path) -> bytes:
+    """The plain RINEX text of a file as bytes, decompressed in memory when packed.
+
+    Uses the ``hatanaka`` package (crx2rnx and the common compressors) only for packed files,
+    so plain files are read with no copy beyond the file read itself.
+
+    Raises
+    ------
+    FileFormatError
+        When packed data cannot be decompressed (corrupt or truncated archive).
+    """
+    data = Path(path).read_bytes()
+    if not is_packed(data):
+        return data
+    import hatanaka  # imported here: plain files do not need it
+
+    try:
+        return hatanaka.decompress(data)
+    except Exception as exc:  # the package raises OSError, ValueError, zlib/bz2 errors, ...
+        raise FileFormatError(path, None, f"cannot decompress: {exc}") from None

@@ -1,0 +1,166 @@
+"""Fixed-width parsing of RINEX observation records (RINEX 3.05 §5.7 and Table A3; RINEX 2.11 §5.3).
+
+The reader in :mod:`gnssaug.datasets.rinex.obs` finds the satellite records in Python (a few
+thousand epochs) and hands the whole file, as ``uint8`` bytes, to :func:`parse_obs_rows`, which
+reads every 16-character observation field (F14.3 value, LLI digit, SSI digit) of every record and
+picks, per satellite and slot, the observations of the best tracking mode present.
+
+Tables are passed as arguments (one row per system, one column per observation type in file
+order), so the kernel knows nothing about signal plans.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from gnssaug.kernels import kernel
+
+#: Kinds of observation types (column ``kind`` of the tables): pseudorange, phase, Doppler, C/N0.
+KIND_PR, KIND_CP, KIND_DOP, KIND_CN0 = 0, 1, 2, 3
+#: A type this reader does not store (unknown code such as Nagoya's ``X1``, or ionosphere ``I``).
+KIND_SKIP = -1
+#: Width of one observation field: F14.3 value, LLI digit, SSI digit.
+FIELD_WIDTH = 16
+_SPACE, _DOT, _MINUS, _PLUS, _ZERO, _NINE = 32, 46, 45, 43, 48, 57
+
+
+@kernel
+def parse_fixed_float(buf, start, stop):
+    """Value of the fixed-width decimal field ``buf[start:stop]`` (uint8 ASCII).
+
+    Returns ``(value, status)``: status 0 for a number, 1 for a blank field (value NaN), 2 for
+    characters that are not a decimal number (value NaN). Digits are gathered into an integer
+    mantissa and divided once by a power of ten, which rounds exactly like ``float(text)`` for
+    the up to 15 significant digits of RINEX fields.
+    """
+    mantissa = 0
+    n_digit = 0
+    n_frac = 0
+    seen_dot = False
+    negative = False
+    started = False
+    ended = False
+    for i in range(start, stop):
+        c = buf[i]
+        if c == _SPACE:
+            if started:
+                ended = True
+            continue
+        if ended:
+            return math.nan, 2
+        if c >= _ZERO and c <= _NINE:
+            mantissa = mantissa * 10 + (c - _ZERO)
+            n_digit += 1
+            if seen_dot:
+                n_frac += 1
+        elif c == _DOT and not seen_dot:
+            seen_dot = True
+        elif (c == _MINUS or c == _PLUS) and not started:
+            negative = c == _MINUS
+        else:
+            return math.nan, 2
+        started = True
+    if not started:
+        return math.nan, 1
+    if n_digit == 0 or n_digit > 18:
+        return math.nan, 2
+    value = mantissa / 10.0**n_frac if n_frac > 0 else float(mantissa)
+    return (-value if negative else value), 0
+
+
+@kernel
+def parse_obs_rows(
+    buf, line_start, line_stop, row_line, row_sys, n_type, kind, slot, rank, attr,
+    col0, fields_per_line, pr_m, cp_cyc, dop_hz, cn0_dbhz, lli, code, row_bad,
+):
+    """Read the observation records of many satellites into slot arrays.
+
+    Parameters
+    ----------
+    buf : uint8[n_byte]
+        The whole decompressed file.
+    line_start, line_stop : int64[n_line]
+        Byte range of every line, without its end-of-line characters.
+    row_line : int64[n_row]
+        First line of each satellite record.
+    row_sys : int8[n_row]
+        System index of each record (row of the type tables).
+    n_type : int64[n_sys]
+        Number of observation types declared for each system.
+    kind, slot, rank : int8[n_sys, n_max_type]
+        Per system and type in file order: :data:`KIND_PR` ... (or :data:`KIND_SKIP`), the
+        observation slot, and the tracking mode's preference rank in that slot (0 is best).
+    attr : uint8[n_sys, n_max_type]
+        ASCII attribute letter of each type (stored in ``code``).
+    col0 : int
+        Column of the first field (3 in RINEX 3 records after the satellite name, 0 in RINEX 2).
+    fields_per_line : int
+        Fields per line before a record continues on the next line (5 in RINEX 2, unlimited in 3).
+    pr_m, cp_cyc, dop_hz, cn0_dbhz, lli, code : [n_row, N_BAND]
+        Outputs, pre-filled with NaN / 0 by the caller.
+    row_bad : bool[n_row]
+        Output: True where a field could not be read as a number.
+
+    Notes
+    -----
+    Per slot the tracking mode with the best rank whose pseudorange or phase is present is kept,
+    and its Doppler and C/N0 are taken from the same mode (RINEX 3.05 §5.1 lets one slot carry
+    several modes, e.g. GPS C1C and C1W). Values equal to 0.0 are treated as missing.
+    """
+    n_max_type = kind.shape[1]
+    value = np.empty(n_max_type)
+    flag = np.zeros(n_max_type, dtype=np.uint8)
+    n_slot = pr_m.shape[1]
+    best = np.empty(n_slot, dtype=np.int64)
+    for r in range(row_line.shape[0]):
+        s = row_sys[r]
+        nt = n_type[s]
+        for j in range(nt):
+            value[j] = math.nan
+            flag[j] = 0
+            if kind[s, j] == KIND_SKIP:
+                continue
+            ln = row_line[r] + j // fields_per_line
+            a = line_start[ln] + col0 + FIELD_WIDTH * (j % fields_per_line)
+            end = line_stop[ln]
+            if a >= end:
+                continue
+            b = min(a + 14, end)
+            v, status = parse_fixed_float(buf, a, b)
+            if status == 2:
+                row_bad[r] = True
+                continue
+            if v != 0.0:
+                value[j] = v
+            if a + 14 < end:
+                c = buf[a + 14]
+                if c >= _ZERO and c <= _NINE:
+                    flag[j] = c - _ZERO
+        for k in range(n_slot):
+            best[k] = 127
+        for j in range(nt):
+            kd = kind[s, j]
+            if (kd == KIND_PR or kd == KIND_CP) and not math.isnan(value[j]) and rank[s, j] < best[slot[s, j]]:
+                best[slot[s, j]] = rank[s, j]
+        for j in range(nt):
+            kd = kind[s, j]
+            if kd == KIND_SKIP:
+                continue
+            k = slot[s, j]
+            if rank[s, j] != best[k] or math.isnan(value[j]):
+                continue
+            code[r, k] = attr[s, j]
+            if kd == KIND_PR:
+                if math.isnan(pr_m[r, k]):
+                    pr_m[r, k] = value[j]
+            elif kd == KIND_CP:
+                if math.isnan(cp_cyc[r, k]):
+                    cp_cyc[r, k] = value[j]
+                    lli[r, k] = flag[j]
+            elif kd == KIND_DOP:
+                if math.isnan(dop_hz[r, k]):
+                    dop_hz[r, k] = value[j]
+            elif math.isnan(cn0_dbhz[r, k]):
+                cn0_dbhz[r, k] = value[j]
