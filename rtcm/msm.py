@@ -1,0 +1,432 @@
+"""Multiple Signal Messages (MSM1-MSM7), decoded and encoded as arrays (RTCM 10403.3 §3.5.12).
+
+An MSM carries one system's observations at one epoch: a 169-bit header with satellite and signal
+masks, a cell mask (which satellite tracks which signal), then *field blocks*: every satellite's
+value of one field, then the next field, and the same for the cells. Each block holds equal-width
+fields, so the whole data section is a fixed pattern of (offset, width) pairs for a given MSM level,
+satellite count and cell count. That pattern is computed once and cached; a message is then decoded
+with a handful of numpy operations (:func:`gnssaug.rtcm.bits.gather_fields`) however many cells it
+holds, and encoded by packing each block with numpy.
+
+Values stay in the units of the message (milliseconds of range, m/s of range rate); the conversion
+to pseudorange, phase and Doppler of an :class:`gnssaug.obs.ObsEpoch` is in
+:mod:`gnssaug.rtcm.epochs`.
+
+Signal identifiers follow RTCM 10403.3 Tables 3.5-91 (GPS), 3.5-96 (GLONASS), 3.5-99 (Galileo),
+3.5-105 (QZSS), 3.5-108.3 (NavIC) and 3.5-108 (BeiDou, with the BDS-3 signals of its amendments: B1C 1D/1P/1X at 30-32,
+B2a 5D/5P/5X at 22-24, B2b 7D at 25). B2b 7P/7Z and B2a+b 8D/8P/8X have no MSM signal ID in the
+10403.3 tables implemented by RTKLIB 2.4.3 and pyrtcm, so they are not written (no invented IDs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from gnssaug.gnss import BDS, GAL, GLO, GPS, IRN, QZS, SBS, UnknownSignalError, band_slot
+from gnssaug.rtcm.bits import BitReader, BitWriter, gather_fields
+from gnssaug.rtcm.errors import FieldRangeError, MessageContentError, MessageLengthError
+
+#: MSM message group (message number // 10) -> gnssaug system index.
+MSM_SYSTEM = {107: GPS, 108: GLO, 109: GAL, 110: SBS, 111: QZS, 112: BDS, 113: IRN}
+
+_SIG_GPS = {2: "1C", 3: "1P", 4: "1W", 8: "2C", 9: "2P", 10: "2W", 15: "2S", 16: "2L", 17: "2X", 22: "5I",
+            23: "5Q", 24: "5X", 30: "1S", 31: "1L", 32: "1X"}
+_SIG_GLO = {2: "1C", 3: "1P", 8: "2C", 9: "2P"}
+_SIG_GAL = {2: "1C", 3: "1A", 4: "1B", 5: "1X", 6: "1Z", 8: "6C", 9: "6A", 10: "6B", 11: "6X", 12: "6Z",
+            14: "7I", 15: "7Q", 16: "7X", 18: "8I", 19: "8Q", 20: "8X", 22: "5I", 23: "5Q", 24: "5X"}
+_SIG_SBS = {2: "1C", 22: "5I", 23: "5Q", 24: "5X"}
+_SIG_QZS = {2: "1C", 9: "6S", 10: "6L", 11: "6X", 15: "2S", 16: "2L", 17: "2X", 22: "5I", 23: "5Q", 24: "5X",
+            30: "1S", 31: "1L", 32: "1X"}
+_SIG_BDS = {2: "2I", 3: "2Q", 4: "2X", 8: "6I", 9: "6Q", 10: "6X", 14: "7I", 15: "7Q", 16: "7X", 22: "5D",
+            23: "5P", 24: "5X", 25: "7D", 30: "1D", 31: "1P", 32: "1X"}
+_SIG_IRN = {22: "5A"}
+
+#: ``SIGNAL_CODES[system][signal_id]`` -> RINEX band digit + attribute (``"2I"``).
+SIGNAL_CODES: dict[int, dict[int, str]] = {GPS: _SIG_GPS, GLO: _SIG_GLO, GAL: _SIG_GAL, SBS: _SIG_SBS,
+                                           QZS: _SIG_QZS, BDS: _SIG_BDS, IRN: _SIG_IRN}
+
+
+def _slot_table(system: int) -> dict[int, tuple[int, str]]:
+    out = {}
+    for sig, code in SIGNAL_CODES[system].items():
+        try:
+            out[sig] = (band_slot(system, code[0], code[1]), code[1])
+        except UnknownSignalError:
+            continue  # a signal the plan has no slot for (e.g. GPS L1 P); decoded, never stored
+    return out
+
+
+#: ``SIGNAL_SLOTS[system][signal_id]`` -> (ObsEpoch slot, attribute letter).
+SIGNAL_SLOTS: dict[int, dict[int, tuple[int, str]]] = {s: _slot_table(s) for s in SIGNAL_CODES}
+#: ``SIGNAL_IDS[system][(slot, attribute)]`` -> MSM signal ID (the inverse of :data:`SIGNAL_SLOTS`).
+SIGNAL_IDS: dict[int, dict[tuple[int, str], int]] = {
+    s: {v: k for k, v in table.items()} for s, table in SIGNAL_SLOTS.items()
+}
+
+MS_TO_M = 299_792.458  # light milliseconds -> metres (RTCM 10403.3 §3.5.12.3: ranges in ms)
+
+
+@dataclass(frozen=True)
+class _Field:
+    name: str
+    df: str
+    width: int
+    signed: bool
+    scale: float | None
+    invalid: int | None
+
+
+_ROUGH_INT = _Field("rough_int", "DF397", 8, False, None, 255)
+_EXT_INFO = _Field("ext_info", "DF419", 4, False, None, None)
+_ROUGH_MOD = _Field("rough_mod", "DF398", 10, False, None, None)
+_ROUGH_RATE = _Field("rough_rate_mps", "DF399", 14, True, 1.0, -8192)
+_PR = _Field("fine_pr_ms", "DF400", 15, True, 2.0**-24, -16384)
+_PR_X = _Field("fine_pr_ms", "DF405", 20, True, 2.0**-29, -(1 << 19))
+_CP = _Field("fine_cp_ms", "DF401", 22, True, 2.0**-29, -(1 << 21))
+_CP_X = _Field("fine_cp_ms", "DF406", 24, True, 2.0**-31, -(1 << 23))
+_LOCK = _Field("lock", "DF402", 4, False, None, None)
+_LOCK_X = _Field("lock", "DF407", 10, False, None, None)
+_HALF = _Field("half_cycle", "DF420", 1, False, None, None)
+_CN0 = _Field("cn0_dbhz", "DF403", 6, False, 1.0, 0)
+_CN0_X = _Field("cn0_dbhz", "DF408", 10, False, 2.0**-4, 0)
+_RATE = _Field("fine_rate_mps", "DF404", 15, True, 1e-4, -16384)
+
+#: Satellite and cell field blocks of MSM1..MSM7 (RTCM 10403.3 Tables 3.5-78 to 3.5-87).
+LEVELS = {
+    1: ((_ROUGH_MOD,), (_PR,)),
+    2: ((_ROUGH_MOD,), (_CP, _LOCK, _HALF)),
+    3: ((_ROUGH_MOD,), (_PR, _CP, _LOCK, _HALF)),
+    4: ((_ROUGH_INT, _ROUGH_MOD), (_PR, _CP, _LOCK, _HALF, _CN0)),
+    5: ((_ROUGH_INT, _EXT_INFO, _ROUGH_MOD, _ROUGH_RATE), (_PR, _CP, _LOCK, _HALF, _CN0, _RATE)),
+    6: ((_ROUGH_INT, _ROUGH_MOD), (_PR_X, _CP_X, _LOCK_X, _HALF, _CN0_X)),
+    7: ((_ROUGH_INT, _EXT_INFO, _ROUGH_MOD, _ROUGH_RATE), (_PR_X, _CP_X, _LOCK_X, _HALF, _CN0_X, _RATE)),
+}
+HEADER_BITS = 169
+MAX_CELLS = 64
+
+
+@dataclass(eq=False)
+class Msm:
+    """One decoded MSM (RTCM 10403.3 §3.5.12).
+
+    Attributes
+    ----------
+    msg_type : int
+        1071-1127 style message number; ``msg_type % 10`` is the MSM level, ``// 10`` the system.
+    station_id : int
+        DF003.
+    epoch_ms : int
+        Epoch time: GPS/QZSS TOW, Galileo TOW, BeiDou BDT TOW [ms]; GLONASS: time of day [ms]
+        in GLONASS time (DF034).
+    glo_dow : int
+        GLONASS day of week (DF416, 0 Sunday, 7 unknown); 0 for other systems.
+    multiple : int
+        Multiple-message bit (DF393): 1 when more MSMs of the same epoch follow.
+    iods, clock_steering, external_clock, smoothing, smoothing_interval : int
+        DF409, DF411, DF412, DF417, DF418.
+    prn : uint8[nsat]
+        Satellite IDs 1..64 of the satellite mask, increasing (QZSS 1 is PRN 193).
+    sig : uint8[nsig]
+        Signal IDs 1..32 of the signal mask, increasing.
+    cell_mask : bool[nsat, nsig]
+        Which satellite has which signal; cells are ordered satellite-major.
+    rough_range_ms : float64[nsat]
+        Rough range DF397 + DF398 [ms] (MSM1-3: DF398 only, the range modulo 1 ms); NaN if invalid.
+    ext_info : uint8[nsat]
+        Extended satellite information (DF419: GLONASS channel + 7), MSM5/7; 0 otherwise.
+    rough_rate_mps : float64[nsat]
+        Rough phase-range rate DF399 [m/s], MSM5/7; NaN if invalid or absent.
+    fine_pr_ms, fine_cp_ms : float64[ncell]
+        Fine pseudorange and phase range DF400/DF405, DF401/DF406 [ms]; NaN if invalid or absent.
+    lock : uint16[ncell]
+        Lock-time indicator (DF402 in MSM1-5, DF407 in MSM6-7).
+    half_cycle : uint8[ncell]
+        Half-cycle ambiguity indicator DF420.
+    cn0_dbhz : float64[ncell]
+        CNR DF403/DF408 [dB-Hz]; NaN where 0 (not computed) or absent.
+    fine_rate_mps : float64[ncell]
+        Fine phase-range rate DF404 [m/s]; NaN if invalid or absent.
+    """
+
+    msg_type: int
+    station_id: int
+    epoch_ms: int
+    glo_dow: int
+    multiple: int
+    iods: int
+    clock_steering: int
+    external_clock: int
+    smoothing: int
+    smoothing_interval: int
+    prn: np.ndarray
+    sig: np.ndarray
+    cell_mask: np.ndarray
+    rough_range_ms: np.ndarray
+    ext_info: np.ndarray
+    rough_rate_mps: np.ndarray
+    fine_pr_ms: np.ndarray
+    fine_cp_ms: np.ndarray
+    lock: np.ndarray
+    half_cycle: np.ndarray
+    cn0_dbhz: np.ndarray
+    fine_rate_mps: np.ndarray
+
+    @property
+    def level(self) -> int:
+        """MSM level 1..7."""
+        return self.msg_type % 10
+
+    @property
+    def system(self) -> int:
+        """gnssaug system index."""
+        return MSM_SYSTEM[self.msg_type // 10]
+
+    @property
+    def n_cell(self) -> int:
+        """Number of cells."""
+        return int(self.cell_mask.sum())
+
+    def cell_index(self) -> tuple[np.ndarray, np.ndarray]:
+        """Satellite and signal positions (into :attr:`prn`, :attr:`sig`) of each cell, in cell order."""
+        return np.nonzero(self.cell_mask)
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Msm):
+            return NotImplemented
+        for f in fields(self):
+            a, b = getattr(self, f.name), getattr(other, f.name)
+            if isinstance(a, np.ndarray):
+                if a.shape != b.shape or not np.array_equal(a, b, equal_nan=a.dtype.kind == "f"):
+                    return False
+            elif a != b:
+                return False
+        return True
+
+
+def is_msm(msg_type: int) -> bool:
+    """True for MSM1-7 message numbers of the supported systems."""
+    return msg_type // 10 in MSM_SYSTEM and 1 <= msg_type % 10 <= 7
+
+
+_PLAN_CACHE: dict = {}
+
+
+def _plan(level: int, nsat: int, ncell: int, start: int):
+    # Offsets, shifts and masks of every satellite and cell field of this message shape.
+    key = (level, nsat, ncell, start)
+    plan = _PLAN_CACHE.get(key)
+    if plan is not None:
+        return plan
+    sat_fields, cell_fields = LEVELS[level]
+    offs, widths, signed, slices = [], [], [], {}
+    pos = start
+    for group, n in ((sat_fields, nsat), (cell_fields, ncell)):
+        for f in group:
+            first = len(offs)
+            offs.extend(range(pos, pos + n * f.width, f.width))
+            widths.extend([f.width] * n)
+            signed.extend([f.signed] * n)
+            slices[f.name] = (slice(first, first + n), f)
+            pos += n * f.width
+    offs_a = np.array(offs, dtype=np.int64)
+    w = np.array(widths, dtype=np.int64)
+    byte_idx = (offs_a >> 3)[:, None] + np.arange(8)
+    shifts = (64 - (offs_a & 7) - w).astype(np.uint64)
+    masks = ((np.int64(1) << w) - 1).astype(np.uint64)
+    sg = np.array(signed, dtype=bool)
+    half = np.where(sg, np.int64(1) << (w - 1), np.int64(1) << 62)
+    full = np.where(sg, np.int64(1) << w, 0)
+    plan = (byte_idx, shifts, masks, half, full, slices, pos)
+    if len(_PLAN_CACHE) > 4096:
+        _PLAN_CACHE.clear()
+    _PLAN_CACHE[key] = plan
+    return plan
+
+
+def _mask_positions(mask: int, width: int) -> list[int]:
+    s = format(mask, f"0{width}b")
+    return [i + 1 for i, c in enumerate(s) if c == "1"]
+
+
+def _scaled(raw: np.ndarray, f: _Field) -> np.ndarray:
+    out = raw * f.scale
+    if f.invalid is not None:
+        out[raw == f.invalid] = np.nan
+    return out
+
+
+def decode_msm(payload: bytes) -> Msm:
+    """Decode an MSM1-7 payload into arrays.
+
+    Parameters
+    ----------
+    payload : bytes
+        Message bytes (frame payload).
+
+    Returns
+    -------
+    Msm
+
+    Raises
+    ------
+    MessageLengthError
+        If the payload is shorter than its masks say.
+    MessageContentError
+        If the cell mask has more than 64 cells.
+    """
+    r = BitReader(payload)
+    msg_type = r.u(12)
+    r.msg_type = msg_type
+    level = msg_type % 10
+    station_id = r.u(12)
+    if msg_type // 10 == 108:
+        glo_dow = r.u(3)
+        epoch_ms = r.u(27)
+    else:
+        glo_dow = 0
+        epoch_ms = r.u(30)
+    multiple = r.u(1)
+    iods = r.u(3)
+    r.u(7)
+    clock_steering = r.u(2)
+    external_clock = r.u(2)
+    smoothing = r.u(1)
+    smoothing_interval = r.u(3)
+    prn = _mask_positions(r.u(64), 64)
+    sig = _mask_positions(r.u(32), 32)
+    nsat, nsig = len(prn), len(sig)
+    if nsat * nsig > MAX_CELLS:
+        raise MessageContentError(f"MSM {msg_type}: {nsat} satellites x {nsig} signals is over 64 cells")
+    cells = r.u(nsat * nsig) if nsat * nsig else 0
+    cell_bits = np.array([c == "1" for c in format(cells, f"0{nsat * nsig}b")], dtype=bool) if nsat * nsig else \
+        np.zeros(0, dtype=bool)
+    ncell = int(cell_bits.sum())
+    byte_idx, shifts, masks, half, full, slices, end = _plan(level, nsat, ncell, r.pos)
+    if end > r.nbits:
+        raise MessageLengthError(msg_type, end, r.nbits)
+    raw = gather_fields(payload, byte_idx, shifts, masks).astype(np.int64)
+    raw -= (raw >= half) * full
+    nan_sat = np.full(nsat, np.nan)
+    nan_cell = np.full(ncell, np.nan)
+    out = {"rough_rate_mps": nan_sat, "fine_pr_ms": nan_cell, "fine_cp_ms": nan_cell, "fine_rate_mps": nan_cell,
+           "cn0_dbhz": nan_cell, "ext_info": np.zeros(nsat, np.uint8), "lock": np.zeros(ncell, np.uint16),
+           "half_cycle": np.zeros(ncell, np.uint8)}
+    for name, (sl, f) in slices.items():
+        block = raw[sl]
+        if f.scale is not None:
+            out[name] = _scaled(block, f)
+        elif name not in ("rough_int", "rough_mod"):
+            out[name] = block.astype(out[name].dtype)
+    mod = raw[slices["rough_mod"][0]] * (1.0 / 1024.0)
+    if "rough_int" in slices:
+        whole = raw[slices["rough_int"][0]]
+        rough = whole + mod
+        rough[whole == 255] = np.nan
+    else:
+        rough = mod
+    return Msm(
+        msg_type, station_id, epoch_ms, glo_dow, multiple, iods, clock_steering, external_clock, smoothing,
+        smoothing_interval, np.array(prn, dtype=np.uint8), np.array(sig, dtype=np.uint8),
+        cell_bits.reshape(nsat, nsig), rough, **out,
+    )
+
+
+def _raw_block(values: np.ndarray, f: _Field, msg_type: int) -> np.ndarray:
+    # Physical values -> checked raw integers of one field block.
+    values = np.asarray(values)
+    if f.scale is None:
+        raw = values.astype(np.int64)
+        bad = raw != values
+    else:
+        v = np.asarray(values, dtype=np.float64)
+        nan = np.isnan(v)
+        if nan.any() and f.invalid is None:
+            raise FieldRangeError(f"{f.df} {f.name}", float(v[nan][0]), f"in MSM {msg_type} has no invalid marker")
+        raw = np.where(nan, 0, np.rint(np.where(nan, 0.0, v) / f.scale)).astype(np.int64)
+        bad = ~np.isfinite(np.where(nan, 0.0, v))
+        if f.invalid is not None:
+            bad |= (raw == f.invalid) & ~nan
+            raw[nan] = f.invalid
+    lo = -(1 << (f.width - 1)) if f.signed else 0
+    hi = (1 << (f.width - 1)) - 1 if f.signed else (1 << f.width) - 1
+    bad |= (raw < lo) | (raw > hi)
+    if bad.any():
+        i = int(np.argmax(bad))
+        scale = f.scale or 1
+        raise FieldRangeError(f"{f.df} {f.name}", values.ravel()[i],
+                              f"in MSM {msg_type} is outside {lo * scale}..{hi * scale} ({f.width} bits)")
+    return raw & ((1 << f.width) - 1)
+
+
+def encode_msm(m: Msm) -> bytes:
+    """Encode an :class:`Msm` (the inverse of :func:`decode_msm`).
+
+    Raises
+    ------
+    FieldRangeError
+        Naming the data field when a value does not fit (e.g. a fine pseudorange over its span).
+    MessageContentError
+        If the masks and arrays disagree or there are more than 64 cells.
+    """
+    level = m.level
+    if not is_msm(m.msg_type):
+        raise MessageContentError(f"{m.msg_type} is not an MSM message number")
+    prn = np.asarray(m.prn, dtype=np.int64)
+    sig = np.asarray(m.sig, dtype=np.int64)
+    nsat, nsig = len(prn), len(sig)
+    if m.cell_mask.shape != (nsat, nsig) or nsat * nsig > MAX_CELLS:
+        raise MessageContentError(f"MSM {m.msg_type}: cell mask {m.cell_mask.shape} for {nsat}x{nsig}, max 64 cells")
+    if np.any((prn < 1) | (prn > 64)) or np.any((sig < 1) | (sig > 32)) or np.any(np.diff(prn) <= 0) or \
+            np.any(np.diff(sig) <= 0):
+        raise FieldRangeError("DF394/DF395", (list(prn), list(sig)), "must be increasing IDs 1..64 / 1..32")
+    ncell = int(m.cell_mask.sum())
+    w = BitWriter()
+    head = [(m.msg_type, 12), (m.station_id, 12)]
+    if m.msg_type // 10 == 108:
+        head += [(m.glo_dow, 3), (m.epoch_ms, 27)]
+    else:
+        head.append((m.epoch_ms, 30))
+    head += [(m.multiple, 1), (m.iods, 3), (0, 7), (m.clock_steering, 2), (m.external_clock, 2), (m.smoothing, 1),
+             (m.smoothing_interval, 3)]
+    names = ("DF002", "DF003", "epoch", "epoch", "DF393", "DF409", "DF001", "DF411", "DF412", "DF417", "DF418")
+    for (value, width), name in zip(head, names[: 2] + names[2 + (m.msg_type // 10 != 108):], strict=False):
+        if not 0 <= int(value) < (1 << width):
+            raise FieldRangeError(name, value, f"is outside 0..{(1 << width) - 1}")
+        w.put(int(value), width)
+    w.put(sum(1 << (64 - p) for p in prn.tolist()), 64)
+    w.put(sum(1 << (32 - s) for s in sig.tolist()), 32)
+    if nsat * nsig:
+        w.put(int("".join("1" if c else "0" for c in m.cell_mask.ravel()), 2), nsat * nsig)
+    sat_fields, cell_fields = LEVELS[level]
+    rough = np.asarray(m.rough_range_ms, dtype=np.float64)
+    rough_nan = np.isnan(rough)
+    filled = np.where(rough_nan, 0.0, rough)
+    if "rough_int" in {f.name for f in sat_fields}:
+        whole = np.floor(filled)
+        mod = np.rint((filled - whole) * 1024.0)
+        carry = mod >= 1024.0
+        whole, mod = whole + carry, np.where(carry, 0.0, mod)
+        whole = np.where(rough_nan, 255, whole)
+    else:
+        whole, mod = None, np.rint(filled * 1024.0) % 1024
+    values = {"rough_int": whole, "rough_mod": mod, "ext_info": m.ext_info, "rough_rate_mps": m.rough_rate_mps,
+              "fine_pr_ms": m.fine_pr_ms, "fine_cp_ms": m.fine_cp_ms, "lock": m.lock, "half_cycle": m.half_cycle,
+              "cn0_dbhz": m.cn0_dbhz, "fine_rate_mps": m.fine_rate_mps}
+    for group, n in ((sat_fields, nsat), (cell_fields, ncell)):
+        for f in group:
+            v = np.asarray(values[f.name])
+            if v.shape != (n,):
+                raise MessageContentError(f"MSM {m.msg_type}: {f.name} has shape {v.shape}, expected ({n},)")
+            if f is _ROUGH_INT:
+                raw = v.astype(np.int64)
+                if np.any((raw < 0) | (raw > 255) | ((raw == 255) & ~rough_nan)):
+                    raise FieldRangeError("DF397 rough_range_ms", rough.tolist(), "must be within 0..254.999 ms")
+                raw = raw & 0xFF
+            elif f is _ROUGH_MOD:
+                raw = v.astype(np.int64)
+            else:
+                raw = _raw_block(v, f, m.msg_type)
+            w.put_array(raw, f.width)
+    return w.to_bytes()
