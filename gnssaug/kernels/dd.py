@@ -1,0 +1,270 @@
+"""Relative-positioning kernels: single-difference geometry and double-difference (DD) formation.
+
+Observation model of carrier-phase RTK between a rover ``r`` and a base ``b`` on one frequency
+(Teunissen and Montenbruck (eds.), Springer Handbook of GNSS (2017), §26.1, and RTKLIB 2.4.3
+manual Appendix E.7):
+
+    SD phase  lam*(phi_r - phi_b)^s = (rho_r - rho_b)^s + lam*N_sd^s + dt_rb + e
+    DD phase  SD^s - SD^ref          = DD rho + lam*(N_sd^s - N_sd^ref) + e
+
+The state holds the rover position (indices 0..2) and one single-difference ambiguity [cycles] per
+satellite and frequency; DD rows are formed through the difference with a reference satellite
+per (clock group, frequency), which cancels receiver clocks and inter-system biases. BDS-2 and
+BDS-3 are separate clock groups and so have separate reference satellites.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from gnssaug.constants import C_MPS, OMEGA_E_GPS_RADPS
+from gnssaug.kernels import kernel
+from gnssaug.kernels.atmosphere import tropo_slant_delay
+from gnssaug.kernels.geodesy import enu_rotation, llh_from_ecef
+
+#: Observation types of DD rows.
+ROW_PHASE = 0
+ROW_CODE = 1
+
+
+@kernel
+def _range_sagnac(rx, sat_pos):
+    # Geometric range with the Earth-rotation (Sagnac) correction (IS-GPS-200 §20.3.3.4.3.4,
+    # small-angle form as in RTKLIB geodist()).
+    dx = sat_pos[0] - rx[0]
+    dy = sat_pos[1] - rx[1]
+    dz = sat_pos[2] - rx[2]
+    r = math.sqrt(dx * dx + dy * dy + dz * dz)
+    return r + OMEGA_E_GPS_RADPS * (sat_pos[0] * rx[1] - sat_pos[1] * rx[0]) / C_MPS, dx / r, dy / r, dz / r
+
+
+@kernel
+def _elevation(rot, los_x, los_y, los_z):
+    e = rot[0, 0] * los_x + rot[0, 1] * los_y + rot[0, 2] * los_z
+    n = rot[1, 0] * los_x + rot[1, 1] * los_y + rot[1, 2] * los_z
+    u = rot[2, 0] * los_x + rot[2, 1] * los_y + rot[2, 2] * los_z
+    return math.atan2(u, math.sqrt(e * e + n * n))
+
+
+@kernel
+def sd_geometry(rr_ecef_m, rb_ecef_m, sat_r_ecef_m, sat_b_ecef_m, doy, use_tropo, los_out, el_out, sd_range_out_m):
+    """Single-difference modelled ranges, rover line-of-sight vectors and rover elevations.
+
+    Parameters
+    ----------
+    rr_ecef_m, rb_ecef_m : float64[3]
+        Rover and base positions [m].
+    sat_r_ecef_m, sat_b_ecef_m : float64[n, 3]
+        Satellite positions [m] at the signal transmission times of the rover and of the base
+        observations (ECEF of transmission time; the Sagnac term rotates them).
+    doy : float
+        Day of year for the Niell mapping function.
+    use_tropo : bool
+        Add the Saastamoinen/Niell slant delay of each receiver (needed when the two antennas'
+        heights differ by more than a few metres).
+    los_out : float64[n, 3]
+        Receives the rover-to-satellite unit vectors.
+    el_out : float64[n]
+        Receives the rover elevations [rad].
+    sd_range_out_m : float64[n]
+        Receives ``(rho_r + T_r) - (rho_b + T_b)`` [m].
+    """
+    llh_r = llh_from_ecef(rr_ecef_m)
+    llh_b = llh_from_ecef(rb_ecef_m)
+    rot_r = enu_rotation(llh_r[0], llh_r[1])
+    rot_b = enu_rotation(llh_b[0], llh_b[1])
+    for i in range(sat_r_ecef_m.shape[0]):
+        rho_r, ex, ey, ez = _range_sagnac(rr_ecef_m, sat_r_ecef_m[i])
+        rho_b, bx, by, bz = _range_sagnac(rb_ecef_m, sat_b_ecef_m[i])
+        los_out[i, 0] = ex
+        los_out[i, 1] = ey
+        los_out[i, 2] = ez
+        el_r = _elevation(rot_r, ex, ey, ez)
+        el_out[i] = el_r
+        sd = rho_r - rho_b
+        if use_tropo:
+            el_b = _elevation(rot_b, bx, by, bz)
+            sd += tropo_slant_delay(llh_r[0], llh_r[2], el_r, doy, 0.7)
+            sd -= tropo_slant_delay(llh_b[0], llh_b[2], el_b, doy, 0.7)
+        sd_range_out_m[i] = sd
+
+
+@kernel
+def select_references(group, el_rad, ok, n_group, ref_out):
+    """Reference satellite per (group, frequency): the highest one among those usable.
+
+    Parameters
+    ----------
+    group : int8[n]
+        Clock group of each satellite (:data:`gnssaug.gnss.SAT_CLOCK_GROUP`).
+    el_rad : float64[n]
+        Elevations [rad].
+    ok : bool[n, nf]
+        Usable observations.
+    n_group : int
+        Number of clock groups.
+    ref_out : int64[n_group, nf]
+        Receives the row of the reference satellite, -1 where the group has fewer than two.
+    """
+    nf = ok.shape[1]
+    count = np.zeros((n_group, nf), dtype=np.int64)
+    for g in range(n_group):
+        for f in range(nf):
+            ref_out[g, f] = -1
+    for i in range(group.shape[0]):
+        g = group[i]
+        for f in range(nf):
+            if ok[i, f]:
+                count[g, f] += 1
+                j = ref_out[g, f]
+                if j < 0 or el_rad[i] > el_rad[j]:
+                    ref_out[g, f] = i
+    for g in range(n_group):
+        for f in range(nf):
+            if count[g, f] < 2:
+                ref_out[g, f] = -1
+
+
+@kernel
+def form_dd(
+    group,
+    los,
+    res_m,
+    var_m2,
+    lam_m,
+    amb_state,
+    x,
+    ok,
+    ref,
+    row_type,
+    v_out,
+    h_out,
+    r_out,
+    row_sat_out,
+    row_f_out,
+):
+    """Double-difference innovations, design matrix and covariance of one observation type.
+
+    Rows are ordered by frequency, then group; the covariance is block diagonal with one block per
+    (group, frequency), where the shared reference satellite correlates the rows.
+
+    Parameters
+    ----------
+    group : int8[n]
+        Clock group of each satellite.
+    los : float64[n, 3]
+        Rover-to-satellite unit vectors.
+    res_m : float64[n, nf]
+        Single-difference observation minus the single-difference range modelled at the position
+        in ``x`` [m] (phase in metres, without the ambiguity).
+    var_m2 : float64[n, nf]
+        Single-difference variance of each observation [m^2].
+    lam_m : float64[n, nf]
+        Wavelengths [m].
+    amb_state : int64[n, nf]
+        State index of each single-difference ambiguity (used for phase rows only).
+    x : float64[nx]
+        State: rover position [m] in 0..2, ambiguities [cycles].
+    ok : bool[n, nf]
+        Observations to use.
+    ref : int64[n_group, nf]
+        Reference rows from :func:`select_references` (of the same ``ok``).
+    row_type : int
+        :data:`ROW_PHASE` or :data:`ROW_CODE`.
+    v_out, h_out, r_out : float64[m], float64[m, nx], float64[m, m]
+        Receive innovations [m], design rows and covariance; ``m`` must be at least ``n * nf``.
+    row_sat_out, row_f_out : int64[m]
+        Receive the satellite row and frequency of each DD row (the reference is in ``ref``).
+
+    Returns
+    -------
+    int
+        Number of rows written.
+    """
+    n, nf = res_m.shape
+    n_group = ref.shape[0]
+    nx = x.shape[0]
+    nv = 0
+    for f in range(nf):
+        for g in range(n_group):
+            j = ref[g, f]
+            if j < 0:
+                continue
+            first = nv
+            for i in range(n):
+                if i == j or group[i] != g or not ok[i, f]:
+                    continue
+                v = res_m[i, f] - res_m[j, f]
+                # Position partials of rho_r: -los (the base position is fixed).
+                for c in range(nx):
+                    h_out[nv, c] = 0.0
+                for c in range(3):
+                    h_out[nv, c] = -los[i, c] + los[j, c]
+                if row_type == ROW_PHASE:
+                    ai = amb_state[i, f]
+                    aj = amb_state[j, f]
+                    v -= lam_m[i, f] * x[ai] - lam_m[j, f] * x[aj]
+                    h_out[nv, ai] = lam_m[i, f]
+                    h_out[nv, aj] = -lam_m[j, f]
+                v_out[nv] = v
+                row_sat_out[nv] = i
+                row_f_out[nv] = f
+                nv += 1
+            for a in range(first, nv):
+                for b in range(first, nv):
+                    r_out[a, b] = var_m2[j, f]
+                r_out[a, a] += var_m2[row_sat_out[a], f]
+    return nv
+
+
+@kernel
+def dd_ambiguity_cov(x, p, amb_i, amb_j, b_out, qb_out, qab_out):
+    """DD ambiguities ``b = x[amb_i] - x[amb_j]`` with their covariance and position cross-covariance.
+
+    Parameters
+    ----------
+    x : float64[nx]
+        State (position in 0..2, single-difference ambiguities [cycles]).
+    p : float64[nx, nx]
+        State covariance.
+    amb_i, amb_j : int64[nb]
+        State indices of each DD ambiguity's satellite and its reference.
+    b_out : float64[nb]
+    qb_out : float64[nb, nb]
+        ``D P D^T`` [cycles^2].
+    qab_out : float64[3, nb]
+        Position-ambiguity cross-covariance ``P_pos,: D^T`` [m cycles].
+    """
+    nb = amb_i.shape[0]
+    for a in range(nb):
+        ia = amb_i[a]
+        ja = amb_j[a]
+        b_out[a] = x[ia] - x[ja]
+        for b in range(nb):
+            ib = amb_i[b]
+            jb = amb_j[b]
+            qb_out[a, b] = p[ia, ib] - p[ia, jb] - p[ja, ib] + p[ja, jb]
+        for c in range(3):
+            qab_out[c, a] = p[c, ia] - p[c, ja]
+
+
+@kernel
+def fixed_position(x, p, b, b_fix, qb, qab, pos_out, p_pos_out):
+    """Position conditioned on fixed DD ambiguities (Teunissen 1995, eq. 4).
+
+    ``pos = x_pos - Q_ab Q_b^-1 (b - b_fix)``, ``P = P_pos - Q_ab Q_b^-1 Q_ba``.
+    """
+    w = np.linalg.solve(qb, b - b_fix)
+    k = np.linalg.solve(qb, qab.T)
+    for c in range(3):
+        s = 0.0
+        for a in range(b.shape[0]):
+            s += qab[c, a] * w[a]
+        pos_out[c] = x[c] - s
+        for d in range(3):
+            t = 0.0
+            for a in range(b.shape[0]):
+                t += qab[c, a] * k[a, d]
+            p_pos_out[c, d] = p[c, d] - t

@@ -1,0 +1,143 @@
+"""Integer ambiguity resolution for RTK: LAMBDA with ratio test, failure-rate threshold and partial fixing.
+
+The float double-difference (DD) ambiguities of the filter are fixed with LAMBDA
+(:mod:`gnssaug.kernels.lambda_`) and validated by the ratio test (second-best over best squared
+distance, Euclidean-weighted by ``Q_b^-1``; threshold 3 as in RTKLIB) and, optionally, by a bound on
+the failure rate (bootstrapped success rate, Teunissen 1998). When validation fails, partial
+ambiguity resolution drops the least reliable satellites (newest lock first, then lowest elevation)
+and tries again (Teunissen, de Jonge and Tiberius 1999, "Performance of the LAMBDA method for fast
+GPS ambiguity resolution"; the elevation order follows RTKLIB-demo5's ``manage_amb_LAMBDA``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from gnssaug.kernels.dd import dd_ambiguity_cov, fixed_position
+from gnssaug.kernels.lambda_ import LAMBDA_OK, lambda_search, lambda_success_rate
+
+
+@dataclass
+class ArResult:
+    """Outcome of one ambiguity-resolution attempt.
+
+    Attributes
+    ----------
+    fixed : bool
+        True when a validated integer set was found.
+    ratio : float
+        Ratio-test value of the accepted (or last tried) set; 0 when none was tried.
+    pos_ecef_m : float64[3]
+        Fixed position [m] (NaN when not fixed).
+    cov_ecef_m2 : float64[3, 3]
+        Its covariance [m^2].
+    amb_i, amb_j : int64[nb]
+        State indices of the fixed DD ambiguities (satellite, reference).
+    b_fix_cyc : float64[nb]
+        The fixed DD integers [cycles].
+    n_dropped : int
+        Satellites dropped by partial ambiguity resolution.
+    """
+
+    fixed: bool
+    ratio: float
+    pos_ecef_m: np.ndarray
+    cov_ecef_m2: np.ndarray
+    amb_i: np.ndarray
+    amb_j: np.ndarray
+    b_fix_cyc: np.ndarray
+    n_dropped: int = 0
+
+
+def _not_fixed(ratio: float = 0.0, n_dropped: int = 0) -> ArResult:
+    empty = np.zeros(0, np.int64)
+    return ArResult(False, ratio, np.full(3, np.nan), np.full((3, 3), np.nan), empty, empty, np.zeros(0), n_dropped)
+
+
+def try_fix(x, p, amb_i, amb_j, ratio_threshold: float, max_failure_rate: float | None) -> tuple[ArResult, float]:
+    """One LAMBDA attempt on the DD ambiguities ``x[amb_i] - x[amb_j]``.
+
+    Returns the result and the ratio (second-best / best squared distance).
+    """
+    nb = amb_i.shape[0]
+    b = np.empty(nb)
+    qb = np.empty((nb, nb))
+    qab = np.empty((3, nb))
+    dd_ambiguity_cov(x, p, amb_i, amb_j, b, qb, qab)
+    cand = np.zeros((nb, 2))
+    s = np.zeros(2)
+    if lambda_search(b, qb, 2, cand, s) != LAMBDA_OK:
+        return _not_fixed(), 0.0
+    ratio = float(s[1] / s[0]) if s[0] > 0.0 else 999.9
+    ratio = min(ratio, 999.9)
+    if ratio < ratio_threshold:
+        return _not_fixed(ratio), ratio
+    if max_failure_rate is not None and 1.0 - lambda_success_rate(qb) > max_failure_rate:
+        return _not_fixed(ratio), ratio
+    pos = np.empty(3)
+    cov = np.empty((3, 3))
+    fixed_position(x, p, b, cand[:, 0].copy(), qb, qab, pos, cov)
+    return ArResult(True, ratio, pos, cov, amb_i, amb_j, cand[:, 0].copy()), ratio
+
+
+def resolve(
+    x,
+    p,
+    amb_i,
+    amb_j,
+    drop_key,
+    drop_sat,
+    ratio_threshold: float = 3.0,
+    max_failure_rate: float | None = None,
+    partial: bool = True,
+    min_ambiguities: int = 4,
+    max_drops: int = 8,
+) -> ArResult:
+    """Fix DD ambiguities, dropping the least reliable satellites until validation passes.
+
+    Parameters
+    ----------
+    x, p : float64[nx], float64[nx, nx]
+        Float state and covariance.
+    amb_i, amb_j : int64[nb]
+        State indices of each candidate DD ambiguity and of its reference.
+    drop_key : float64[nb]
+        Reliability of each DD ambiguity's satellite (lower is dropped first), e.g. elevation plus
+        a bonus for a long lock.
+    drop_sat : int64[nb]
+        Satellite of each DD ambiguity: all of a satellite's frequencies are dropped together.
+    ratio_threshold : float
+        Minimum ratio (RTKLIB default 3).
+    max_failure_rate : float or None
+        When set, also require ``1 - P_success(bootstrap) <= max_failure_rate``.
+    partial : bool
+        Drop satellites and retry when the full set fails.
+    min_ambiguities : int
+        Do not try with fewer DD ambiguities.
+    max_drops : int
+        Most satellites to drop.
+
+    Returns
+    -------
+    ArResult
+    """
+    keep = np.ones(amb_i.shape[0], dtype=bool)
+    best_ratio = 0.0
+    dropped = 0
+    order = np.unique(drop_sat[np.argsort(drop_key, kind="stable")], return_index=True)
+    # Satellites in order of increasing reliability (first occurrence in the sorted keys).
+    sats_by_key = order[0][np.argsort(order[1])]
+    while True:
+        if keep.sum() < min_ambiguities:
+            return _not_fixed(best_ratio, dropped)
+        result, ratio = try_fix(x, p, amb_i[keep], amb_j[keep], ratio_threshold, max_failure_rate)
+        best_ratio = max(best_ratio, ratio) if dropped else ratio
+        if result.fixed:
+            result.n_dropped = dropped
+            return result
+        if not partial or dropped >= max_drops or dropped >= sats_by_key.shape[0]:
+            return _not_fixed(best_ratio, dropped)
+        keep &= drop_sat != sats_by_key[dropped]
+        dropped += 1

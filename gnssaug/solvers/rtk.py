@@ -1,0 +1,609 @@
+"""Carrier-phase RTK and code DGNSS: an engine fed one rover epoch and one base epoch at a time.
+
+:class:`RtkEngine` is what the live server and the file driver share: ``step(rover, base)``
+returns a :class:`~gnssaug.solvers.types.Solution`. Python selects the common satellites (one
+``np.intersect1d``), fetches satellite states in one batched call per receiver, and the numba
+kernels of :mod:`gnssaug.kernels.dd`, :mod:`gnssaug.kernels.kalman` and
+:mod:`gnssaug.kernels.lambda_` form double differences, update the filter and search integers.
+
+Model (RTKLIB 2.4.3 manual Appendix E.7, with its proven defaults): an extended Kalman filter
+whose state is the rover position and one single-difference ambiguity per satellite and
+frequency; double differences against the highest satellite of each clock group (GPS, Galileo,
+QZSS, BDS-2, BDS-3 separately) and frequency; measurement variance
+``2 (a^2 + b^2 / sin^2 el)`` per single difference with a code/phase ratio of 100; cycle slips
+from loss-of-lock flags, geometry-free and Melbourne-Wubbena jumps and Doppler; ambiguity
+resolution by LAMBDA with ratio test, optional failure-rate bound, partial fixing, and
+continuous, instantaneous or fix-and-hold strategies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from gnssaug.constants import C_MPS, NS_PER_S
+from gnssaug.errors import InvalidInputError
+from gnssaug.gnss import (
+    BAND_FREQ_HZ,
+    N_CLOCK_GROUPS,
+    N_SAT,
+    SAT_CLOCK_GROUP,
+    SAT_SYSTEM,
+    SYSTEMS,
+    system_index,
+)
+from gnssaug.kernels.dd import ROW_CODE, ROW_PHASE, form_dd, sd_geometry, select_references
+from gnssaug.kernels.kalman import ekf_update
+from gnssaug.obs import LLI_SLIP, ObsEpoch
+from gnssaug.solvers import ambiguity
+from gnssaug.solvers.types import SolStatus, Solution
+
+# Observation slot of frequency f (columns) per clock group (rows, gnssaug.gnss.CLOCK_GROUPS).
+# GPS L1/L2/L5, Galileo E1/E5a/E5b, QZSS L1/L2/L5, BDS-2 B1I/B3I/B2I, BDS-3 B1I/B3I/B2a: B1I and B3I
+# come first for BeiDou because both BDS-2 and BDS-3 broadcast them (BDS-3 has no B2I).
+_NO = -1
+FREQ_SLOTS = np.array(
+    [
+        [0, 1, 2],  # GPS
+        [_NO, _NO, _NO],  # GLONASS (FDMA: inter-channel biases, not used for RTK here)
+        [0, 1, 2],  # Galileo
+        [0, 1, 2],  # QZSS
+        [0, 1, 2],  # BDS-2
+        [0, 1, 4],  # BDS-3
+        [_NO, _NO, _NO],  # SBAS
+        [_NO, _NO, _NO],  # NavIC
+    ],
+    dtype=np.int64,
+)
+RTK_SYSTEMS = "GEJC"
+
+AR_MODES = ("continuous", "instantaneous", "fix-and-hold", "off")
+POS_MODES = ("kinematic", "static", "dgnss")
+
+
+@dataclass(frozen=True)
+class RtkOptions:
+    """Settings of the RTK/DGNSS engine (defaults follow RTKLIB 2.4.3 where it has one).
+
+    Attributes
+    ----------
+    mode : str
+        ``"kinematic"`` (position re-estimated every epoch), ``"static"`` (one position) or
+        ``"dgnss"`` (code differential with carrier-smoothed code, no ambiguities).
+    systems : str
+        RINEX letters of the systems to use, among ``G E J C`` (``C`` is BDS-2 and BDS-3).
+    n_freq : int
+        Frequencies per satellite (1-3, see :data:`FREQ_SLOTS`).
+    elmask_deg : float
+        Elevation mask [deg].
+    ar_mode : str
+        One of :data:`AR_MODES`.
+    ratio_threshold : float
+        Ratio-test threshold.
+    max_failure_rate : float or None
+        Optional bound on the bootstrapped failure rate of the fixed set.
+    partial_ar : bool
+        Drop unreliable satellites until validation passes.
+    ar_elmask_deg : float
+        Satellites below this elevation are not fixed (their floats still help).
+    min_lock_epochs : int
+        Epochs of continuous lock before an ambiguity is fixed.
+    phase_std_m : float
+        ``a = b`` of the elevation-dependent phase error model [m].
+    code_phase_ratio : float
+        Code to phase standard deviation ratio.
+    amb_init_std_cyc, amb_noise_cyc : float
+        Initial ambiguity standard deviation [cycles] and random walk [cycles/sqrt(s)].
+    pos_init_std_m : float
+        Standard deviation of the kinematic position prior [m] (re-set each epoch).
+    slip_gf_m : float
+        Geometry-free jump that flags a slip [m].
+    slip_mw_cyc : float
+        Melbourne-Wubbena jump from its running mean that flags a slip [wide-lane cycles].
+    slip_doppler_cyc : float
+        Phase change minus integrated Doppler that flags a slip [cycles] (after removing the common
+        receiver-clock part); 0 disables.
+    max_outage_epochs : int
+        An ambiguity not seen for longer is re-initialised.
+    max_age_s : float
+        Oldest usable base epoch relative to the rover [s].
+    hold_std_cyc : float
+        Standard deviation of the fix-and-hold pseudo-observations [cycles].
+    max_innovation_m : float
+        DD innovations above this are rejected as outliers [m].
+    hatch_window : int
+        Carrier-smoothing window of DGNSS [epochs].
+    tropo : bool
+        Model each receiver's troposphere (Saastamoinen + Niell); matters when heights differ.
+    """
+
+    mode: str = "kinematic"
+    systems: str = "GEC"
+    n_freq: int = 2
+    elmask_deg: float = 15.0
+    ar_mode: str = "continuous"
+    ratio_threshold: float = 3.0
+    max_failure_rate: float | None = None
+    partial_ar: bool = True
+    ar_elmask_deg: float = 0.0
+    min_lock_epochs: int = 0
+    phase_std_m: float = 0.003
+    code_phase_ratio: float = 100.0
+    amb_init_std_cyc: float = 30.0
+    amb_noise_cyc: float = 1e-4
+    pos_init_std_m: float = 30.0
+    slip_gf_m: float = 0.05
+    slip_mw_cyc: float = 5.0
+    slip_doppler_cyc: float = 5.0
+    max_outage_epochs: int = 5
+    max_age_s: float = 30.0
+    hold_std_cyc: float = 0.03
+    max_innovation_m: float = 30.0
+    hatch_window: int = 100
+    tropo: bool = True
+
+    def validated(self) -> RtkOptions:
+        """The options after checking their values; raises InvalidInputError naming the bad one."""
+        if self.mode not in POS_MODES:
+            raise InvalidInputError(f"mode must be one of {POS_MODES}, got {self.mode!r}")
+        if self.ar_mode not in AR_MODES:
+            raise InvalidInputError(f"ar_mode must be one of {AR_MODES}, got {self.ar_mode!r}")
+        if not 1 <= self.n_freq <= 3:
+            raise InvalidInputError(f"n_freq must be 1, 2 or 3, got {self.n_freq}")
+        bad = [c for c in self.systems if c not in RTK_SYSTEMS]
+        if bad or not self.systems:
+            raise InvalidInputError(f"systems must be letters of {RTK_SYSTEMS!r}, got {self.systems!r}")
+        if self.max_failure_rate is not None and not 0.0 < self.max_failure_rate < 1.0:
+            raise InvalidInputError(f"max_failure_rate must be in (0, 1), got {self.max_failure_rate}")
+        return self
+
+
+def _tables(options: RtkOptions):
+    """Per global satellite: allowed flag, observation slot and wavelength [m] of each frequency."""
+    allowed = np.zeros(N_SAT, dtype=bool)
+    for letter in options.systems:
+        allowed |= SAT_SYSTEM == system_index(letter)
+    slots = FREQ_SLOTS[SAT_CLOCK_GROUP.astype(np.int64), : options.n_freq].copy()
+    system = SAT_SYSTEM.astype(np.int64)
+    freq = np.where(slots >= 0, BAND_FREQ_HZ[system[:, None], np.maximum(slots, 0)], np.nan)
+    lam = C_MPS / freq
+    allowed &= np.isfinite(lam[:, 0])
+    return allowed, slots, lam
+
+
+class RtkEngine:
+    """RTK / DGNSS engine: feed it matched rover and base epochs with :meth:`step`.
+
+    Parameters
+    ----------
+    satellites : object
+        Source of satellite states with ``pos_clk(sat, t_tx_gpst_ns) -> (pos_ecef_m[n, 3],
+        clk_s[n])`` (NaN rows where no ephemeris applies); see :func:`ephemeris_source`.
+    base_pos_ecef_m : float64[3]
+        Base antenna position [m].
+    options : RtkOptions
+        Settings.
+    max_sats : int
+        Most satellites tracked at once (sizes the ambiguity part of the state).
+    """
+
+    def __init__(self, satellites, base_pos_ecef_m, options: RtkOptions | None = None, max_sats: int = 80):
+        self.options = (options or RtkOptions()).validated()
+        base = np.asarray(base_pos_ecef_m, dtype=np.float64)
+        if base.shape != (3,) or not np.all(np.isfinite(base)) or np.linalg.norm(base) < 6.0e6:
+            raise InvalidInputError(f"base position must be an ECEF point [m], got {base_pos_ecef_m!r}")
+        self.base_pos_ecef_m = base
+        self._sats = satellites
+        self._allowed, self._slot, self._lam = _tables(self.options)
+        nf = self.options.n_freq
+        self.nf = nf
+        self.nx = 3 + max_sats * nf
+        self.x = np.zeros(self.nx)
+        self.p = np.zeros((self.nx, self.nx))
+        self._amb = np.full((N_SAT, nf), -1, dtype=np.int64)
+        self._slot_used = np.zeros(self.nx, dtype=bool)
+        self._slot_used[:3] = True
+        self._lock = np.zeros((N_SAT, nf), dtype=np.int64)
+        self._last_ns = np.zeros((N_SAT, nf), dtype=np.int64)
+        self._gf = np.full(N_SAT, np.nan)
+        self._mw = np.full(N_SAT, np.nan)
+        self._mw_n = np.zeros(N_SAT)
+        self._prev_cp = np.full((2, N_SAT, nf), np.nan)
+        self._prev_dop = np.full((2, N_SAT, nf), np.nan)
+        self._prev_t_ns = None
+        self._hatch = np.full((2, N_SAT, nf), np.nan)
+        self._hatch_n = np.zeros((2, N_SAT, nf))
+        self._pos_ok = False
+        self._dt_s = 0.0
+        self.backward = False
+        self._pending_lli = np.zeros((2, N_SAT, nf), dtype=np.uint8)
+        self._doy = 0.0
+        m = 2 * max_sats * nf
+        self._v = np.zeros(m)
+        self._h = np.zeros((m, self.nx))
+        self._r = np.zeros((m, m))
+        self._row_sat = np.zeros(m, dtype=np.int64)
+        self._row_f = np.zeros(m, dtype=np.int64)
+        self._ref = np.zeros((N_CLOCK_GROUPS, nf), dtype=np.int64)
+        self.n_epochs = 0
+
+    # ------------------------------------------------------------------------------------------
+    def step(self, rover: ObsEpoch, base: ObsEpoch | None) -> Solution:
+        """Process one rover epoch with the matched base epoch (or None when there is none).
+
+        Returns
+        -------
+        Solution
+            FIX/FLOAT (RTK modes) or DGNSS; NONE with a ``reason`` when there is too little data.
+        """
+        t_ns = rover.t_gpst_ns
+        sol = Solution(t_gpst_ns=t_ns)
+        if base is None:
+            sol.reason = "no base epoch"
+            return sol
+        age_s = (t_ns - base.t_gpst_ns) / NS_PER_S
+        sol.age_s = age_s
+        if abs(age_s) > self.options.max_age_s:
+            sol.reason = f"base epoch {age_s:.1f} s old > {self.options.max_age_s} s"
+            return sol
+        self._dt_s = 0.0 if self._prev_t_ns is None else abs(t_ns - self._prev_t_ns) / NS_PER_S
+        self._doy = ((t_ns / NS_PER_S) / 86400.0 + 6.0) % 365.25  # day of year, precise enough for Niell
+        obs = self._gather(rover, base)
+        self._prev_t_ns = t_ns
+        self.n_epochs += 1
+        if obs is None or obs["sat"].shape[0] < 4:
+            sol.reason = "fewer than 4 common satellites with ephemerides"
+            return sol
+        if self.options.mode == "dgnss":
+            return self._dgnss(sol, obs)
+        return self._rtk(sol, obs)
+
+    # ------------------------------------------------------------------------------------------
+    def _gather(self, rover: ObsEpoch, base: ObsEpoch):
+        common, ir, ib = np.intersect1d(rover.sat, base.sat, assume_unique=True, return_indices=True)
+        keep = self._allowed[common]
+        sat = common[keep].astype(np.int64)
+        ir = ir[keep]
+        ib = ib[keep]
+        slot = self._slot[sat]
+        cols = np.maximum(slot, 0)
+        has = slot >= 0
+
+        def take(arr, rows):
+            out = arr[rows[:, None], cols].astype(np.float64)
+            out[~has] = np.nan
+            return out
+
+        pr = np.stack([take(rover.pr_m, ir), take(base.pr_m, ib)])
+        cp = np.stack([take(rover.cp_cyc, ir), take(base.cp_cyc, ib)])
+        dop = np.stack([take(rover.dop_hz, ir), take(base.dop_hz, ib)])
+        lli = np.stack([rover.lli[ir[:, None], cols], base.lli[ib[:, None], cols]])
+        pr_any = np.fmax.reduce(pr, axis=2)
+        t_rx = np.array([rover.t_gpst_ns, base.t_gpst_ns], dtype=np.int64)
+        ok = np.isfinite(pr_any[0]) & np.isfinite(pr_any[1])
+        if not ok.all():
+            sat, pr, cp, dop, lli, pr_any = sat[ok], pr[:, ok], cp[:, ok], dop[:, ok], lli[:, ok], pr_any[:, ok]
+        n = sat.shape[0]
+        if n < 4:
+            return None
+        # Transmission times t_rx - pr/c - dts (the receiver clock cancels: pr holds it).
+        t_tx = t_rx[:, None] - np.round(pr_any / C_MPS * NS_PER_S).astype(np.int64)
+        sats2 = np.concatenate([sat, sat]).astype(np.int16)
+        _, clk = self._sats.pos_clk(sats2, t_tx.ravel())
+        t_tx2 = t_tx.ravel() - np.round(np.nan_to_num(clk) * NS_PER_S).astype(np.int64)
+        pos, _ = self._sats.pos_clk(sats2, t_tx2)
+        pos = pos.reshape(2, n, 3)
+        ok = np.all(np.isfinite(pos), axis=(0, 2)) & np.isfinite(clk.reshape(2, n)).all(axis=0)
+        lli_use = lli
+        if self.backward:
+            # Processing backwards, a slip flagged at epoch k lies between k-1 and k: apply it at k-1.
+            lli_use = self._pending_lli[:, sat]
+            self._pending_lli[:] = 0
+            self._pending_lli[:, sat] = lli
+        out = {
+            "sat": sat,
+            "pr": pr,
+            "cp": cp,
+            "dop": dop,
+            "lli": lli_use,
+            "sat_r": np.ascontiguousarray(pos[0]),
+            "sat_b": np.ascontiguousarray(pos[1]),
+            "lam": self._lam[sat],
+            "group": SAT_CLOCK_GROUP[sat],
+        }
+        if not ok.all():
+            out = {k: (v[:, ok] if k in ("pr", "cp", "dop", "lli") else v[ok]) for k, v in out.items()}
+        return out
+
+    # ------------------------------------------------------------------------------------------
+    def _geometry(self, pos, obs):
+        n = obs["sat"].shape[0]
+        los = np.empty((n, 3))
+        el = np.empty(n)
+        sd_range = np.empty(n)
+        sd_geometry(pos, self.base_pos_ecef_m, obs["sat_r"], obs["sat_b"], self._doy, self.options.tropo,
+                    los, el, sd_range)
+        return los, el, sd_range
+
+    def _variances(self, el):
+        a = self.options.phase_std_m
+        sin_el = np.maximum(np.sin(el), 0.05)
+        var_cp = 2.0 * (a * a + a * a / sin_el**2)
+        var_cp = np.repeat(var_cp[:, None], self.nf, axis=1)
+        return var_cp, var_cp * self.options.code_phase_ratio**2
+
+    def _code_solution(self, pos0, obs, pr_sd, mask_el):
+        """Weighted least squares on DD code from ``pos0`` (a few Gauss-Newton iterations)."""
+        pos = pos0.copy()
+        x = np.zeros(3)
+        amb = np.zeros((obs["sat"].shape[0], self.nf), dtype=np.int64)
+        for _ in range(6):
+            los, el, sd_range = self._geometry(pos, obs)
+            ok = np.isfinite(pr_sd) & (el[:, None] >= mask_el)
+            select_references(obs["group"], el, ok, N_CLOCK_GROUPS, self._ref)
+            var_cp, var_pr = self._variances(el)
+            res = pr_sd - sd_range[:, None]
+            m = ok.sum()
+            v = np.zeros(m)
+            h = np.zeros((m, 3))
+            r = np.zeros((m, m))
+            nv = form_dd(obs["group"], los, res, var_pr, obs["lam"], amb, x, ok, self._ref, ROW_CODE,
+                         v, h, r, self._row_sat[:m], self._row_f[:m])
+            if nv < 3:
+                return None, 0, None
+            v, h, r = v[:nv], h[:nv], r[:nv, :nv]
+            w = np.linalg.solve(r, h)
+            n_mat = h.T @ w
+            try:
+                dx = np.linalg.solve(n_mat, w.T @ v)
+            except np.linalg.LinAlgError:
+                return None, 0, None
+            pos = pos + dx
+            if np.linalg.norm(dx) < 1e-4:
+                break
+        cov = np.linalg.inv(n_mat)
+        return pos, nv, cov
+
+    # ------------------------------------------------------------------------------------------
+    def _dgnss(self, sol, obs):
+        o = self.options
+        sat = obs["sat"]
+        smoothed = np.empty_like(obs["pr"])
+        for k in range(2):
+            smoothed[k] = self._hatch_update(k, sat, obs["pr"][k], obs["cp"][k], obs["lam"], obs["lli"][k])
+        pr_sd = smoothed[0] - smoothed[1]
+        start = self.x[:3] if self._pos_ok else self.base_pos_ecef_m
+        pos, nv, cov = self._code_solution(start, obs, pr_sd, np.radians(o.elmask_deg))
+        if pos is None:
+            sol.reason = "too few double differences"
+            return sol
+        self.x[:3] = pos
+        self._pos_ok = True
+        sol.pos_ecef_m = pos
+        sol.cov_ecef_m2 = cov
+        sol.status = SolStatus.DGNSS
+        sol.n_sat = int(sat.shape[0])
+        sol.sats = sat.astype(np.int16)
+        return sol
+
+    def _hatch_update(self, k, sat, pr, cp, lam, lli):
+        """Carrier-smoothed code (Hatch 1982) per satellite and frequency for receiver ``k``."""
+        hs = self._hatch[k][sat]
+        hn = self._hatch_n[k][sat]
+        prev_cp = self._prev_cp[k][sat]
+        reset = ~np.isfinite(hs) | ~np.isfinite(cp) | ~np.isfinite(prev_cp) | ((lli & LLI_SLIP) != 0)
+        hn = np.where(reset, 1.0, np.minimum(hn + 1.0, self.options.hatch_window))
+        pred = hs + (cp - prev_cp) * lam
+        out = np.where(reset, pr, pr / hn + pred * (hn - 1.0) / hn)
+        out = np.where(np.isfinite(out), out, pr)
+        self._hatch[k][sat] = out
+        self._hatch_n[k][sat] = hn
+        self._prev_cp[k][sat] = cp
+        return out
+
+    # ------------------------------------------------------------------------------------------
+    def _reset_amb(self, s):
+        self.p[s, :] = 0.0
+        self.p[:, s] = 0.0
+        self.p[s, s] = self.options.amb_init_std_cyc**2
+
+    def _free_stale(self, t_ns):
+        o = self.options
+        limit = max(o.max_outage_epochs, 1) * max(self._dt_s, 1.0) * NS_PER_S
+        stale = (self._amb >= 0) & (np.abs(t_ns - self._last_ns) > limit)
+        if self.options.ar_mode == "instantaneous":
+            stale = self._amb >= 0
+        if stale.any():
+            idx = self._amb[stale]
+            self._slot_used[idx] = False
+            self.p[idx, :] = 0.0
+            self.p[:, idx] = 0.0
+            self._amb[stale] = -1
+            self._lock[stale] = 0
+
+    def _detect_slips(self, obs):
+        """Slip flags bool[n, nf]: loss-of-lock, geometry-free, Melbourne-Wubbena and Doppler tests."""
+        o = self.options
+        sat = obs["sat"]
+        cp, pr, lam, dop = obs["cp"], obs["pr"], obs["lam"], obs["dop"]
+        slip = np.any((obs["lli"] & LLI_SLIP) != 0, axis=0)
+        if self.nf >= 2:
+            sd_cp_m = (cp[0] - cp[1]) * lam
+            gf = sd_cp_m[:, 0] - sd_cp_m[:, 1]
+            jump = np.abs(gf - self._gf[sat]) > o.slip_gf_m
+            # Melbourne-Wubbena (wide-lane phase minus narrow-lane code) in wide-lane cycles.
+            f1, f2 = C_MPS / lam[:, 0], C_MPS / lam[:, 1]
+            sd_pr = pr[0] - pr[1]
+            lam_wl = C_MPS / (f1 - f2)
+            mw = (sd_cp_m[:, 0] / lam[:, 0] - sd_cp_m[:, 1] / lam[:, 1]) - (
+                (f1 * sd_pr[:, 0] + f2 * sd_pr[:, 1]) / (f1 + f2)
+            ) / lam_wl
+            mw_jump = np.abs(mw - self._mw[sat]) > o.slip_mw_cyc
+            both = jump | mw_jump
+            slip |= both[:, None]
+            n_mw = np.where(both | ~np.isfinite(self._mw[sat]), 1.0, self._mw_n[sat] + 1.0)
+            mean = np.where(n_mw == 1.0, mw, self._mw[sat] + (mw - self._mw[sat]) / n_mw)
+            self._mw[sat] = mean
+            self._mw_n[sat] = n_mw
+            self._gf[sat] = gf
+        if o.slip_doppler_cyc > 0.0 and 0.0 < self._dt_s <= 5.0:
+            dt = self._dt_s * (-1.0 if self.backward else 1.0)
+            for k in range(2):
+                dphi = cp[k] - self._prev_cp[k][sat]
+                dop_mean = 0.5 * (dop[k] + self._prev_dop[k][sat])
+                err = dphi + dop_mean * dt
+                ok = np.isfinite(err)
+                if ok.sum() >= 2:
+                    # The common part is the receiver clock (drift or millisecond jumps).
+                    err = err - np.median(err[ok] / lam[ok]) * lam
+                    slip |= ok & (np.abs(err) > o.slip_doppler_cyc)
+        for k in range(2):
+            self._prev_cp[k][sat] = cp[k]
+            self._prev_dop[k][sat] = dop[k]
+        return slip
+
+    def _update_ambiguities(self, obs, t_ns, pos):
+        """Time update of the ambiguity states: initialise new ones and reset slipped ones."""
+        o = self.options
+        sat = obs["sat"]
+        self._free_stale(t_ns)
+        slip = self._detect_slips(obs)
+        cp, pr, lam = obs["cp"], obs["pr"], obs["lam"]
+        sd_cp = cp[0] - cp[1]
+        sd_pr = pr[0] - pr[1]
+        have = np.isfinite(sd_cp) & np.isfinite(sd_pr)
+        amb = self._amb[sat]
+        q = o.amb_noise_cyc**2 * self._dt_s
+        for i, f in zip(*np.nonzero(have), strict=True):
+            s = amb[i, f]
+            if s < 0:
+                free = np.flatnonzero(~self._slot_used)
+                if free.size == 0:
+                    have[i, f] = False
+                    continue
+                s = int(free[0])
+                self._slot_used[s] = True
+                self._amb[sat[i], f] = s
+                amb[i, f] = s
+                slip[i, f] = True
+            if slip[i, f]:
+                self.x[s] = sd_cp[i, f] - sd_pr[i, f] / lam[i, f]
+                self._reset_amb(s)
+                self._lock[sat[i], f] = 0
+            else:
+                self.p[s, s] += q
+                self._lock[sat[i], f] += 1
+            self._last_ns[sat[i], f] = t_ns
+        return have, amb
+
+    def _rtk(self, sol, obs):
+        o = self.options
+        sat = obs["sat"]
+        mask_el = np.radians(o.elmask_deg)
+        # Position prior: kinematic re-initialises from the code solution every epoch.
+        if o.mode == "kinematic" or not self._pos_ok:
+            start = self.x[:3] if self._pos_ok else self.base_pos_ecef_m
+            pos0, _, _ = self._code_solution(start, obs, obs["pr"][0] - obs["pr"][1], mask_el)
+            if pos0 is None:
+                sol.reason = "too few double differences for the code solution"
+                return sol
+            self.x[:3] = pos0
+            self.p[:3, :] = 0.0
+            self.p[:, :3] = 0.0
+            self.p[:3, :3] = np.eye(3) * o.pos_init_std_m**2
+            self._pos_ok = True
+        have, amb = self._update_ambiguities(obs, sol.t_gpst_ns, self.x[:3])
+        los, el, sd_range = self._geometry(self.x[:3].copy(), obs)
+        above = el >= mask_el
+        lam = obs["lam"]
+        cp_ok = have & above[:, None] & (amb >= 0)
+        pr_sd = obs["pr"][0] - obs["pr"][1]
+        pr_ok = np.isfinite(pr_sd) & above[:, None]
+        res_cp = (obs["cp"][0] - obs["cp"][1]) * lam - sd_range[:, None]
+        res_pr = pr_sd - sd_range[:, None]
+        var_cp, var_pr = self._variances(el)
+        group = obs["group"]
+        amb_safe = np.maximum(amb, 0)
+        ref_cp = np.empty_like(self._ref)
+        select_references(group, el, cp_ok, N_CLOCK_GROUPS, ref_cp)
+        n_cp = int(cp_ok.sum())
+        nv = form_dd(group, los, res_cp, var_cp, lam, amb_safe, self.x, cp_ok, ref_cp, ROW_PHASE,
+                     self._v, self._h, self._r, self._row_sat, self._row_f)
+        select_references(group, el, pr_ok, N_CLOCK_GROUPS, self._ref)
+        m_pr = int(pr_ok.sum())
+        v2 = np.zeros(m_pr)
+        h2 = np.zeros((m_pr, self.nx))
+        r2 = np.zeros((m_pr, m_pr))
+        nv2 = form_dd(group, los, res_pr, var_pr, lam, amb_safe, self.x, pr_ok, self._ref, ROW_CODE,
+                      v2, h2, r2, self._row_sat[nv:], self._row_f[nv:])
+        if nv + nv2 < 4:
+            sol.reason = "too few double differences"
+            return sol
+        v = np.concatenate([self._v[:nv], v2[:nv2]])
+        h = np.concatenate([self._h[:nv], h2[:nv2]])
+        r = np.zeros((nv + nv2, nv + nv2))
+        r[:nv, :nv] = self._r[:nv, :nv]
+        r[nv:, nv:] = r2[:nv2, :nv2]
+        good = np.abs(v) <= o.max_innovation_m
+        if not good.all():
+            v, h, r = v[good], h[good], r[np.ix_(good, good)]
+        act = np.concatenate([np.arange(3), np.unique(amb[cp_ok])]).astype(np.int64)
+        if not ekf_update(self.x, self.p, act, h, v, r):
+            sol.reason = "filter update failed (innovation covariance not positive definite)"
+            return sol
+        sol.pos_ecef_m = self.x[:3].copy()
+        sol.cov_ecef_m2 = self.p[:3, :3].copy()
+        sol.status = SolStatus.FLOAT
+        used = cp_ok.any(axis=1) | pr_ok.any(axis=1)
+        sol.n_sat = int(used.sum())
+        sol.sats = sat[used].astype(np.int16)
+        if o.ar_mode != "off" and n_cp >= 5:
+            self._resolve(sol, obs, el, cp_ok, ref_cp, amb)
+        return sol
+
+    def _resolve(self, sol, obs, el, cp_ok, ref_cp, amb):
+        o = self.options
+        sat = obs["sat"]
+        group = obs["group"]
+        can = cp_ok & (el[:, None] >= np.radians(o.ar_elmask_deg))
+        can &= self._lock[sat] >= o.min_lock_epochs
+        rows, fs = np.nonzero(can)
+        ref = ref_cp[group[rows], fs]
+        keep = (ref >= 0) & (ref != rows)
+        rows, fs, ref = rows[keep], fs[keep], ref[keep]
+        if rows.shape[0] < 4:
+            return
+        amb_i = amb[rows, fs]
+        amb_j = amb[ref, fs]
+        # Drop order for partial fixing: newly locked first, then low elevation.
+        key = el[rows] + np.where(self._lock[sat[rows], fs] < 2, -10.0, 0.0)
+        res = ambiguity.resolve(self.x, self.p, amb_i, amb_j, key, rows.astype(np.int64), o.ratio_threshold,
+                                o.max_failure_rate, o.partial_ar)
+        sol.ratio = res.ratio
+        if not res.fixed:
+            return
+        sol.pos_ecef_m = res.pos_ecef_m
+        sol.cov_ecef_m2 = res.cov_ecef_m2
+        sol.status = SolStatus.FIX
+        if o.ar_mode == "fix-and-hold":
+            self._hold(res)
+
+    def _hold(self, res):
+        """Constrain the float DD ambiguities to the fixed integers (fix-and-hold)."""
+        nb = res.amb_i.shape[0]
+        h = np.zeros((nb, self.nx))
+        h[np.arange(nb), res.amb_i] = 1.0
+        h[np.arange(nb), res.amb_j] = -1.0
+        v = res.b_fix_cyc - (self.x[res.amb_i] - self.x[res.amb_j])
+        r = np.eye(nb) * self.options.hold_std_cyc**2
+        act = np.concatenate([np.arange(3), np.unique(np.concatenate([res.amb_i, res.amb_j]))]).astype(np.int64)
+        ekf_update(self.x, self.p, act, h, v, r)
+
+
+def options_for_systems(options: RtkOptions, letters: str) -> RtkOptions:
+    """Options restricted to the systems ``letters`` (RINEX letters; unknown ones are rejected)."""
+    bad = [c for c in letters if c not in SYSTEMS]
+    if bad:
+        raise InvalidInputError(f"unknown system letters {bad} in {letters!r}")
+    return replace(options, systems="".join(c for c in letters if c in RTK_SYSTEMS)).validated()
