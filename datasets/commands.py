@@ -8,3 +8,6 @@ from __future__ import annotations
 
 def register(subparsers) -> None:
     """Add this module's subcommands to the ``gnssaug`` parser."""
+    from gnssaug.datasets import evaluate
+
+    evaluate.register(subparsers)
