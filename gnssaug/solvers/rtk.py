@@ -607,3 +607,98 @@ def options_for_systems(options: RtkOptions, letters: str) -> RtkOptions:
     if bad:
         raise InvalidInputError(f"unknown system letters {bad} in {letters!r}")
     return replace(options, systems="".join(c for c in letters if c in RTK_SYSTEMS)).validated()
+
+
+# ----------------------------------------------------------------------------------------------
+# Batch driver
+# ----------------------------------------------------------------------------------------------
+def match_base_epochs(rover_t_ns: np.ndarray, base_t_ns: np.ndarray, max_age_s: float) -> np.ndarray:
+    """Index of the base epoch nearest each rover epoch, -1 where none is within ``max_age_s``.
+
+    Receivers that tag epochs a few milliseconds off the whole second (u-blox) still pair with the
+    base epoch of the same second: pairing is by nearest time, not equality, and the engine models
+    each receiver's geometry at its own time tag.
+
+    Parameters
+    ----------
+    rover_t_ns, base_t_ns : int64[n], int64[m]
+        Epoch times, non-decreasing.
+    max_age_s : float
+        Largest allowed |rover - base| [s].
+
+    Returns
+    -------
+    int64[n]
+    """
+    if base_t_ns.shape[0] == 0:
+        return np.full(rover_t_ns.shape[0], -1, dtype=np.int64)
+    hi = np.clip(np.searchsorted(base_t_ns, rover_t_ns), 0, base_t_ns.shape[0] - 1)
+    lo = np.maximum(hi - 1, 0)
+    pick = np.where(np.abs(base_t_ns[lo] - rover_t_ns) <= np.abs(base_t_ns[hi] - rover_t_ns), lo, hi)
+    ok = np.abs(base_t_ns[pick] - rover_t_ns) <= max_age_s * NS_PER_S
+    return np.where(ok, pick, -1).astype(np.int64)
+
+
+def _run(engine: RtkEngine, rover, base, pairs, order) -> list[Solution]:
+    sols = [None] * len(order)
+    for k in order:
+        j = pairs[k]
+        sols[k] = engine.step(rover.epoch(k), base.epoch(j) if j >= 0 else None)
+    return sols
+
+
+def _combine(fwd: Solution, bwd: Solution) -> Solution:
+    """Forward-backward combination of one epoch (covariance-weighted, fixed solutions preferred)."""
+    if not bwd.ok:
+        return fwd
+    if not fwd.ok:
+        return bwd
+    if (fwd.status == SolStatus.FIX) != (bwd.status == SolStatus.FIX):
+        return fwd if fwd.status == SolStatus.FIX else bwd
+    try:
+        wf = np.linalg.inv(fwd.cov_ecef_m2)
+        wb = np.linalg.inv(bwd.cov_ecef_m2)
+        cov = np.linalg.inv(wf + wb)
+    except np.linalg.LinAlgError:
+        return fwd
+    out = replace(fwd, pos_ecef_m=cov @ (wf @ fwd.pos_ecef_m + wb @ bwd.pos_ecef_m), cov_ecef_m2=cov)
+    if fwd.status == SolStatus.FIX:
+        # Two fixes that disagree beyond their noise mean one of them picked wrong integers.
+        d = fwd.pos_ecef_m - bwd.pos_ecef_m
+        if d @ np.linalg.solve(fwd.cov_ecef_m2 + bwd.cov_ecef_m2, d) > 3.0 * 16.0:
+            out.status = SolStatus.FLOAT
+        out.ratio = max(fwd.ratio, bwd.ratio)
+    return out
+
+
+def solve_rtk(rover, base, satellites, base_pos_ecef_m, options: RtkOptions | None = None, combined: bool = False):
+    """Solve every rover epoch of a file pair (forward filter, or forward-backward combination).
+
+    Parameters
+    ----------
+    rover, base : gnssaug.obs.ObsSeries
+        Rover and base observations.
+    satellites : object
+        Satellite state source (see :class:`RtkEngine`).
+    base_pos_ecef_m : float64[3]
+        Base position [m].
+    options : RtkOptions
+    combined : bool
+        Also run the filter backwards in time and combine both per epoch (post-processing).
+
+    Returns
+    -------
+    gnssaug.solvers.types.SolutionSeries
+    """
+    from gnssaug.solvers.types import SolutionSeries
+
+    options = (options or RtkOptions()).validated()
+    pairs = match_base_epochs(rover.t_gpst_ns, base.t_gpst_ns, options.max_age_s)
+    n = len(rover)
+    sols = _run(RtkEngine(satellites, base_pos_ecef_m, options), rover, base, pairs, range(n))
+    if combined and options.mode != "dgnss":
+        engine = RtkEngine(satellites, base_pos_ecef_m, options)
+        engine.backward = True
+        back = _run(engine, rover, base, pairs, range(n - 1, -1, -1))
+        sols = [_combine(f, b) for f, b in zip(sols, back, strict=True)]
+    return SolutionSeries.from_solutions(sols)
