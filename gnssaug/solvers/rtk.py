@@ -178,8 +178,9 @@ class RtkEngine:
     Parameters
     ----------
     satellites : object
-        Source of satellite states with ``pos_clk(sat, t_tx_gpst_ns) -> (pos_ecef_m[n, 3],
-        clk_s[n])`` (NaN rows where no ephemeris applies); see :func:`ephemeris_source`.
+        Ephemeris store with ``sat_states(sat, t_gpst_ns, dt_s)`` returning states at
+        ``t_gpst_ns + dt_s`` with ``pos_ecef_m``, ``clk_s`` and ``valid`` (the
+        :class:`gnssaug.solvers.spp.SatStateSource` protocol, met by the broadcast EphStore).
     base_pos_ecef_m : float64[3]
         Base antenna position [m].
     options : RtkOptions
@@ -287,14 +288,17 @@ class RtkEngine:
         n = sat.shape[0]
         if n < 4:
             return None
-        # Transmission times t_rx - pr/c - dts (the receiver clock cancels: pr holds it).
-        t_tx = t_rx[:, None] - np.round(pr_any / C_MPS * NS_PER_S).astype(np.int64)
+        # Transmission times t_rx - pr/c - dts (RTKLIB satposs; the receiver clock cancels because
+        # the time tag and the pseudorange carry the same receiver clock).
         sats2 = np.concatenate([sat, sat]).astype(np.int16)
-        _, clk = self._sats.pos_clk(sats2, t_tx.ravel())
-        t_tx2 = t_tx.ravel() - np.round(np.nan_to_num(clk) * NS_PER_S).astype(np.int64)
-        pos, _ = self._sats.pos_clk(sats2, t_tx2)
-        pos = pos.reshape(2, n, 3)
-        ok = np.all(np.isfinite(pos), axis=(0, 2)) & np.isfinite(clk.reshape(2, n)).all(axis=0)
+        t_rx2 = np.repeat(t_rx, n)
+        dt_s = -pr_any.ravel() / C_MPS
+        first = self._sats.sat_states(sats2, t_rx2, dt_s)
+        clk = np.where(np.isfinite(first.clk_s), first.clk_s, 0.0)
+        st = self._sats.sat_states(sats2, t_rx2, dt_s - clk)
+        pos = np.asarray(st.pos_ecef_m, dtype=np.float64).reshape(2, n, 3)
+        valid = np.asarray(st.valid, dtype=bool).reshape(2, n)
+        ok = valid.all(axis=0) & np.all(np.isfinite(pos), axis=(0, 2))
         lli_use = lli
         if self.backward:
             # Processing backwards, a slip flagged at epoch k lies between k-1 and k: apply it at k-1.

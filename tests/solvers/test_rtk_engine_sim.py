@@ -7,6 +7,8 @@ This isolates the filter, the DD formation, the slip handling and the ambiguity 
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
@@ -58,9 +60,12 @@ class SimSky:
         rot = p0 * c + np.cross(k, p0) * s + k * (np.sum(k * p0, axis=1))[:, None] * (1 - c)
         return rot * self.radius[idx][:, None]
 
-    def pos_clk(self, sat, t_tx_ns):
+    def sat_states(self, sat, t_gpst_ns, dt_s):
+        """Positions at ``t_gpst_ns + dt_s`` (the ephemeris-store protocol of the solvers)."""
         idx = np.searchsorted(self.sat, sat)
-        return self.pos(idx, t_tx_ns), np.zeros(len(sat))
+        t = np.asarray(t_gpst_ns, dtype=np.int64) + np.round(np.asarray(dt_s) * NS_PER_S).astype(np.int64)
+        n = len(sat)
+        return SimpleNamespace(pos_ecef_m=self.pos(idx, t), clk_s=np.zeros(n), valid=np.ones(n, bool))
 
     def ranges(self, rx, t_true_ns):
         """Light-time ranges [m] from the receiver (true reception time) with Earth rotation."""
