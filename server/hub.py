@@ -1,0 +1,204 @@
+"""The hub: fans each mountpoint's frames out to its subscribers without letting one stall another.
+
+Every subscriber owns a bounded backlog (DESIGN.md "Server"). Publishing is a plain function call on
+the event loop: for a subscriber whose socket keeps up, the bytes go straight to its transport
+(no task switch, no copy per client: the NTRIP 1 and the chunked NTRIP 2 form of a publish are built
+once). A subscriber whose transport buffer is above ``high_water_bytes`` gets the data queued in its
+backlog instead; when the backlog is full the *oldest* entry is dropped and counted, and one flush
+task per backlogged subscriber waits for the socket to drain. A subscriber that does not drain for
+``stall_timeout_s`` is disconnected. Ingest never waits for a client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import time
+from collections.abc import Callable
+
+from gnssaug.server.ntrip.protocol import render_chunk
+
+log = logging.getLogger(__name__)
+
+
+class Subscriber:
+    """One reader of a mountpoint: a transport plus its backlog and counters.
+
+    Parameters
+    ----------
+    writer : asyncio.StreamWriter
+        The client's stream writer; its transport gets the bytes, its ``drain()`` paces the backlog.
+    chunked : bool
+        True for NTRIP 2 clients (each publish is sent as one HTTP chunk).
+    name : str
+        For logs: user and address.
+    """
+
+    __slots__ = ("writer", "transport", "chunked", "name", "backlog", "bytes_out", "dropped", "flusher", "closed",
+                 "on_close", "mount")
+
+    def __init__(self, writer: asyncio.StreamWriter, chunked: bool, name: str = "",
+                 on_close: Callable[[], None] | None = None):
+        self.writer = writer
+        self.transport = writer.transport
+        self.chunked = chunked
+        self.name = name
+        self.backlog: collections.deque[bytes] = collections.deque()
+        self.bytes_out = 0
+        self.dropped = 0
+        self.flusher: asyncio.Task | None = None
+        self.closed = False
+        self.on_close = on_close
+        self.mount: str | None = None
+
+    async def drain(self) -> None:
+        """Wait until the transport's buffer is below its low-water mark."""
+        await self.writer.drain()
+
+
+class Hub:
+    """Mountpoint -> subscribers fan-out with per-subscriber bounded backlogs.
+
+    Parameters
+    ----------
+    backlog_items : int
+        Publishes kept per slow subscriber (at 1 Hz with one publish per epoch: seconds of data).
+    high_water_bytes : int
+        Transport buffer size above which a subscriber counts as slow.
+    stall_timeout_s : float
+        A slow subscriber whose socket has not drained for this long is disconnected.
+    """
+
+    def __init__(self, backlog_items: int = 32, high_water_bytes: int = 64 * 1024, stall_timeout_s: float = 60.0):
+        self.backlog_items = backlog_items
+        self.high_water_bytes = high_water_bytes
+        self.stall_timeout_s = stall_timeout_s
+        self._subs: dict[str, set[Subscriber]] = collections.defaultdict(set)
+        self.published: collections.Counter[str] = collections.Counter()
+        self.bytes_published: collections.Counter[str] = collections.Counter()
+        self.last_publish_s: dict[str, float] = {}
+        self.dropped_total = 0
+        self.stalled_total = 0
+        self._listeners: dict[str, list[Callable[[bytes], None]]] = collections.defaultdict(list)
+
+    # ---- membership --------------------------------------------------------------------------
+    def subscribe(self, mount: str, sub: Subscriber) -> None:
+        """Start sending ``mount``'s publishes to ``sub`` (moving it from its previous mount)."""
+        if sub.mount is not None:
+            self.unsubscribe(sub)
+        # drain() of a slow subscriber wakes once its buffer is below a quarter of the high-water mark
+        sub.transport.set_write_buffer_limits(high=self.high_water_bytes, low=self.high_water_bytes // 4)
+        self._subs[mount].add(sub)
+        sub.mount = mount
+
+    def unsubscribe(self, sub: Subscriber) -> None:
+        """Stop sending to ``sub`` (its pending backlog is kept until it is closed)."""
+        if sub.mount is not None:
+            subs = self._subs.get(sub.mount)
+            if subs is not None:
+                subs.discard(sub)
+                if not subs:
+                    del self._subs[sub.mount]
+            sub.mount = None
+
+    def close(self, sub: Subscriber) -> None:
+        """Unsubscribe and forget ``sub`` for good (its connection is ending)."""
+        self.unsubscribe(sub)
+        sub.closed = True
+        sub.backlog.clear()
+        if sub.flusher is not None and sub.flusher is not asyncio.current_task():
+            sub.flusher.cancel()
+
+    def subscribers(self, mount: str) -> int:
+        """How many subscribers ``mount`` has now."""
+        return len(self._subs.get(mount, ()))
+
+    def mounts(self) -> dict[str, int]:
+        """Subscriber count of every mountpoint with subscribers."""
+        return {m: len(s) for m, s in self._subs.items()}
+
+    def add_listener(self, mount: str, callback: Callable[[bytes], None]) -> None:
+        """Call ``callback(data)`` on every publish to ``mount`` (in-process consumers, re-encoders)."""
+        self._listeners[mount].append(callback)
+
+    def remove_listener(self, mount: str, callback: Callable[[bytes], None]) -> None:
+        """Undo :meth:`add_listener`."""
+        if callback in self._listeners.get(mount, ()):
+            self._listeners[mount].remove(callback)
+
+    # ---- data path ---------------------------------------------------------------------------
+    def publish(self, mount: str, data: bytes) -> None:
+        """Send ``data`` (whole RTCM frames) to every subscriber of ``mount``; never blocks."""
+        if not data:
+            return
+        self.published[mount] += 1
+        self.bytes_published[mount] += len(data)
+        self.last_publish_s[mount] = time.monotonic()
+        for cb in self._listeners.get(mount, ()):
+            try:
+                cb(data)
+            except Exception:  # a faulty consumer must not stop the stream
+                log.exception("hub listener of %s failed", mount)
+        subs = self._subs.get(mount)
+        if not subs:
+            return
+        chunk = None
+        high = self.high_water_bytes
+        for sub in tuple(subs):
+            if sub.chunked:
+                if chunk is None:
+                    chunk = render_chunk(data)
+                item = chunk
+            else:
+                item = data
+            transport = sub.transport
+            if not sub.backlog and transport.get_write_buffer_size() < high:
+                if transport.is_closing():
+                    self.close(sub)
+                    if sub.on_close:
+                        sub.on_close()
+                    continue
+                transport.write(item)
+                sub.bytes_out += len(item)
+            else:
+                self._enqueue(sub, item)
+
+    def _enqueue(self, sub: Subscriber, item: bytes) -> None:
+        if len(sub.backlog) >= self.backlog_items:
+            sub.backlog.popleft()  # the oldest data is the least useful to a rover
+            sub.dropped += 1
+            self.dropped_total += 1
+        sub.backlog.append(item)
+        if sub.flusher is None:
+            sub.flusher = asyncio.get_running_loop().create_task(self._flush(sub))
+
+    async def _flush(self, sub: Subscriber) -> None:
+        """Wait for ``sub``'s socket to drain below the high-water mark, then send its backlog."""
+        transport = sub.transport
+        high = self.high_water_bytes
+        try:
+            while sub.backlog and not sub.closed and not transport.is_closing():
+                if transport.get_write_buffer_size() >= high:
+                    # drain() returns when the transport calls resume_writing (buffer below low-water);
+                    # no polling, so thousands of stalled clients cost no CPU.
+                    try:
+                        await asyncio.wait_for(sub.drain(), self.stall_timeout_s)
+                    except asyncio.TimeoutError:
+                        self.stalled_total += 1
+                        log.info("closing stalled subscriber %s of %s", sub.name, sub.mount)
+                        transport.abort()
+                        break
+                    continue
+                while sub.backlog and transport.get_write_buffer_size() < high:
+                    item = sub.backlog.popleft()
+                    transport.write(item)
+                    sub.bytes_out += len(item)
+        except (ConnectionError, OSError):
+            transport.abort()
+        finally:
+            sub.flusher = None
+            if transport.is_closing() and not sub.closed:
+                self.close(sub)
+                if sub.on_close:
+                    sub.on_close()
