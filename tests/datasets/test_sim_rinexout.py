@@ -1,0 +1,66 @@
+"""RINEX 3.04 files of simulated receivers: read back by the project reader and by georinex."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from gnssaug.datasets.rinex import read_obs
+from gnssaug.datasets.sim.engine import SimConfig, Simulator
+from gnssaug.datasets.sim.rinexout import write_sim_obs
+from gnssaug.datasets.sim.rovers import Receiver
+
+from gnssaug.geodesy import ecef_from_llh_deg
+from gnssaug.gnss import sv_name
+from gnssaug.kernels.sim_rinex import _put_f14_3
+from gnssaug.time import gpst_ns_from_calendar
+from tests.datasets.sim_helpers import SATS, circular_states
+
+T0_NS = int(gpst_ns_from_calendar(2025, 1, 1, 4, 0, 0))
+F14_3_TOL = 0.5e-3 + 1e-9  # the file keeps three decimals
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory):
+    rx = Receiver("AAAA", ecef_from_llh_deg(30.5, 114.3, 30.0))
+    cfg = SimConfig(start_gpst_ns=T0_NS, duration_s=15.0, seed=2)
+    series = Simulator(cfg, [rx], SATS, lambda s, t: circular_states(s, t, T0_NS)).run()["AAAA"]
+    path = tmp_path_factory.mktemp("sim") / "AAAA.obs"
+    write_sim_obs(path, "AAAA", rx.pos_ecef_m, series, 1.0)
+    return path, rx, series
+
+
+def test_project_reader_gets_back_every_value(written):
+    path, rx, series = written
+    header, back = read_obs(path)
+    np.testing.assert_array_equal(back.t_gpst_ns, series.t_gpst_ns)
+    np.testing.assert_array_equal(back.sat, series.sat)
+    for field in ("pr_m", "cp_cyc", "dop_hz", "cn0_dbhz"):
+        a, b = getattr(series, field).astype(float), getattr(back, field).astype(float)
+        np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
+        assert np.nanmax(np.abs(a - b)) <= F14_3_TOL
+    np.testing.assert_array_equal(back.lli, series.lli)
+    np.testing.assert_allclose(header.approx_pos_ecef_m, rx.pos_ecef_m, atol=1e-4)
+
+
+@pytest.mark.filterwarnings("ignore::FutureWarning")
+def test_georinex_reads_the_same_pseudoranges(written):
+    georinex = pytest.importorskip("georinex")
+    path, _, series = written
+    ds = georinex.load(str(path), use=["G", "C"])
+    first = series.epoch(0)
+    for i, sat in enumerate(first.sat):
+        sv = sv_name(int(sat))
+        code = "C1C" if sv[0] == "G" else "C2I"
+        value = float(ds[code].sel(sv=sv).isel(time=0))
+        assert abs(value - first.pr_m[i, 0]) <= F14_3_TOL
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(1.0, "         1.000"), (-0.0004, "         0.000"), (-12.3456, "       -12.346"),
+     (123456789.1234, "123456789.123"), (np.nan, " " * 14), (1e11, " " * 14)],
+)
+def test_f14_3_fields(value, text):
+    buf = np.zeros(14, dtype=np.uint8)
+    _put_f14_3(buf, 0, value)
+    assert buf.tobytes().decode() == text.rjust(14)
