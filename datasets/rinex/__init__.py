@@ -1,5 +1,5 @@
 """RINEX files: observations (:mod:`.obs`) and navigation data (:mod:`.nav`)."""
 
-from .obs import ObsFileWarning, ObsHeader, read_obs, read_obs_header
+from .obs import ObsFileWarning, ObsHeader, read_obs, read_obs_header, write_obs
 
-__all__ = ["ObsFileWarning", "ObsHeader", "read_obs", "read_obs_header"]
+__all__ = ["ObsFileWarning", "ObsHeader", "read_obs", "read_obs_header", "write_obs"]

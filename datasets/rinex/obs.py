@@ -35,8 +35,9 @@ from gnssaug.time import gpst_ns_from_calendar
 from .compression import read_rinex_bytes
 from .obs_codes import build_tables
 from .obs_header import ObsHeader, parse_obs_header, seconds_to_ns, to_gpst_ns
+from .obs_write import write_obs
 
-__all__ = ["ObsFileWarning", "ObsHeader", "read_obs", "read_obs_header"]
+__all__ = ["ObsFileWarning", "ObsHeader", "read_obs", "read_obs_header", "write_obs"]
 
 #: At most this many broken-epoch warnings per file; the rest are summed up in one.
 MAX_WARNINGS = 10

@@ -164,3 +164,112 @@ def parse_obs_rows(
                     dop_hz[r, k] = value[j]
             elif math.isnan(cn0_dbhz[r, k]):
                 cn0_dbhz[r, k] = value[j]
+
+
+@kernel
+def format_fixed_float(value, n_frac, out, pos, width):
+    """Write ``value`` right-aligned in ``out[pos:pos + width]`` with ``n_frac`` decimals (Fortran Fw.d).
+
+    The field is left blank (spaces) for NaN or a value too wide for the field, as RINEX writers
+    do for missing data. Returns False in that case.
+    """
+    for i in range(width):
+        out[pos + i] = _SPACE
+    if math.isnan(value) or abs(value) >= 1e15:
+        return False
+    scale = 10**n_frac
+    m = int(round(abs(value) * scale))
+    negative = value < 0 and m != 0
+    # digits needed: integer part (at least one), the dot, the fraction, the sign
+    n_int = 1
+    t = m // scale
+    while t >= 10:
+        t //= 10
+        n_int += 1
+    need = n_int + 1 + n_frac + (1 if negative else 0)
+    if need > width:
+        return False
+    p = pos + width - 1
+    for _ in range(n_frac):
+        out[p] = _ZERO + m % 10
+        m //= 10
+        p -= 1
+    out[p] = _DOT
+    p -= 1
+    for _ in range(n_int):
+        out[p] = _ZERO + m % 10
+        m //= 10
+        p -= 1
+    if negative:
+        out[p] = _MINUS
+    return True
+
+
+@kernel
+def format_obs_rows(
+    epoch_text, offsets, row_sys, row_name, n_type, kind, slot, attr,
+    pr_m, cp_cyc, dop_hz, cn0_dbhz, lli, code,
+):
+    """Text of the data records of a RINEX 3 observation file (RINEX 3.05 Table A3).
+
+    Parameters
+    ----------
+    epoch_text : uint8[n_epoch, w]
+        The epoch lines (``>`` record), already formatted, without end of line.
+    offsets : int64[n_epoch + 1]
+        Rows of each epoch.
+    row_sys : int8[n_row]
+        System index of each row (row of the type tables).
+    row_name : uint8[n_row, 3]
+        Satellite name of each row (``C07``).
+    n_type : int64[n_sys]; kind, slot : int8[n_sys, n_max]; attr : uint8[n_sys, n_max]
+        The observation types written for each system, as in :func:`parse_obs_rows`.
+    pr_m, cp_cyc, dop_hz, cn0_dbhz, lli, code : [n_row, N_BAND]
+        The observations; a type is written for a row only where ``code`` of its slot equals
+        its attribute.
+
+    Returns
+    -------
+    uint8[n_byte]
+        The records, lines ended by ``\\n``. Values are F14.3, then the LLI digit for phases
+        (blank when 0) and a blank signal-strength indicator.
+    """
+    n_epoch, w = epoch_text.shape
+    size = n_epoch * (w + 1)
+    for r in range(row_sys.shape[0]):
+        size += 3 + FIELD_WIDTH * n_type[row_sys[r]] + 1
+    out = np.empty(size, dtype=np.uint8)
+    p = 0
+    for e in range(n_epoch):
+        for i in range(w):
+            out[p + i] = epoch_text[e, i]
+        out[p + w] = 10
+        p += w + 1
+        for r in range(offsets[e], offsets[e + 1]):
+            s = row_sys[r]
+            out[p] = row_name[r, 0]
+            out[p + 1] = row_name[r, 1]
+            out[p + 2] = row_name[r, 2]
+            p += 3
+            for j in range(n_type[s]):
+                k = slot[s, j]
+                kd = kind[s, j]
+                value = math.nan
+                if code[r, k] == attr[s, j]:
+                    if kd == KIND_PR:
+                        value = pr_m[r, k]
+                    elif kd == KIND_CP:
+                        value = cp_cyc[r, k]
+                    elif kd == KIND_DOP:
+                        value = dop_hz[r, k]
+                    elif kd == KIND_CN0:
+                        value = cn0_dbhz[r, k]
+                written = format_fixed_float(value, 3, out, p, 14)
+                out[p + 14] = _SPACE
+                out[p + 15] = _SPACE
+                if written and kd == KIND_CP and lli[r, k] != 0 and lli[r, k] <= 9:
+                    out[p + 14] = _ZERO + lli[r, k]
+                p += FIELD_WIDTH
+            out[p] = 10
+            p += 1
+    return out
