@@ -8,6 +8,7 @@ from __future__ import annotations
 
 def register(subparsers) -> None:
     """Add this module's subcommands to the ``gnssaug`` parser."""
-    from gnssaug.datasets import evaluate
+    from gnssaug.datasets import evaluate, solve
 
     evaluate.register(subparsers)
+    solve.register(subparsers)

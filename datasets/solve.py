@@ -1,0 +1,200 @@
+"""``gnssaug solve``: positions from RINEX files into an RTKLIB-style ``.pos`` file; ``gnssaug demo``.
+
+``solve`` dispatches on ``--mode`` through :data:`MODES` (mode name -> runner); a runner receives the
+parsed arguments and the loaded inputs and returns a :class:`~gnssaug.solvers.types.SolutionSeries`.
+Adding a mode (dgnss, rtk, static) is one function and one dictionary entry.
+
+Example::
+
+    gnssaug solve --mode spp rover.obs base.nav -o rover.pos --systems GC --elmask 15
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from gnssaug.errors import UsageError
+
+#: Header labels of the .pos file for each ``--iono`` choice (RTKLIB wording).
+_IONO_TEXT = {"broadcast": "Broadcast", "if": "Iono-Free LC", "none": "OFF"}
+_SYSTEM_TEXT = {"G": "GPS", "R": "GLONASS", "E": "Galileo", "J": "QZSS", "C": "BDS"}
+
+
+@dataclass
+class Inputs:
+    """What every mode reads: rover observations, navigation data and the ephemeris store."""
+
+    header: object
+    series: object
+    nav: object
+    eph: object
+    paths: list
+
+
+def _progress_printer(label: str):
+    """A ``progress(done, total)`` callback printing one updating percentage line on stderr."""
+    if not sys.stderr.isatty():
+        last = [-1]
+
+        def quiet(done, total):
+            pct = 100 * done // max(total, 1)
+            if pct // 25 != last[0] // 25:
+                print(f"{label}: {pct}%", file=sys.stderr, flush=True)
+                last[0] = pct
+
+        return quiet
+
+    def show(done, total):
+        end = "\n" if done >= total else ""
+        print(f"\r{label}: {100 * done // max(total, 1):3d}% ({done}/{total} epochs)", end=end, file=sys.stderr,
+              flush=True)
+
+    return show
+
+
+def _slice_epochs(series, t0_ns: int | None, t1_ns: int | None):
+    """The epochs of ``series`` within ``[t0_ns, t1_ns]``."""
+    from gnssaug.obs import OBS_FIELDS, ObsSeries
+
+    if t0_ns is None and t1_ns is None:
+        return series
+    t = series.t_gpst_ns
+    keep = np.ones(len(series), bool)
+    if t0_ns is not None:
+        keep &= t >= t0_ns
+    if t1_ns is not None:
+        keep &= t <= t1_ns
+    idx = np.flatnonzero(keep)
+    if idx.size == 0:
+        raise UsageError("no epochs between --start and --end")
+    e0, e1 = int(idx[0]), int(idx[-1]) + 1
+    r0, r1 = int(series.offsets[e0]), int(series.offsets[e1])
+    arrays = {name: getattr(series, name)[r0:r1] for name in OBS_FIELDS}
+    return ObsSeries(series.t_gpst_ns[e0:e1], series.offsets[e0:e1 + 1] - r0, series.flag[e0:e1],
+                     series.sat[r0:r1], meta=dict(series.meta), **arrays)
+
+
+def load_inputs(rover: str, nav_paths: list[str], systems: str | None, start: str | None, end: str | None) -> Inputs:
+    """Read the rover observations (restricted to ``systems`` and the time window) and the nav files."""
+    from gnssaug.datasets.rinex import read_obs
+    from gnssaug.datasets.rinex.nav import read_nav
+    from gnssaug.ephemeris.store import EphStore
+
+    from gnssaug.time import parse_time_arg
+
+    header, series = read_obs(rover, systems=systems)
+    t0 = parse_time_arg(start) if start else None
+    t1 = parse_time_arg(end) if end else None
+    series = _slice_epochs(series, t0, t1)
+    nav = read_nav(nav_paths)
+    return Inputs(header, series, nav, EphStore(nav), [rover, *nav_paths])
+
+
+def spp_options_from_args(args, header):
+    """:class:`SppOptions` of the command-line arguments."""
+    from gnssaug.solvers.spp import SppOptions
+
+    init = getattr(header, "approx_pos_ecef_m", None)
+    return SppOptions(
+        systems=args.systems,
+        elmask_deg=args.elmask,
+        iono=args.iono,
+        klobuchar=args.klobuchar,
+        use_cn0=args.cn0_weight,
+        max_exclude=args.max_exclude,
+        init_pos_ecef_m=None if init is None else np.asarray(init, dtype=np.float64),
+    )
+
+
+def run_spp(args, inputs: Inputs):
+    """The ``spp`` mode: single-point positioning of every rover epoch."""
+    from gnssaug.solvers.spp import solve_spp
+
+    options = spp_options_from_args(args, inputs.header)
+    progress = _progress_printer("spp") if not args.quiet else None
+    sols, _ = solve_spp(inputs.series, inputs.nav, inputs.eph, options, glo_fcn=inputs.header.glo_fcn,
+                        progress=progress)
+    return sols
+
+
+#: Solution modes of ``gnssaug solve``: name -> runner(args, inputs) -> SolutionSeries.
+MODES = {"spp": run_spp}
+#: RTKLIB "pos mode" header text per mode.
+MODE_TEXT = {"spp": "Single", "dgnss": "DGPS/DGNSS", "rtk": "Kinematic", "static": "Static"}
+
+
+def run_solve(args) -> int:
+    """Run ``gnssaug solve``."""
+    from gnssaug.datasets.posfile import write_pos
+
+    if args.mode not in MODES:
+        raise UsageError(f"mode {args.mode!r} is not available; choose one of {', '.join(MODES)}")
+    started = time.perf_counter()
+    inputs = load_inputs(args.rover, args.nav, args.systems, args.start, args.end)
+    sols = MODES[args.mode](args, inputs)
+    options = {
+        "pos mode": MODE_TEXT.get(args.mode, args.mode),
+        "elev mask": f"{args.elmask:.1f} deg",
+        "ionos opt": _IONO_TEXT[args.iono],
+        "tropo opt": "Saastamoinen",
+        "ephemeris": "Broadcast",
+        "navi sys": " ".join(_SYSTEM_TEXT.get(c, c) for c in args.systems),
+    }
+    n = write_pos(args.out, sols, args.format, inputs=inputs.paths, options=options)
+    if not args.quiet:
+        print(f"{args.mode}: {n} of {len(sols)} epochs solved -> {args.out} ({time.perf_counter() - started:.1f} s)",
+              file=sys.stderr)
+    return 0
+
+
+def run_demo(args) -> int:
+    """Run ``gnssaug demo``: SPP of the Nagoya rover with its broadcast navigation, scored against truth."""
+    from gnssaug.datasets.paths import shared_data_file
+    from gnssaug.datasets.truth import accuracy, load_llh_point
+
+    from gnssaug.solvers.spp import SppOptions, solve_spp
+
+    folder = shared_data_file("jp_nagoya_static_20240624")
+    started = time.perf_counter()
+    inputs = load_inputs(str(folder / "rover.obs"), [str(folder / "base.nav")], "GC", None, None)
+    options = SppOptions(systems="GC", elmask_deg=15.0)
+    sols, _ = solve_spp(inputs.series, inputs.nav, inputs.eph, options, glo_fcn=inputs.header.glo_fcn)
+    truth = load_llh_point(folder / "rover_position.txt")
+    acc = accuracy(sols.pos_ecef_m, truth.at(sols.t_gpst_ns))
+    n_ok = int(np.count_nonzero(sols.status))
+    print("gnssaug demo: single-point positioning, GPS + BeiDou (BDS Klobuchar for BeiDou), 15 deg mask")
+    print(f"  data     : {folder} (rover.obs, base.nav)")
+    print(f"  solutions: {n_ok} of {len(sols)} epochs")
+    print(f"  accuracy : {acc}")
+    print(f"  time     : {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def register(subparsers) -> None:
+    """Add ``solve`` and ``demo`` to the ``gnssaug`` parser."""
+    p = subparsers.add_parser("solve", help="positions from RINEX files into a .pos file",
+                              description=__doc__.splitlines()[0])
+    p.add_argument("--mode", default="spp", help=f"solution mode ({', '.join(MODE_TEXT)}; default spp)")
+    p.add_argument("rover", help="rover RINEX observation file (.obs/.rnx/.crx, optionally compressed)")
+    p.add_argument("nav", nargs="+", help="RINEX navigation file(s)")
+    p.add_argument("-o", "--out", required=True, help="output solution file")
+    p.add_argument("--base", help="base station observation file (differential modes)")
+    p.add_argument("--systems", default="GREJC", help="systems to use, RINEX letters (default GREJC)")
+    p.add_argument("--elmask", type=float, default=15.0, help="elevation mask [deg] (default 15)")
+    p.add_argument("--format", choices=("llh", "xyz", "nmea"), default="llh", help="output format (default llh)")
+    p.add_argument("--iono", choices=("broadcast", "if", "none"), default="broadcast",
+                   help="ionosphere: broadcast Klobuchar (GPS/BDS) or dual-frequency iono-free (default broadcast)")
+    p.add_argument("--klobuchar", choices=("per-system", "gps", "bds"), default="per-system",
+                   help="which broadcast Klobuchar model serves which satellites (default per-system)")
+    p.add_argument("--cn0-weight", action="store_true", help="weight by C/N0 as well as elevation")
+    p.add_argument("--max-exclude", type=int, default=3, help="satellites RAIM may exclude per epoch (default 3)")
+    p.add_argument("--start", help="first epoch (ISO 8601 GPST or WEEK:TOW)")
+    p.add_argument("--end", help="last epoch (ISO 8601 GPST or WEEK:TOW)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on stderr")
+    p.set_defaults(func=run_solve)
+    d = subparsers.add_parser("demo", help="single-point positioning demo on the Nagoya data, scored against truth")
+    d.set_defaults(func=run_demo)

@@ -1,0 +1,407 @@
+"""Single-point positioning (SPP) with broadcast ephemerides, multi-GNSS, per-group receiver clocks.
+
+Python prepares contiguous per-row arrays for a whole :class:`~gnssaug.obs.ObsSeries` (pseudorange
+selection, group delays, satellite positions and clocks at transmit time, ionosphere model per
+satellite); :func:`gnssaug.kernels.spp.spp_batch` then solves every epoch in one kernel call
+(iterations, atmosphere, Sagnac, chi-square RAIM with fault exclusion, DOPs).
+
+Models (each documented in :mod:`gnssaug.kernels.spp` and :mod:`gnssaug.kernels.atmosphere`):
+
+- Receiver clock: one parameter per clock group with satellites (:data:`gnssaug.gnss.CLOCK_GROUPS`;
+  BDS-2 and BDS-3 separate).
+- Ionosphere, ``iono="broadcast"``: GPS Klobuchar (IS-GPS-200 §20.3.3.5.2.5) for GPS, Galileo,
+  QZSS and GLONASS; BDS Klobuchar (BDS-SIS-ICD-B1I-3.0 §5.2.4.7) for BeiDou when the navigation
+  data carry BDS coefficients (``klobuchar="gps"`` forces the GPS model for all, ``"bds"`` the BDS
+  model for all). ``iono="if"``: dual-frequency ionosphere-free code combination.
+- Troposphere: Saastamoinen + Niell mapping. Satellite clocks: broadcast polynomial with the
+  relativistic term; group delays (T_GD, BGD, T_GD1/2) from the ephemeris.
+- Weights: RTKLIB's error model ``efact^2 (a^2 + b^2/sin^2 el)`` plus ephemeris, ionosphere and
+  troposphere model variances; optional C/N0 scaling.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from gnssaug.constants import C_MPS, NS_PER_S
+from gnssaug.errors import InvalidInputError
+from gnssaug.gnss import (
+    BDS,
+    GAL,
+    GLO,
+    GPS,
+    N_CLOCK_GROUPS,
+    QZS,
+    SAT_CLOCK_GROUP,
+    SAT_IS_GEO,
+    SAT_SYSTEM,
+    SYSTEMS,
+    sat_freq_hz,
+)
+from gnssaug.kernels import spp as _k
+from gnssaug.obs import ObsEpoch, ObsSeries
+from gnssaug.solvers.types import SolStatus, Solution, SolutionSeries
+from gnssaug.time import datetime_from_gpst_ns
+
+GPS_L1_HZ = 1575.42e6
+BDS_B1I_HZ = 1561.098e6
+
+#: Text of the kernel's reason codes.
+REASONS = {
+    _k.OK: "",
+    _k.TOO_FEW_SATS: "fewer satellites than unknowns",
+    _k.NO_CONVERGENCE: "least squares did not converge",
+    _k.CHI_SQUARE_FAILED: "chi-square residual test failed after fault exclusion",
+    _k.GDOP_TOO_LARGE: "GDOP above the limit",
+    _k.SINGULAR: "singular geometry",
+}
+
+#: Observation slots of the first (single-frequency) signal per system, and the preferred second
+#: signals for the ionosphere-free combination (first available wins).
+FIRST_SLOT = {GPS: 0, GLO: 0, GAL: 0, QZS: 0, BDS: 0}
+SECOND_SLOTS = {GPS: (1, 2), GLO: (1,), GAL: (1, 2), QZS: (1, 2), BDS: (1, 2)}
+
+
+class SatStateSource(Protocol):
+    """What SPP needs from an ephemeris store (:class:`gnssaug.ephemeris.store.EphStore`)."""
+
+    def sat_states(self, sat, t_gpst_ns, dt_s):
+        """Satellite states at ``t_gpst_ns + dt_s`` (pos_ecef_m, clk_s, valid, ...)."""
+        ...
+
+    def group_delay_s(self, sat, slot):
+        """Group delay [s] to subtract (times c) from the code of ``slot``."""
+        ...
+
+
+@dataclass(frozen=True)
+class SppOptions:
+    """Options of :func:`solve_spp` (defaults: RTKLIB's single-point defaults where they exist).
+
+    Attributes
+    ----------
+    systems : str
+        System letters to use (``"GC"``; default every system with broadcast orbits we compute).
+    elmask_deg : float
+        Elevation mask [deg].
+    iono : {"broadcast", "if", "none"}
+    klobuchar : {"per-system", "gps", "bds"}
+        Which Klobuchar coefficients serve which satellites (see module docstring); a model whose
+        coefficients are missing falls back to the other.
+    err_a_m, err_b_m : float
+        Code error model ``a + b / sin(el)`` terms [m] (RTKLIB: 100 x 0.003 m).
+    efact : dict[str, float]
+        Per-system error factors (RTKLIB: GPS 1, GLONASS 1.5, Galileo 1, QZSS 1, BDS 1).
+    efact_bds_geo : float
+        Extra factor for BeiDou GEO satellites (multipath-prone, low-dynamics geometry).
+    use_cn0 : bool
+        Scale the code variance by ``10^((cn0_nominal - cn0)/10)`` below ``cn0_nominal_dbhz``.
+    cn0_nominal_dbhz : float
+    iono_err : float
+        Relative error of the broadcast ionosphere model (RTKLIB ERR_BRDCI = 0.5).
+    tropo_err_m : float
+        Zenith troposphere model error [m] (RTKLIB ERR_SAAS = 0.3).
+    max_exclude : int
+        Satellites fault exclusion may remove per epoch (0 disables RAIM FDE).
+    chi2_alpha : float
+        False-alarm probability of the chi-square residual test (RTKLIB: 0.001).
+    gdop_max : float
+        Epochs with a larger GDOP are rejected (RTKLIB maxgdop 30).
+    ura_default_m : float
+        Ephemeris accuracy assumed where the navigation data give none [m].
+    init_pos_ecef_m : float64[3] or None
+        First guess of the receiver position (header position); Earth centre when None.
+    """
+
+    systems: str = "GREJC"
+    elmask_deg: float = 15.0
+    iono: str = "broadcast"
+    klobuchar: str = "per-system"
+    err_a_m: float = 0.3
+    err_b_m: float = 0.3
+    efact: dict = field(default_factory=lambda: {"G": 1.0, "R": 1.5, "E": 1.0, "J": 1.0, "C": 1.0})
+    efact_bds_geo: float = 1.0
+    use_cn0: bool = False
+    cn0_nominal_dbhz: float = 45.0
+    iono_err: float = 0.5
+    tropo_err_m: float = 0.3
+    max_exclude: int = 3
+    chi2_alpha: float = 1e-3
+    gdop_max: float = 30.0
+    ura_default_m: float = 2.4
+    humidity: float = 0.7
+    max_iter: int = 10
+    init_pos_ecef_m: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.iono not in ("broadcast", "if", "none"):
+            raise InvalidInputError(f"iono must be broadcast, if or none, got {self.iono!r}")
+        if self.klobuchar not in ("per-system", "gps", "bds"):
+            raise InvalidInputError(f"klobuchar must be per-system, gps or bds, got {self.klobuchar!r}")
+        bad = set(self.systems) - set(SYSTEMS)
+        if bad or not self.systems:
+            raise InvalidInputError(f"unknown system letters {''.join(sorted(bad))!r} in {self.systems!r}")
+        if not 0.0 <= self.elmask_deg < 90.0:
+            raise InvalidInputError(f"elevation mask must be in [0, 90) deg, got {self.elmask_deg}")
+
+    def kernel_options(self) -> np.ndarray:
+        """The kernel's option vector (``gnssaug.kernels.spp.OPT_*``)."""
+        opts = np.zeros(_k.N_OPT)
+        opts[_k.OPT_ELMASK_RAD] = np.radians(self.elmask_deg)
+        opts[_k.OPT_ERR_A_M] = self.err_a_m
+        opts[_k.OPT_ERR_B_M] = self.err_b_m
+        opts[_k.OPT_USE_CN0] = 1.0 if self.use_cn0 else 0.0
+        opts[_k.OPT_CN0_NOMINAL_DBHZ] = self.cn0_nominal_dbhz
+        opts[_k.OPT_IONO_ERR] = self.iono_err
+        opts[_k.OPT_MAX_EXCLUDE] = self.max_exclude
+        opts[_k.OPT_MAX_ITER] = self.max_iter
+        opts[_k.OPT_GDOP_MAX] = self.gdop_max
+        opts[_k.OPT_HUMIDITY] = self.humidity
+        opts[_k.OPT_TROPO_ERR_M] = self.tropo_err_m
+        opts[_k.OPT_CONV_M] = 1e-4
+        return opts
+
+
+def chi2_table(alpha: float, n: int = 200) -> np.ndarray:
+    """Chi-square thresholds (float64[n]) at false-alarm probability ``alpha`` for 1..n degrees of freedom."""
+    from scipy.stats import chi2
+
+    return chi2.ppf(1.0 - alpha, np.arange(1, n + 1))
+
+
+def klobuchar_table(nav, mode: str) -> tuple[np.ndarray, bool, bool]:
+    """The kernel's float64[16] coefficient vector and which models are available."""
+    ion = np.zeros(16)
+    gps = np.concatenate([nav.gps_klobuchar_alpha, nav.gps_klobuchar_beta])
+    bds = np.concatenate([nav.bds_klobuchar_alpha, nav.bds_klobuchar_beta])
+    has_gps = bool(np.isfinite(gps).all() and np.any(gps != 0))
+    has_bds = bool(np.isfinite(bds).all() and np.any(bds != 0))
+    if has_gps:
+        ion[:8] = gps
+    if has_bds:
+        ion[8:] = bds
+    return ion, has_gps, has_bds
+
+
+def _iono_models(sys_row: np.ndarray, options: SppOptions, has_gps: bool, has_bds: bool) -> np.ndarray:
+    """Klobuchar model per row (``IONO_*``)."""
+    if options.iono != "broadcast" or not (has_gps or has_bds):
+        return np.full(sys_row.shape, _k.IONO_NONE, np.int64)
+    if options.klobuchar == "gps":
+        want_bds = np.zeros(sys_row.shape, bool)
+    elif options.klobuchar == "bds":
+        want_bds = np.ones(sys_row.shape, bool)
+    else:
+        want_bds = sys_row == BDS
+    use_bds = np.where(want_bds, has_bds, not has_gps)
+    return np.where(use_bds, _k.IONO_BDS_KLOBUCHAR, _k.IONO_GPS_KLOBUCHAR).astype(np.int64)
+
+
+def _select_slots(series: ObsSeries, sys_row: np.ndarray, iono: str) -> tuple[np.ndarray, np.ndarray]:
+    """First and (for ``iono="if"``) second observation slot of every row; -1 where none."""
+    n = series.n_rows
+    slot1 = np.full(n, -1, np.int64)
+    slot2 = np.full(n, -1, np.int64)
+    for system, s1 in FIRST_SLOT.items():
+        rows = sys_row == system
+        has1 = rows & np.isfinite(series.pr_m[:, s1])
+        slot1[has1] = s1
+        if iono == "if":
+            for s2 in SECOND_SLOTS[system][::-1]:  # the preferred slot is written last
+                has2 = rows & np.isfinite(series.pr_m[:, s2])
+                slot2[has2] = s2
+    return slot1, slot2
+
+
+def _group_delays_m(eph: SatStateSource, sat: np.ndarray, slot: np.ndarray) -> np.ndarray:
+    """c x group delay of each row's slot (0 where the ephemeris gives none)."""
+    out = np.zeros(sat.shape[0])
+    for s in np.unique(slot[slot >= 0]):
+        rows = slot == s
+        gd = np.asarray(eph.group_delay_s(sat[rows], int(s)), dtype=np.float64)
+        out[rows] = np.where(np.isfinite(gd), gd, 0.0) * C_MPS
+    return out
+
+
+def _transmit_states(eph: SatStateSource, sat, t_rx_ns, pr_m):
+    """Satellite position, clock [s], validity and accuracy at the transmit time of each row.
+
+    Transmit time ``t_rx - pr/c - dt_sat`` (RTKLIB ``satposs``); the receiver clock error cancels
+    because the time tag and the pseudorange carry the same receiver clock.
+    """
+    dt_s = -pr_m / C_MPS
+    first = eph.sat_states(sat, t_rx_ns, dt_s)
+    clk = np.where(np.isfinite(first.clk_s), first.clk_s, 0.0)
+    st = eph.sat_states(sat, t_rx_ns, dt_s - clk)
+    acc = getattr(st, "acc_m", None)
+    return st.pos_ecef_m, st.clk_s, np.asarray(st.valid, bool), acc
+
+
+@dataclass
+class SppRows:
+    """The per-row kernel inputs of a series (kept for diagnostics and tests)."""
+
+    sat_pos: np.ndarray
+    rowf: np.ndarray
+    rowi: np.ndarray
+    valid: np.ndarray
+
+
+def prepare_rows(series: ObsSeries, nav, eph: SatStateSource, options: SppOptions,
+                 glo_fcn: np.ndarray | None = None) -> SppRows:
+    """Build the kernel's per-row arrays for every (epoch, satellite) row of ``series``."""
+    n = series.n_rows
+    sat = series.sat
+    sys_row = SAT_SYSTEM[sat].astype(np.int64)
+    wanted = np.isin(sys_row, [SYSTEMS.index(c) for c in options.systems]) & np.isin(sys_row, list(FIRST_SLOT))
+    slot1, slot2 = _select_slots(series, sys_row, options.iono)
+    freq = sat_freq_hz(sat, glo_fcn if glo_fcn is not None else getattr(nav, "glo_fcn", None))
+    rows = np.arange(n)
+    s1 = np.maximum(slot1, 0)
+    f1 = freq[rows, s1]
+    pr1 = series.pr_m[rows, s1] - _group_delays_m(eph, sat, slot1)
+    valid = wanted & (slot1 >= 0) & np.isfinite(pr1)
+    if options.iono == "if":
+        s2 = np.maximum(slot2, 0)
+        f2 = np.where(slot2 >= 0, freq[rows, s2], np.nan)  # no second signal: NaN, not f1
+        pr2 = series.pr_m[rows, s2] - _group_delays_m(eph, sat, slot2)
+        g1, g2 = f1**2, f2**2
+        pr = (g1 * pr1 - g2 * pr2) / (g1 - g2)
+        valid &= (slot2 >= 0) & np.isfinite(pr)
+        var_scale = ((g1**2 + g2**2) / (g1 - g2) ** 2)  # noise amplification of the combination
+    else:
+        pr = pr1
+        var_scale = np.ones(n)
+    valid &= np.isfinite(f1)
+    t_rx = np.repeat(series.t_gpst_ns, np.diff(series.offsets))
+    pr_safe = np.where(valid, pr, 0.0)
+    pos, clk_s, ok, acc = _transmit_states(eph, sat, t_rx, pr_safe)
+    valid &= ok & np.isfinite(clk_s) & np.isfinite(pos).all(axis=1)
+    _, has_gps, has_bds = klobuchar_table(nav, options.klobuchar)
+    model = _iono_models(sys_row, options, has_gps, has_bds)
+    ref_hz = np.where(model == _k.IONO_BDS_KLOBUCHAR, BDS_B1I_HZ, GPS_L1_HZ)
+    efact = np.array([options.efact.get(SYSTEMS[s], 1.0) for s in range(len(SYSTEMS))])[sys_row]
+    efact = np.where(SAT_IS_GEO[sat], efact * options.efact_bds_geo, efact) * np.sqrt(np.nan_to_num(var_scale, nan=1.0))
+    acc_m = np.full(n, options.ura_default_m) if acc is None else np.where(np.isfinite(acc), acc, options.ura_default_m)
+    rowf = np.zeros((n, _k.N_ROWF))
+    rowf[:, _k.COL_PR_M] = np.where(valid, pr, 0.0)
+    rowf[:, _k.COL_SAT_CLK_M] = np.where(valid, clk_s, 0.0) * C_MPS
+    rowf[:, _k.COL_VAR_SAT_M2] = acc_m**2
+    rowf[:, _k.COL_EFACT] = efact
+    rowf[:, _k.COL_CN0_DBHZ] = series.cn0_dbhz[rows, s1]
+    rowf[:, _k.COL_IONO_SCALE] = np.where(valid, (ref_hz / np.where(valid, f1, 1.0)) ** 2, 0.0)
+    rowi = np.zeros((n, _k.N_ROWI), np.int64)
+    rowi[:, _k.COL_GROUP] = SAT_CLOCK_GROUP[sat]
+    rowi[:, _k.COL_IONO_MODEL] = model
+    sat_pos = np.where(valid[:, None], pos, np.nan)
+    return SppRows(np.ascontiguousarray(sat_pos), rowf, rowi, valid)
+
+
+def _epoch_times(t_gpst_ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """GPST second of day and day of year of each epoch."""
+    day_ns = 86400 * NS_PER_S
+    t_day_s = (t_gpst_ns % day_ns) / NS_PER_S
+    doy = np.empty(t_gpst_ns.shape[0])
+    cache: dict[int, float] = {}
+    for i, t in enumerate(t_gpst_ns):
+        day = int(t // day_ns)
+        if day not in cache:
+            d: _dt.datetime = datetime_from_gpst_ns(day * day_ns)
+            cache[day] = float(d.timetuple().tm_yday)
+        doy[i] = cache[day] + t_day_s[i] / 86400.0
+    return t_day_s, doy
+
+
+def solve_spp(series: ObsSeries, nav, eph: SatStateSource, options: SppOptions | None = None,
+              glo_fcn: np.ndarray | None = None, rows: SppRows | None = None,
+              progress=None) -> tuple[SolutionSeries, np.ndarray]:
+    """Single-point positions of every epoch of a series.
+
+    Parameters
+    ----------
+    series : ObsSeries
+        Receiver observations.
+    nav : NavData
+        Navigation data (Klobuchar coefficients, GLONASS channels).
+    eph : SatStateSource
+        Ephemeris store built from ``nav``.
+    options : SppOptions, optional
+    glo_fcn : int8[N_SAT], optional
+        GLONASS channels (e.g. from the observation header) overriding ``nav.glo_fcn``.
+    rows : SppRows, optional
+        Prepared rows (from :func:`prepare_rows`) to reuse.
+    progress : callable, optional
+        ``progress(done_epochs, n_epochs)``, called after each block of about 5 % of the epochs
+        (the kernel runs block by block, each seeded with the previous block's last solution).
+
+    Returns
+    -------
+    solutions : SolutionSeries
+        One entry per epoch; status SPP or NONE with a reason.
+    used : bool[n_row]
+        Rows used in each epoch's final solution.
+    """
+    options = options or SppOptions()
+    rows = rows or prepare_rows(series, nav, eph, options, glo_fcn)
+    n_epoch = len(series)
+    ion, _, _ = klobuchar_table(nav, options.klobuchar)
+    ion_epoch = np.ascontiguousarray(np.tile(ion, (n_epoch, 1)))
+    t_day_s, doy = _epoch_times(series.t_gpst_ns)
+    x_init = np.zeros(3 + N_CLOCK_GROUPS)
+    if options.init_pos_ecef_m is not None:
+        x_init[:3] = options.init_pos_ecef_m
+    out = SolutionSeries.empty(n_epoch)
+    out.t_gpst_ns[:] = series.t_gpst_ns
+    reason = np.zeros(n_epoch, np.int64)
+    n_used = np.zeros(n_epoch, np.int64)
+    n_excl = np.zeros(n_epoch, np.int64)
+    used = np.zeros(series.n_rows, np.bool_)
+    resid = np.zeros(series.n_rows)
+    opts = options.kernel_options()
+    table = chi2_table(options.chi2_alpha)
+    block = n_epoch if progress is None else max(1, -(-n_epoch // 20))
+    for e0 in range(0, n_epoch, block):
+        e1 = min(e0 + block, n_epoch)
+        r0, r1 = int(series.offsets[e0]), int(series.offsets[e1])
+        _k.spp_batch(
+            series.offsets[e0:e1 + 1] - r0, rows.sat_pos[r0:r1], rows.rowf[r0:r1], rows.rowi[r0:r1],
+            rows.valid[r0:r1], t_day_s[e0:e1], doy[e0:e1], ion_epoch[e0:e1], opts, table, N_CLOCK_GROUPS, x_init,
+            out.pos_ecef_m[e0:e1], out.cov_ecef_m2[e0:e1], out.clk_bias_m[e0:e1], out.dops[e0:e1], reason[e0:e1],
+            n_used[e0:e1], n_excl[e0:e1], used[r0:r1], resid[r0:r1],
+        )
+        good = np.flatnonzero(reason[e0:e1] == _k.OK)
+        if good.size:
+            x_init[:3] = out.pos_ecef_m[e0 + good[-1]]
+        if progress is not None:
+            progress(e1, n_epoch)
+    ok = reason == _k.OK
+    out.status[:] = np.where(ok, int(SolStatus.SPP), int(SolStatus.NONE))
+    out.n_sat[:] = np.where(ok, n_used, 0)
+    out.n_excluded[:] = n_excl
+    out.reason = [REASONS[int(r)] for r in reason]
+    out.cov_ecef_m2[~ok] = np.nan
+    out.dops[~ok] = np.nan
+    return out, used
+
+
+def solve_epoch(epoch: ObsEpoch, nav, eph: SatStateSource, options: SppOptions | None = None,
+                x0_ecef_m: np.ndarray | None = None) -> Solution:
+    """Single-point position of one epoch (the live path); ``x0_ecef_m`` seeds the iterations."""
+    options = options or SppOptions()
+    if x0_ecef_m is not None:
+        options = _replace_init(options, x0_ecef_m)
+    series = ObsSeries.from_epochs([epoch])
+    sols, used = solve_spp(series, nav, eph, options)
+    sol = sols.solution(0)
+    sol.sats = epoch.sat[used].astype(np.int16)
+    return sol
+
+
+def _replace_init(options: SppOptions, x0) -> SppOptions:
+    from dataclasses import replace
+
+    return replace(options, init_pos_ecef_m=np.asarray(x0, dtype=np.float64))
