@@ -78,7 +78,7 @@ class SimConfig:
     noise: bool = True
     multipath: bool = True
     slips: bool = True
-    sat_bias_sigma_m: float = 0.5
+    sat_bias_sigma_m: float = 0.3
     block_s: float = 60.0
 
     @property
@@ -138,9 +138,13 @@ class Simulator:
         The satellites to simulate (those with ephemerides; see :mod:`.satellites`).
     sat_states : SatelliteStates
         Broadcast satellite states (the simulator adds the orbit/clock error).
+    group_delay_m : float64[J, N_BAND], optional
+        Broadcast satellite group delays times c per slot (TGD/BGD), added to the code so that a
+        user who removes them sees unbiased code (a random residual bias stays on top).
     """
 
-    def __init__(self, config: SimConfig, receivers, sat: np.ndarray, sat_states: SatelliteStates):
+    def __init__(self, config: SimConfig, receivers, sat: np.ndarray, sat_states: SatelliteStates,
+                 group_delay_m: np.ndarray | None = None):
         self.config = config
         self.receivers = list(receivers)
         names = [r.name for r in self.receivers]
@@ -161,6 +165,8 @@ class Simulator:
         self.sat_bias_m = satellite_code_biases_m(net, self.signals, sigma) if sigma > 0 else np.zeros(
             self.signals.freq_hz.shape
         )
+        if group_delay_m is not None:
+            self.sat_bias_m = self.sat_bias_m + np.where(np.isnan(self.signals.freq_hz), 0.0, group_delay_m)
         self.times_ns = config.epoch_times_ns()
         t0 = self.times_ns[:1]
         pos0 = sat_states(self.sat, t0)[0][0]
@@ -270,9 +276,10 @@ class Simulator:
             for name, b in obs.items():
                 parts[name].append(b)
         t_all = np.concatenate(times)
-        return {name: self._series(t_all, blocks) for name, blocks in parts.items()}
+        return {name: self.series_of(t_all, blocks) for name, blocks in parts.items()}
 
-    def _series(self, t_ns: np.ndarray, blocks: list[BlockObs]) -> ObsSeries:
+    def series_of(self, t_ns: np.ndarray, blocks: list[BlockObs]) -> ObsSeries:
+        """Consecutive blocks of one receiver (epochs ``t_ns``) as an :class:`ObsSeries`."""
         visible = np.concatenate([b.visible for b in blocks])
         _, j_idx = np.nonzero(visible)
         counts = visible.sum(axis=1)

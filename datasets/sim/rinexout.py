@@ -20,16 +20,24 @@ from gnssaug.time import datetime_from_gpst_ns
 _KIND_LETTERS = (("C", _k.KIND_PR), ("L", _k.KIND_CP), ("D", _k.KIND_DOP), ("S", _k.KIND_CN0))
 
 
-def obs_types(series: ObsSeries, systems=(GPS, GAL, BDS)) -> dict[int, list[tuple[str, int, int]]]:
-    """Observation types per system: ``[(code, slot, kind), ...]`` for the slots present in ``series``."""
+def obs_types(sat: np.ndarray, code: np.ndarray, systems=(GPS, GAL, BDS)) -> dict[int, list[tuple[str, int, int]]]:
+    """Observation types per system, ``[(code, slot, kind), ...]``, from a signal table.
+
+    Parameters
+    ----------
+    sat : int16[J]
+        Satellites.
+    code : uint8[J, N_BAND]
+        RINEX attribute letter of each satellite's signal per slot (0: none).
+    """
     out = {}
     for system in systems:
-        rows = SAT_SYSTEM[series.sat] == system
+        rows = SAT_SYSTEM[sat] == system
         if not rows.any():
             continue
         types = []
         for slot in range(N_BAND):
-            codes = series.code[rows, slot]
+            codes = code[rows, slot]
             codes = codes[codes != 0]
             if codes.size == 0:
                 continue
@@ -44,7 +52,8 @@ def _line(text: str, label: str) -> str:
     return f"{text:<60.60}{label:<20}\n"
 
 
-def header_text(name: str, pos_ecef_m, series: ObsSeries, types, interval_s: float, comment: str = "") -> str:
+def header_text(name: str, pos_ecef_m, t_first_ns: int, t_last_ns: int, types, interval_s: float,
+                comment: str = "") -> str:
     """The RINEX 3.04 header of a simulated receiver's file.
 
     ``pos_ecef_m`` goes into ``APPROX POSITION XYZ`` (the true position for stations).
@@ -73,8 +82,8 @@ def header_text(name: str, pos_ecef_m, series: ObsSeries, types, interval_s: flo
             lines.append(_line(head + "".join(f" {c}" for c in codes[i:i + 13]), "SYS / # / OBS TYPES"))
     lines.append(_line("DBHZ", "SIGNAL STRENGTH UNIT"))
     lines.append(_line(f"{interval_s:10.3f}", "INTERVAL"))
-    t0 = datetime_from_gpst_ns(int(series.t_gpst_ns[0]))
-    t1 = datetime_from_gpst_ns(int(series.t_gpst_ns[-1]))
+    t0 = datetime_from_gpst_ns(int(t_first_ns))
+    t1 = datetime_from_gpst_ns(int(t_last_ns))
     for t, label in ((t0, "TIME OF FIRST OBS"), (t1, "TIME OF LAST OBS")):
         sec = t.second + t.microsecond / 1e6
         lines.append(_line(f"{t.year:6d}{t.month:6d}{t.day:6d}{t.hour:6d}{t.minute:6d}{sec:13.7f}     GPS", label))
@@ -87,47 +96,93 @@ def header_text(name: str, pos_ecef_m, series: ObsSeries, types, interval_s: flo
 
 
 def _epoch_fields(t_gpst_ns: np.ndarray):
+    """Calendar fields (year, month, day, hour, minute) and seconds in 1e-7 s of GPST epochs."""
     fields = np.empty((t_gpst_ns.size, 5), dtype=np.int64)
     sec_1e7 = np.empty(t_gpst_ns.size, dtype=np.int64)
+    cache = {}
     for i, t in enumerate(t_gpst_ns):
-        d = datetime_from_gpst_ns(int(t))
-        fields[i] = (d.year, d.month, d.day, d.hour, d.minute)
-        sec_1e7[i] = d.second * 10_000_000 + (int(t) % 1_000_000_000) // 100
+        minute_ns = int(t) - int(t) % 60_000_000_000
+        if minute_ns not in cache:
+            d = datetime_from_gpst_ns(minute_ns)
+            cache[minute_ns] = (d.year, d.month, d.day, d.hour, d.minute)
+        fields[i] = cache[minute_ns]
+        sec_1e7[i] = (int(t) - minute_ns) // 100
     return fields, sec_1e7
 
 
-def write_sim_obs(path, name: str, pos_ecef_m, series: ObsSeries, interval_s: float, comment: str = "") -> int:
-    """Write a simulated receiver's observations as RINEX 3.04; returns the file size [bytes]."""
-    types = obs_types(series)
-    systems = sorted(types)
-    table_of_system = np.full(len(SYSTEMS), -1, dtype=np.int64)
-    max_types = max(len(t) for t in types.values())
-    n_types = np.zeros(len(systems), dtype=np.int64)
-    type_slot = np.zeros((len(systems), max_types), dtype=np.int64)
-    type_kind = np.zeros((len(systems), max_types), dtype=np.int64)
-    for row, system in enumerate(systems):
-        table_of_system[system] = row
-        n_types[row] = len(types[system])
-        for t, (_, slot, kind) in enumerate(types[system]):
-            type_slot[row, t], type_kind[row, t] = slot, kind
-    keep = table_of_system[SAT_SYSTEM[series.sat]] >= 0
-    if not keep.all():  # systems without types (not simulated) are left out
-        series = _select_rows(series, keep)
-    sys_of_row = SAT_SYSTEM[series.sat]
-    letters = np.frombuffer(SYSTEMS.encode(), dtype=np.uint8).astype(np.int64)[sys_of_row]
-    fields, sec_1e7 = _epoch_fields(series.t_gpst_ns)
-    size = len(series) * (_k.EPOCH_LINE_WIDTH + 1) + series.n_rows * (_k.SAT_WIDTH + 1 + _k.FIELD_WIDTH * max_types)
-    buf = np.empty(size, dtype=np.uint8)
-    n = _k.format_obs_records(
-        fields, sec_1e7, series.flag, series.offsets, letters, SAT_PRN[series.sat].astype(np.int64),
-        table_of_system[sys_of_row], series.pr_m, series.cp_cyc, series.dop_hz, series.cn0_dbhz, series.lli,
-        n_types, type_slot, type_kind, buf,
-    )
-    head = header_text(name, pos_ecef_m, series, types, interval_s, comment).encode()
-    with open(path, "wb") as fh:
-        fh.write(head)
-        fh.write(buf[:n].tobytes())
-    return len(head) + n
+class SimObsWriter:
+    """A RINEX 3.04 observation file written block by block.
+
+    Parameters
+    ----------
+    path : str or Path
+        Output file.
+    name : str
+        Marker name.
+    pos_ecef_m : float64[3]
+        ``APPROX POSITION XYZ`` (the true position for stations, the start for rovers).
+    types : dict
+        From :func:`obs_types`.
+    t_first_ns, t_last_ns : int
+        First and last epoch (GPST) for the header.
+    interval_s : float
+        Epoch interval [s].
+    comment : str
+        An extra header comment.
+    """
+
+    def __init__(self, path, name, pos_ecef_m, types, t_first_ns, t_last_ns, interval_s, comment=""):
+        self.types = types
+        systems = sorted(types)
+        self.table_of_system = np.full(len(SYSTEMS), -1, dtype=np.int64)
+        self.max_types = max(len(t) for t in types.values())
+        self.n_types = np.zeros(len(systems), dtype=np.int64)
+        self.type_slot = np.zeros((len(systems), self.max_types), dtype=np.int64)
+        self.type_kind = np.zeros((len(systems), self.max_types), dtype=np.int64)
+        for row, system in enumerate(systems):
+            self.table_of_system[system] = row
+            self.n_types[row] = len(types[system])
+            for t, (_, slot, kind) in enumerate(types[system]):
+                self.type_slot[row, t], self.type_kind[row, t] = slot, kind
+        self._fh = open(path, "wb")  # noqa: SIM115 (closed in close())
+        head = header_text(name, pos_ecef_m, t_first_ns, t_last_ns, types, interval_s, comment)
+        self._fh.write(head.encode())
+
+    def write(self, series: ObsSeries) -> None:
+        """Append the epochs of ``series`` (satellites of systems without types are left out)."""
+        keep = self.table_of_system[SAT_SYSTEM[series.sat]] >= 0
+        if not keep.all():
+            series = _select_rows(series, keep)
+        sys_of_row = SAT_SYSTEM[series.sat]
+        letters = np.frombuffer(SYSTEMS.encode(), dtype=np.uint8).astype(np.int64)[sys_of_row]
+        fields, sec_1e7 = _epoch_fields(series.t_gpst_ns)
+        size = len(series) * (_k.EPOCH_LINE_WIDTH + 1) + series.n_rows * (
+            _k.SAT_WIDTH + 1 + _k.FIELD_WIDTH * self.max_types
+        )
+        buf = np.empty(size, dtype=np.uint8)
+        n = _k.format_obs_records(
+            fields, sec_1e7, series.flag, series.offsets, letters, SAT_PRN[series.sat].astype(np.int64),
+            self.table_of_system[sys_of_row], series.pr_m, series.cp_cyc, series.dop_hz, series.cn0_dbhz,
+            series.lli, self.n_types, self.type_slot, self.type_kind, buf,
+        )
+        self._fh.write(buf[:n].tobytes())
+
+    def close(self) -> None:
+        self._fh.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def write_sim_obs(path, name: str, pos_ecef_m, series: ObsSeries, interval_s: float, comment: str = "") -> None:
+    """Write a whole simulated series as one RINEX 3.04 file."""
+    types = obs_types(series.sat, series.code)
+    t = series.t_gpst_ns
+    with SimObsWriter(path, name, pos_ecef_m, types, int(t[0]), int(t[-1]), interval_s, comment) as writer:
+        writer.write(series)
 
 
 def _select_rows(series: ObsSeries, keep: np.ndarray) -> ObsSeries:
