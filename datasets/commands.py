@@ -8,7 +8,8 @@ from __future__ import annotations
 
 def register(subparsers) -> None:
     """Add this module's subcommands to the ``gnssaug`` parser."""
-    from gnssaug.datasets import evaluate, solve
+    from gnssaug.datasets import evaluate, info, solve
 
     evaluate.register(subparsers)
     solve.register(subparsers)
+    info.register(subparsers)

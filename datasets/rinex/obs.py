@@ -37,7 +37,7 @@ from .obs_codes import build_tables
 from .obs_header import ObsHeader, parse_obs_header, seconds_to_ns, to_gpst_ns
 from .obs_write import write_obs
 
-__all__ = ["ObsFileWarning", "ObsHeader", "read_obs", "read_obs_header", "write_obs"]
+__all__ = ["ObsFileWarning", "ObsHeader", "parse_obs_bytes", "read_obs", "read_obs_header", "write_obs"]
 
 #: At most this many broken-epoch warnings per file; the rest are summed up in one.
 MAX_WARNINGS = 10
@@ -310,8 +310,12 @@ def read_obs(path: str | Path, systems: str | None = None) -> tuple[ObsHeader, O
     ObsFileWarning
         For each epoch skipped because it is truncated or cannot be read.
     """
-    path_s = str(path)
-    data = read_rinex_bytes(path)
+    return parse_obs_bytes(read_rinex_bytes(path), str(path), systems)
+
+
+def parse_obs_bytes(data: bytes, path: str = "<bytes>", systems: str | None = None) -> tuple[ObsHeader, ObsSeries]:
+    """:func:`read_obs` for the plain text of a file already in memory (``path`` names it in messages)."""
+    path_s = path
     header = parse_obs_header(path_s, _header_lines(data, path_s))
     lines = _Lines(data)
     warn = _Warner(path_s)
