@@ -25,6 +25,7 @@ SUBCOMMAND_MODULES = (
     "gnssaug.datasets.commands",
     "gnssaug.stations.cli",
     "gnssaug.datasets.sim.cli",
+    "gnssaug.rtcm.cli",
 )
 
 
