@@ -73,8 +73,8 @@ class SatStateSource(Protocol):
         """Satellite states at ``t_gpst_ns + dt_s`` (pos_ecef_m, clk_s, valid, ...)."""
         ...
 
-    def group_delay_s(self, sat, slot):
-        """Group delay [s] to subtract (times c) from the code of ``slot``."""
+    def group_delay_s(self, sat, slot, t_gpst_ns=None):
+        """Group delay [s] to subtract (times c) from the code of ``slot`` (record valid at ``t_gpst_ns``)."""
         ...
 
 
@@ -217,12 +217,12 @@ def _select_slots(series: ObsSeries, sys_row: np.ndarray, iono: str) -> tuple[np
     return slot1, slot2
 
 
-def _group_delays_m(eph: SatStateSource, sat: np.ndarray, slot: np.ndarray) -> np.ndarray:
-    """c x group delay of each row's slot (0 where the ephemeris gives none)."""
+def _group_delays_m(eph: SatStateSource, sat: np.ndarray, slot: np.ndarray, t_ns: np.ndarray) -> np.ndarray:
+    """c x group delay of each row's slot at the row's time (0 where the ephemeris gives none)."""
     out = np.zeros(sat.shape[0])
     for s in np.unique(slot[slot >= 0]):
         rows = slot == s
-        gd = np.asarray(eph.group_delay_s(sat[rows], int(s)), dtype=np.float64)
+        gd = np.asarray(eph.group_delay_s(sat[rows], int(s), t_ns[rows]), dtype=np.float64)
         out[rows] = np.where(np.isfinite(gd), gd, 0.0) * C_MPS
     return out
 
@@ -261,14 +261,15 @@ def prepare_rows(series: ObsSeries, nav, eph: SatStateSource, options: SppOption
     slot1, slot2 = _select_slots(series, sys_row, options.iono)
     freq = sat_freq_hz(sat, glo_fcn if glo_fcn is not None else getattr(nav, "glo_fcn", None))
     rows = np.arange(n)
+    t_rx = np.repeat(series.t_gpst_ns, np.diff(series.offsets))
     s1 = np.maximum(slot1, 0)
     f1 = freq[rows, s1]
-    pr1 = series.pr_m[rows, s1] - _group_delays_m(eph, sat, slot1)
+    pr1 = series.pr_m[rows, s1] - _group_delays_m(eph, sat, slot1, t_rx)
     valid = wanted & (slot1 >= 0) & np.isfinite(pr1)
     if options.iono == "if":
         s2 = np.maximum(slot2, 0)
         f2 = np.where(slot2 >= 0, freq[rows, s2], np.nan)  # no second signal: NaN, not f1
-        pr2 = series.pr_m[rows, s2] - _group_delays_m(eph, sat, slot2)
+        pr2 = series.pr_m[rows, s2] - _group_delays_m(eph, sat, slot2, t_rx)
         g1, g2 = f1**2, f2**2
         pr = (g1 * pr1 - g2 * pr2) / (g1 - g2)
         valid &= (slot2 >= 0) & np.isfinite(pr)
@@ -277,7 +278,6 @@ def prepare_rows(series: ObsSeries, nav, eph: SatStateSource, options: SppOption
         pr = pr1
         var_scale = np.ones(n)
     valid &= np.isfinite(f1)
-    t_rx = np.repeat(series.t_gpst_ns, np.diff(series.offsets))
     pr_safe = np.where(valid, pr, 0.0)
     pos, clk_s, ok, acc = _transmit_states(eph, sat, t_rx, pr_safe)
     valid &= ok & np.isfinite(clk_s) & np.isfinite(pos).all(axis=1)

@@ -54,7 +54,7 @@ class FakeEph:
         clk = np.array([self.clk.get(int(s), np.nan) for s in sat])
         return _States(pos, clk, np.isfinite(clk))
 
-    def group_delay_s(self, sat, slot):
+    def group_delay_s(self, sat, slot, t_gpst_ns=None):
         return np.full(np.shape(sat), TGD_S)
 
 
