@@ -228,9 +228,13 @@ def glonass_to_message(eph: rec.GlonassEphemerides, i: int) -> Message:
 
 def messages_to_nav(messages, t_ref_gpst_ns: int) -> rec.NavData:
     """NavData of the ephemeris messages in ``messages`` (other messages are ignored)."""
-    kepler, glo = [], []
+    kepler, glo, seen = [], [], set()
     for m in messages:
         if isinstance(m, Message) and m.msg_type in EPHEMERIS_TYPES:
+            key = (m.msg_type, *(v for v in m.values.values()))  # a stream repeats each record: keep one
+            if key in seen:
+                continue
+            seen.add(key)
             if m.msg_type == 1020:
                 glo.append(message_to_glonass(m, t_ref_gpst_ns))
             else:
