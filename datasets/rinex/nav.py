@@ -30,7 +30,7 @@ from gnssaug.errors import FileFormatError
 from gnssaug.gnss import BDS, GAL, GLO, GPS, IRN, QZS, SAT_IS_GEO, SYSTEMS, sat_index
 from gnssaug.time import BDT_OFFSET_NS, LEAP_SECONDS, NS_PER_WEEK, gpst_ns_from_calendar, gpst_ns_from_datetime
 
-__all__ = ["read_nav"]
+__all__ = ["read_nav", "read_text_lines"]
 
 #: Width of the raw field table per record (RINEX 4 BDS CNAV records have 39 fields).
 _N_RAW = 40
@@ -87,7 +87,8 @@ def read_nav(paths: str | Path | Iterable[str | Path]) -> rec.NavData:
 # ----------------------------------------------------------------------------------------------
 # File level
 # ----------------------------------------------------------------------------------------------
-def _read_lines(path: Path) -> list[str]:
+def read_text_lines(path: Path) -> list[str]:
+    """Lines of a plain or gzip text file; unreadable or corrupt files raise FileFormatError."""
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -157,7 +158,7 @@ def _num(text: str) -> float:
 
 
 def _read_one(path: Path) -> rec.NavData:
-    lines = _read_lines(path)
+    lines = read_text_lines(path)
     hdr = _header(path, lines)
     groups, skipped = _split_records(path, lines, hdr)
     raw, meta = _parse_groups(path, groups, hdr)
@@ -371,6 +372,9 @@ def _kepler(raw: np.ndarray, meta: list, skipped: dict) -> rec.KeplerEphemerides
     fit = param[:, rec.K_FIT_H]
     param[:, rec.K_FIT_H] = np.where(system == QZS, np.where(fit == 0, 2.0, 4.0), fit)
     data_source = np.where(system == GAL, np.nan_to_num(raw[:, 20]), 0).astype(np.int64)
+    # RINEX 2/3 name no message type: a Galileo record is F/NAV when its data source says so.
+    fnav = (system == GAL) & ((data_source & (rec.GAL_SRC_FNAV_E5A | rec.GAL_SRC_CLK_E5A)) != 0)
+    msg_type = np.where(fnav, rec.NAV_FNAV, msg_type).astype(np.int8)
     week_offset = np.select([system == GAL, system == BDS], [GST_WEEK_OFFSET, BDT_WEEK_OFFSET], 0)
     return rec.KeplerEphemerides(
         sat=sat, msg_type=msg_type, toe_gpst_ns=toe_own - own_offset, toc_gpst_ns=toc_own - own_offset,

@@ -1,0 +1,319 @@
+"""The ephemeris store: per-satellite record selection and satellite states at transmission time.
+
+:class:`EphStore` keeps the usable broadcast records sorted by satellite and toe and answers, for
+arrays of satellites and times, the position, velocity, clock and clock drift from the selected
+record (numba kernels in :mod:`gnssaug.kernels.orbits`; no Python loop over satellites).
+
+Selection rules (documented choices):
+
+- Only healthy records (health word 0; QZSS: ignoring the L1C/B bit) with finite orbit
+  parameters are used.
+- Per query, the record with toe nearest to the requested time within the validity half-window
+  of :data:`DEFAULT_WINDOWS_S` (GPS/QZSS: 2 h or half the curve-fit interval if longer, IS-GPS-200
+  §20.3.4.4; Galileo: 4 h, Galileo OS SIS ICD §5.1.9 nominal validity; BeiDou: 1 h, the hourly
+  update of BDS-SIS-ICD-B1I-3.0 §5.2.4; NavIC: 2 h; GLONASS: 30 min, the t_b spacing, so one
+  missed update is bridged). On equal distance the earlier toe wins.
+- Records with the same satellite and toe (a re-upload with a new IODE, or the same data
+  received twice) are reduced to the one transmitted last: the newest IODE wins.
+- Galileo: the store serves one navigation message family per satellite: I/NAV by default
+  (clock referenced to E1/E5b, the family for E1 and E5b users), F/NAV with ``gal_source="fnav"``
+  (clock E1/E5a, for E5a users). A satellite without records of the chosen family uses the other.
+
+Conventions of the states: positions are those of the broadcast orbit, i.e. the antenna phase
+centre for GPS and GLONASS (as broadcast; the reference point of each system's ICD), in the
+system's ECEF frame (WGS-84, PZ-90.11, GTRF, CGCS2000: equal at the centimetre level); clocks
+include the relativistic term for Keplerian systems and refer to each system's reference signal
+(GPS L1/L2 P(Y) ionosphere-free, Galileo E1/E5b (I/NAV) or E1/E5a (F/NAV), BeiDou B3I,
+GLONASS L1); :meth:`EphStore.group_delay_s` gives the correction for other signals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from gnssaug.constants import NS_PER_S
+from gnssaug.ephemeris import records as rec
+from gnssaug.errors import InvalidInputError
+from gnssaug.gnss import BAND_FREQ_HZ, BDS, GAL, GLO, GPS, IRN, N_SAT, QZS, SAT_SYSTEM
+from gnssaug.kernels import orbits as _k
+
+#: Validity half-windows per system [s] (see the module docstring).
+DEFAULT_WINDOWS_S = {GPS: 7200.0, GLO: 1800.0, GAL: 14400.0, QZS: 7200.0, BDS: 3600.0, IRN: 7200.0}
+
+
+@dataclass(frozen=True)
+class SatStates:
+    """Satellite states for n query rows (NaN where ``valid`` is False).
+
+    Attributes
+    ----------
+    pos_ecef_m : float64[n, 3]
+        Broadcast-orbit position at the transmission time [m] (ECEF at that time: the caller
+        applies the Earth rotation during the signal travel time).
+    vel_ecef_mps : float64[n, 3]
+        Velocity in the rotating ECEF frame [m/s].
+    clk_s : float64[n]
+        Satellite clock offset [s], relativistic term included (Keplerian systems).
+    clk_drift_sps : float64[n]
+        Clock drift [s/s].
+    valid : bool[n]
+        False where no usable ephemeris exists.
+    iode : int32[n]
+        Issue of data of the record used (GLONASS: t_b index), -1 where invalid.
+    acc_m : float64[n]
+        Broadcast signal-in-space accuracy [m] (URA/SISA), NaN if unknown.
+    rec : int64[n]
+        Index of the record used in the store (Keplerian or GLONASS table), -1 where invalid.
+    """
+
+    pos_ecef_m: np.ndarray
+    vel_ecef_mps: np.ndarray
+    clk_s: np.ndarray
+    clk_drift_sps: np.ndarray
+    valid: np.ndarray
+    iode: np.ndarray
+    acc_m: np.ndarray
+    rec: np.ndarray
+
+
+def _usable_kepler(k: rec.KeplerEphemerides, gal_source: str) -> rec.KeplerEphemerides:
+    finite = np.isfinite(k.param[:, :rec.K_IDOT + 1]).all(axis=1)
+    # QZSS: bit 0 of the health word is L1C/B health (IS-QZSS-PNT §4.1.2.3), set on satellites that
+    # do not transmit L1C/B; it says nothing about the other signals (RTKLIB ignores it too).
+    health = np.where(SAT_SYSTEM[k.sat] == QZS, k.health & ~1, k.health)
+    keep = (health == 0) & finite & (k.param[:, rec.K_SQRTA] > 0)
+    is_gal = SAT_SYSTEM[k.sat] == GAL
+    inav = (k.data_source & (rec.GAL_SRC_INAV_E1B | rec.GAL_SRC_INAV_E5B | rec.GAL_SRC_CLK_E5B)) != 0
+    inav |= k.msg_type == rec.NAV_INAV
+    fnav = (k.data_source & (rec.GAL_SRC_FNAV_E5A | rec.GAL_SRC_CLK_E5A)) != 0
+    fnav |= k.msg_type == rec.NAV_FNAV
+    preferred = is_gal & (inav if gal_source == "inav" else fnav)
+    has_preferred = np.zeros(N_SAT, dtype=bool)
+    has_preferred[k.sat[keep & preferred]] = True
+    keep &= ~is_gal | preferred | ~has_preferred[k.sat]
+    return k.take(keep)
+
+
+def _sorted_unique(sat, toe, ttr):
+    """Order by (sat, toe, ttr) and keep the last row of each (sat, toe)."""
+    order = np.lexsort((ttr, toe, sat))
+    s, t = sat[order], toe[order]
+    last = np.ones(order.size, dtype=bool)
+    last[:-1] = (s[1:] != s[:-1]) | (t[1:] != t[:-1])
+    return order[last]
+
+
+def _starts(sat: np.ndarray) -> np.ndarray:
+    return np.searchsorted(sat, np.arange(N_SAT + 1)).astype(np.int64)
+
+
+class EphStore:
+    """Broadcast ephemerides ready for evaluation.
+
+    Parameters
+    ----------
+    nav : NavData, optional
+        Navigation data (e.g. from :func:`gnssaug.datasets.rinex.nav.read_nav`).
+    kepler, glonass : record sets, optional
+        Instead of (or added to) ``nav``: records, e.g. decoded from RTCM.
+    windows_s : dict[int, float], optional
+        Validity half-window per system [s]; defaults :data:`DEFAULT_WINDOWS_S`.
+    gal_source : {"inav", "fnav"}
+        Galileo message family to serve (see the module docstring).
+    """
+
+    def __init__(self, nav: rec.NavData | None = None, *, kepler: rec.KeplerEphemerides | None = None,
+                 glonass: rec.GlonassEphemerides | None = None, windows_s: dict | None = None,
+                 gal_source: str = "inav"):
+        if gal_source not in ("inav", "fnav"):
+            raise InvalidInputError(f"gal_source must be 'inav' or 'fnav', got {gal_source!r}")
+        kep_parts = [p for p in (nav.kepler if nav is not None else None, kepler) if p is not None]
+        glo_parts = [p for p in (nav.glonass if nav is not None else None, glonass) if p is not None]
+        k = _usable_kepler(rec.concat_kepler(kep_parts), gal_source)
+        self.kepler = k.take(_sorted_unique(k.sat, k.toe_gpst_ns, k.ttr_gpst_ns))
+        g = rec.concat_glonass(glo_parts)
+        g = g.take((g.health == 0) & np.isfinite(g.pos_m).all(axis=1) & np.isfinite(g.tau_n_s))
+        self.glonass = g.take(_sorted_unique(g.sat, g.toe_gpst_ns, g.toe_gpst_ns))
+        self.gal_source = gal_source
+        windows = {**DEFAULT_WINDOWS_S, **(windows_s or {})}
+        win = np.array([windows.get(s, 7200.0) for s in range(8)])
+        kw = win[SAT_SYSTEM[self.kepler.sat]]
+        fit_half_s = np.nan_to_num(self.kepler.param[:, rec.K_FIT_H]) * 1800.0
+        kw = np.where(np.isin(SAT_SYSTEM[self.kepler.sat], (GPS, QZS)), np.maximum(kw, fit_half_s), kw)
+        self._kep_window_ns = np.round(kw * NS_PER_S).astype(np.int64)
+        self._glo_window_ns = np.full(len(self.glonass), int(round(win[GLO] * NS_PER_S)), dtype=np.int64)
+        self._kep_start = _starts(self.kepler.sat)
+        self._glo_start = _starts(self.glonass.sat)
+        self._kep_system = SAT_SYSTEM[self.kepler.sat].astype(np.int8)
+        self.glo_fcn = (nav.glo_fcn.copy() if nav is not None else np.full(N_SAT, -128, dtype=np.int8))
+        self.glo_fcn[self.glonass.sat] = self.glonass.fcn
+
+    @classmethod
+    def from_nav(cls, nav: rec.NavData, **options) -> EphStore:
+        """Store of a :class:`NavData` (options as the constructor)."""
+        return cls(nav, **options)
+
+    def satellites(self) -> np.ndarray:
+        """Satellites with at least one usable record (int16, sorted)."""
+        return np.union1d(self.kepler.sat, self.glonass.sat).astype(np.int16)
+
+    # ------------------------------------------------------------------------------------------
+    def select(self, sat, t_gpst_ns) -> tuple[np.ndarray, np.ndarray]:
+        """Selected Keplerian and GLONASS record per row (-1 where none / other family).
+
+        Parameters
+        ----------
+        sat : int16[n]
+        t_gpst_ns : int64 or int64[n]
+
+        Returns
+        -------
+        kep_rec, glo_rec : int64[n]
+        """
+        sat, t = self._queries(sat, t_gpst_ns)
+        kep = np.full(sat.shape[0], -1, dtype=np.int64)
+        glo = np.full(sat.shape[0], -1, dtype=np.int64)
+        _k.select_records(self._kep_start, self.kepler.toe_gpst_ns, self._kep_window_ns, sat, t, kep)
+        _k.select_records(self._glo_start, self.glonass.toe_gpst_ns, self._glo_window_ns, sat, t, glo)
+        return kep, glo
+
+    @staticmethod
+    def _queries(sat, t_gpst_ns):
+        sat = np.ascontiguousarray(sat, dtype=np.int16)
+        if sat.ndim != 1:
+            raise InvalidInputError(f"sat must be 1-D, got shape {sat.shape}")
+        if sat.size and (sat.min() < 0 or sat.max() >= N_SAT):
+            raise InvalidInputError(f"sat holds values outside 0..{N_SAT - 1}")
+        t = np.broadcast_to(np.asarray(t_gpst_ns, dtype=np.int64), sat.shape)
+        return sat, np.ascontiguousarray(t)
+
+    def sat_states(self, sat, t_gpst_ns, dt_s=None) -> SatStates:
+        """Satellite states at the transmission times ``t_gpst_ns + dt_s``.
+
+        Parameters
+        ----------
+        sat : int16[n]
+            Global satellite indices.
+        t_gpst_ns : int64 or int64[n]
+            GPST ns (e.g. the receiver time tag).
+        dt_s : float64[n], optional
+            Offset added to ``t_gpst_ns`` [s] (e.g. minus the signal travel time), kept apart so
+            no nanosecond precision is lost.
+
+        Returns
+        -------
+        SatStates
+        """
+        sat, t = self._queries(sat, t_gpst_ns)
+        n = sat.shape[0]
+        dt = np.zeros(n) if dt_s is None else np.broadcast_to(np.asarray(dt_s, dtype=np.float64), (n,))
+        # select with the time rounded to the second: a window edge is not a precision matter
+        t_sel = t + np.round(np.nan_to_num(dt)).astype(np.int64) * NS_PER_S
+        kep, glo = self.select(sat, t_sel)
+        pos = np.empty((n, 3))
+        vel = np.empty((n, 3))
+        clk = np.empty(n)
+        drift = np.empty(n)
+        k = self.kepler
+        kr = np.maximum(kep, 0)
+        tk = (t - k.toe_gpst_ns[kr]) / NS_PER_S + dt if len(k) else dt
+        tc = (t - k.toc_gpst_ns[kr]) / NS_PER_S + dt if len(k) else dt
+        if len(k):
+            _k.kepler_states(k.param, self._kep_system, k.is_geo, k.toe_s, kep, tk, tc, pos, vel, clk, drift)
+        else:
+            pos[:] = np.nan
+            vel[:] = np.nan
+            clk[:] = np.nan
+            drift[:] = np.nan
+        is_glo = glo >= 0
+        if np.any(is_glo):
+            g = self.glonass
+            rows = np.flatnonzero(is_glo)
+            gr = glo[rows]
+            gdt = (t[rows] - g.toe_gpst_ns[gr]) / NS_PER_S + dt[rows]
+            p2, v2 = np.empty((rows.size, 3)), np.empty((rows.size, 3))
+            c2, d2 = np.empty(rows.size), np.empty(rows.size)
+            _k.glonass_states(g.pos_m, g.vel_mps, g.acc_mps2, g.tau_n_s, g.gamma_n, gr, gdt, p2, v2, c2, d2)
+            pos[rows], vel[rows], clk[rows], drift[rows] = p2, v2, c2, d2
+        valid = (kep >= 0) | is_glo
+        iode = np.where(kep >= 0, k.iode[kr] if len(k) else -1, -1)
+        acc = np.where(kep >= 0, k.param[kr, rec.K_ACC_M] if len(k) else np.nan, np.nan)
+        if np.any(is_glo):
+            iode[is_glo] = self.glonass.iode[glo[is_glo]]
+            acc[is_glo] = self.glonass.acc_m[glo[is_glo]]
+        return SatStates(pos, vel, clk, drift, valid, iode.astype(np.int32), acc, np.where(is_glo, glo, kep))
+
+    # ------------------------------------------------------------------------------------------
+    def group_delay_s(self, sat, slot: int, t_gpst_ns=None) -> np.ndarray:
+        """Single-frequency code group delay of ``slot`` [s], to subtract (times c) from the code.
+
+        Equivalently, the satellite clock for that signal is ``clk_s - group_delay_s``.
+
+        - GPS/QZSS (IS-GPS-200 §20.3.3.3.3.2, §30.3.3.3.1.1): L1 ``TGD - ISC_L1CA`` (ISC 0 for
+          LNAV), L2 ``gamma TGD`` (LNAV; ``TGD - ISC_L2C`` with CNAV), L5 ``TGD - ISC_L5I5`` (NaN
+          without CNAV); gamma = (f1/f2)^2.
+        - Galileo (OS SIS ICD §5.1.5): E1 ``BGD(E1,E5b)`` with the I/NAV clock (``BGD(E1,E5a)``
+          with F/NAV), E5a ``(f1/f5a)^2 BGD(E1,E5a)``, E5b ``(f1/f5b)^2 BGD(E1,E5b)``.
+        - BeiDou (BDS-SIS-ICD-B1I-3.0 §5.2.4.10; clock referenced to B3I): B1I ``TGD1``, B3I 0,
+          B2I ``TGD2``, B1C ``TGD_B1Cp`` and B2a ``TGD_B2ap`` (CNAV records only, else NaN).
+        - GLONASS: G1 0, G2 ``Delta tau_n`` where broadcast (else NaN).
+        - NavIC: L5 ``TGD``.
+
+        Parameters
+        ----------
+        sat : int16[n]
+        slot : int
+            Observation slot of the signal (:data:`gnssaug.gnss.SIGNAL_PLAN`).
+        t_gpst_ns : int64 or int64[n], optional
+            Time for record selection; default: each satellite's last record.
+
+        Returns
+        -------
+        float64[n]
+            NaN where no record or no delay for that signal is known.
+        """
+        sat = np.ascontiguousarray(sat, dtype=np.int16)
+        if t_gpst_ns is None:
+            kep = np.where(self._kep_start[sat + 1] > self._kep_start[sat], self._kep_start[sat + 1] - 1, -1)
+            glo = np.where(self._glo_start[sat + 1] > self._glo_start[sat], self._glo_start[sat + 1] - 1, -1)
+        else:
+            kep, glo = self.select(sat, t_gpst_ns)
+        out = np.full(sat.shape[0], np.nan)
+        system = SAT_SYSTEM[sat]
+        if len(self.kepler):
+            p = self.kepler.param[np.maximum(kep, 0)]
+            out = np.where(kep >= 0, _kepler_group_delay(p, system, slot, self.kepler.msg_type[np.maximum(kep, 0)],
+                                                         self.kepler.data_source[np.maximum(kep, 0)]), np.nan)
+        if slot in (0, 1) and len(self.glonass):
+            gd = 0.0 if slot == 0 else self.glonass.delta_tau_n_s[np.maximum(glo, 0)]
+            out = np.where((glo >= 0) & (system == GLO), gd, out)
+        return out
+
+
+def _ratio2(system: int, slot_a: int, slot_b: int) -> float:
+    return (BAND_FREQ_HZ[system, slot_a] / BAND_FREQ_HZ[system, slot_b]) ** 2
+
+
+def _kepler_group_delay(p, system, slot, msg_type, data_source):
+    tgd, tgd2 = p[:, rec.K_TGD], p[:, rec.K_TGD2]
+    out = np.full(p.shape[0], np.nan)
+    gps = np.isin(system, (GPS, QZS))
+    if slot == 0:
+        gps_v = tgd - np.nan_to_num(p[:, rec.K_ISC_L1CA])
+    elif slot == 1:
+        gps_v = np.where(np.isnan(p[:, rec.K_ISC_L2C]), _ratio2(GPS, 0, 1) * tgd, tgd - p[:, rec.K_ISC_L2C])
+    elif slot == 2:
+        gps_v = tgd - p[:, rec.K_ISC_L5I5]
+    else:
+        gps_v = np.full(p.shape[0], np.nan)
+    out = np.where(gps, gps_v, out)
+    gal = system == GAL
+    fnav_clock = (msg_type == rec.NAV_FNAV) | ((data_source & (rec.GAL_SRC_FNAV_E5A | rec.GAL_SRC_CLK_E5A)) != 0)
+    gal_v = {0: np.where(fnav_clock, tgd, tgd2), 1: _ratio2(GAL, 0, 1) * tgd, 2: _ratio2(GAL, 0, 2) * tgd2}
+    out = np.where(gal, gal_v.get(slot, np.nan), out)
+    bds_v = {0: tgd, 1: np.zeros(p.shape[0]), 2: tgd2, 3: p[:, rec.K_TGD_B1CP], 4: p[:, rec.K_TGD_B2AP]}
+    out = np.where(system == BDS, bds_v.get(slot, np.nan), out)
+    out = np.where(system == IRN, tgd if slot == 0 else np.nan, out)
+    return out

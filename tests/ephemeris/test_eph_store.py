@@ -1,0 +1,129 @@
+"""EphStore and the orbit kernels: selection rules, derivatives, group delays."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from gnssaug.datasets.rinex.nav import read_nav
+
+from gnssaug.ephemeris import records as rec
+from gnssaug.ephemeris.store import EphStore
+from gnssaug.errors import InvalidInputError
+from gnssaug.gnss import GLO, SAT_SYSTEM, parse_sv
+from gnssaug.kernels import orbits
+from gnssaug.time import NS_PER_S, gpst_ns_from_calendar
+
+T0 = int(gpst_ns_from_calendar(2025, 1, 1, 12, 0, 0))
+SVS = ("G05", "E02", "C01", "C08", "C21", "C59", "R01", "J02", "I02")
+
+
+@pytest.fixture(scope="module")
+def nav(wuhn_dir):
+    return read_nav(wuhn_dir / "BRDC00IGS_R_20250010000_01D_MN.rnx.gz")
+
+
+@pytest.fixture(scope="module")
+def store(nav):
+    return EphStore(nav)
+
+
+def test_kernel_columns_match_records():
+    names = ("AF0", "AF1", "AF2", "CRS", "CRC", "CUS", "CUC", "CIS", "CIC", "DN", "M0", "SQRTA", "OMEGA0", "I0",
+             "OMEGA", "OMEGADOT", "IDOT", "ADOT", "DN_DOT")
+    for name in names:
+        assert getattr(orbits, name) == getattr(rec, f"K_{name}"), name
+    assert orbits.ECC == rec.K_E
+
+
+@pytest.mark.parametrize("sv", SVS)
+def test_velocity_and_drift_are_derivatives_of_position_and_clock(store, sv):
+    sat = np.array([parse_sv(sv)] * 3, dtype=np.int16)
+    h = 0.5
+    st = store.sat_states(sat, T0, np.array([-h, 0.0, h]))
+    assert st.valid.all(), sv
+    vel_fd = (st.pos_ecef_m[2] - st.pos_ecef_m[0]) / (2 * h)
+    drift_fd = (st.clk_s[2] - st.clk_s[0]) / (2 * h)
+    # GLONASS: the integrated velocity vs the difference of two integrations; Kepler: analytic.
+    np.testing.assert_allclose(st.vel_ecef_mps[1], vel_fd, atol=1e-4 if sat[0] != parse_sv("R01") else 1e-3)
+    assert abs(st.clk_drift_sps[1] - drift_fd) < 1e-15
+
+
+def test_dt_offset_equals_shifted_time(store):
+    sat = np.array([parse_sv(s) for s in SVS], dtype=np.int16)
+    dt = np.full(sat.size, -0.075)
+    a = store.sat_states(sat, T0, dt)
+    b = store.sat_states(sat, T0 - 75_000_000)
+    np.testing.assert_allclose(a.pos_ecef_m, b.pos_ecef_m, atol=1e-6)
+    np.testing.assert_allclose(a.clk_s, b.clk_s, atol=1e-15)
+
+
+def test_selection_nearest_toe_within_window(store, nav):
+    sat = parse_sv("C08")
+    toes = store.kepler.toe_gpst_ns[store.kepler.sat == sat]
+    assert np.all(np.diff(toes) > 0)
+    t = np.array([toes[3] + 29 * 60 * NS_PER_S, toes[3] + 31 * 60 * NS_PER_S])
+    kep, glo = store.select(np.array([sat, sat], dtype=np.int16), t)
+    assert store.kepler.toe_gpst_ns[kep].tolist() == [toes[3], toes[4]] and glo.tolist() == [-1, -1]
+    # beyond the BeiDou window (1 h) after the last record: invalid, NaN states
+    late = toes[-1] + 3601 * NS_PER_S
+    st = store.sat_states(np.array([sat], dtype=np.int16), late)
+    assert not st.valid[0] and np.isnan(st.pos_ecef_m).all() and st.iode[0] == -1
+    st = store.sat_states(np.array([sat], dtype=np.int16), late - 2 * NS_PER_S)
+    assert st.valid[0]
+
+
+def test_unhealthy_records_are_not_used(nav):
+    k = nav.kepler
+    sat = parse_sv("G05")
+    sick = np.where(k.sat == sat, 1, k.health)
+    store = EphStore(kepler=k.take(slice(None)).__class__(**{**{f: getattr(k, f) for f in k.__dataclass_fields__},
+                                                            "health": sick}))
+    st = store.sat_states(np.array([sat, parse_sv("G07")], dtype=np.int16), T0)
+    assert st.valid.tolist() == [False, True]
+
+
+def test_duplicate_toe_keeps_latest_transmission(nav):
+    k = nav.kepler.take(np.flatnonzero(nav.kepler.sat == parse_sv("C08"))[:1])
+    later = rec.KeplerEphemerides(**{**{f: getattr(k, f) for f in k.__dataclass_fields__},
+                                     "ttr_gpst_ns": k.ttr_gpst_ns + 60 * NS_PER_S, "iode": k.iode + 1})
+    store = EphStore(kepler=rec.concat_kepler([later, k]))
+    assert len(store.kepler) == 1 and store.kepler.iode[0] == k.iode[0] + 1
+
+
+def test_galileo_family_choice(nav):
+    sat = np.array([parse_sv("E02")], dtype=np.int16)
+    inav, fnav = EphStore(nav), EphStore(nav, gal_source="fnav")
+    src_i = inav.kepler.data_source[inav.kepler.sat == sat[0]]
+    src_f = fnav.kepler.data_source[fnav.kepler.sat == sat[0]]
+    assert np.all(src_i & rec.GAL_SRC_CLK_E5B) and np.all(src_f & rec.GAL_SRC_CLK_E5A)
+    a, b = inav.sat_states(sat, T0), fnav.sat_states(sat, T0)
+    # same satellite, two message families: orbits agree to decimetres, clocks by the BGD difference
+    assert np.linalg.norm(a.pos_ecef_m - b.pos_ecef_m) < 1.0
+    assert abs(a.clk_s[0] - b.clk_s[0]) < 5e-9
+    with pytest.raises(InvalidInputError):
+        EphStore(nav, gal_source="e5")
+
+
+def test_group_delays(store):
+    sat = np.array([parse_sv(s) for s in ("G05", "C08", "E02", "R01")], dtype=np.int16)
+    kep, _ = store.select(sat, T0)
+    p = store.kepler.param
+    gamma = (1575.42 / 1227.60) ** 2
+    l1, l2 = store.group_delay_s(sat, 0, T0), store.group_delay_s(sat, 1, T0)
+    b2 = store.group_delay_s(sat, 2, T0)
+    assert l1[0] == p[kep[0], rec.K_TGD] and l2[0] == pytest.approx(gamma * p[kep[0], rec.K_TGD])
+    assert (l1[1], l2[1], b2[1]) == (p[kep[1], rec.K_TGD1], 0.0, p[kep[1], rec.K_TGD2])  # B1I, B3I, B2I
+    assert l1[2] == p[kep[2], rec.K_BGD_E5B_E1]  # I/NAV clock: E1 uses BGD(E1,E5b)
+    assert b2[2] == pytest.approx((1575.42 / 1207.14) ** 2 * p[kep[2], rec.K_BGD_E5B_E1])
+    assert l1[3] == 0.0 and np.isnan(store.group_delay_s(sat, 3, T0)[1])  # no B1C delay in D1 records
+    latest = store.group_delay_s(sat, 0)
+    assert np.isfinite(latest).all()
+
+
+def test_glo_fcn_and_bad_input(store):
+    assert store.glo_fcn[parse_sv("R01")] == 1
+    assert np.all(SAT_SYSTEM[store.glonass.sat] == GLO)
+    with pytest.raises(InvalidInputError):
+        store.sat_states(np.array([[1]]), T0)
+    with pytest.raises(InvalidInputError):
+        store.sat_states(np.array([5000]), T0)
