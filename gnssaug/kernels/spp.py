@@ -434,3 +434,61 @@ def spp_batch(offsets, sat_pos, rowf, rowi, valid, t_gps_day_s, doy, ion, opts, 
             out_pos[e, :] = np.nan
             out_clk[e, :] = np.nan
             out_used[lo:hi] = False
+
+
+@kernel
+def _gamma_p(a, x):
+    """Regularised lower incomplete gamma function P(a, x) (series / continued fraction)."""
+    if x <= 0.0:
+        return 0.0
+    log_front = -x + a * math.log(x) - math.lgamma(a)
+    if x < a + 1.0:
+        term = 1.0 / a
+        total = term
+        ap = a
+        for _ in range(1000):
+            ap += 1.0
+            term *= x / ap
+            total += term
+            if abs(term) < abs(total) * 1e-15:
+                break
+        return total * math.exp(log_front)
+    # Lentz's continued fraction for Q(a, x)
+    b = x + 1.0 - a
+    c = 1.0 / 1e-300
+    d = 1.0 / b
+    h = d
+    for i in range(1, 1000):
+        an = -i * (i - a)
+        b += 2.0
+        d = an * d + b
+        d = 1e-300 if abs(d) < 1e-300 else d
+        c = b + an / c
+        c = 1e-300 if abs(c) < 1e-300 else c
+        d = 1.0 / d
+        delta = d * c
+        h *= delta
+        if abs(delta - 1.0) < 1e-15:
+            break
+    return 1.0 - math.exp(log_front) * h
+
+
+@kernel
+def chi2_quantiles(alpha, out):
+    """Upper-``alpha`` chi-square quantiles for 1..len(out) degrees of freedom, into ``out``.
+
+    ``out[d - 1]`` is x with P(chi2_d > x) = alpha, by bisection on the regularised incomplete
+    gamma function (relative precision 1e-10).
+    """
+    for d in range(1, out.shape[0] + 1):
+        lo = 0.0
+        hi = d + 10.0 * math.sqrt(2.0 * d) + 50.0
+        for _ in range(200):
+            mid = 0.5 * (lo + hi)
+            if 1.0 - _gamma_p(0.5 * d, 0.5 * mid) > alpha:
+                lo = mid
+            else:
+                hi = mid
+            if hi - lo < 1e-10 * hi:
+                break
+        out[d - 1] = 0.5 * (lo + hi)

@@ -167,10 +167,15 @@ class SppOptions:
 
 
 def chi2_table(alpha: float, n: int = 200) -> np.ndarray:
-    """Chi-square thresholds (float64[n]) at false-alarm probability ``alpha`` for 1..n degrees of freedom."""
-    from scipy.stats import chi2
+    """Chi-square thresholds (float64[n]) at false-alarm probability ``alpha`` for 1..n degrees of freedom.
 
-    return chi2.ppf(1.0 - alpha, np.arange(1, n + 1))
+    Computed by a kernel rather than scipy.stats, whose import alone costs seconds per process.
+    """
+    if not 0.0 < alpha < 1.0:
+        raise InvalidInputError(f"chi-square false-alarm probability must be in (0, 1), got {alpha}")
+    out = np.empty(n)
+    _k.chi2_quantiles(float(alpha), out)
+    return out
 
 
 def klobuchar_table(nav, mode: str) -> tuple[np.ndarray, bool, bool]:

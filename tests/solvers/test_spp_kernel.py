@@ -188,3 +188,12 @@ def test_batch_matches_single_epochs_and_seeds_from_previous():
     (r0, *_), x0, *_ = _solve(sat_pos, rowf, rowi)
     np.testing.assert_allclose(out_pos[0], x0[:3], atol=1e-3)
     np.testing.assert_allclose(out_pos[2], out_pos[0], atol=1e-3)
+
+
+def test_chi2_quantiles_match_scipy():
+    from scipy.stats import chi2
+
+    from gnssaug.solvers.spp import chi2_table
+
+    for alpha in (1e-3, 0.01, 0.05):
+        np.testing.assert_allclose(chi2_table(alpha, 120), chi2.ppf(1 - alpha, np.arange(1, 121)), rtol=1e-8)
