@@ -6,13 +6,13 @@ record (numba kernels in :mod:`gnssaug.kernels.orbits`; no Python loop over sate
 
 Selection rules (documented choices):
 
-- Only healthy records (health word 0; QZSS: ignoring the L1C/B bit) with finite orbit
-  parameters are used.
 - Per query, the record with toe nearest to the requested time within the validity half-window
   of :data:`DEFAULT_WINDOWS_S` (GPS/QZSS: 2 h or half the curve-fit interval if longer, IS-GPS-200
   §20.3.4.4; Galileo: 4 h, Galileo OS SIS ICD §5.1.9 nominal validity; BeiDou: 1 h, the hourly
   update of BDS-SIS-ICD-B1I-3.0 §5.2.4; NavIC: 2 h; GLONASS: 30 min, the t_b spacing, so one
-  missed update is bridged). On equal distance the earlier toe wins.
+  missed update is bridged). On equal distance the earlier toe wins. If that record declares the
+  satellite unhealthy (health word not 0; QZSS: ignoring the L1C/B bit), the satellite has no
+  state: an unhealthy satellite is never served from an older healthy record.
 - Records with the same satellite and toe (a re-upload with a new IODE, or the same data
   received twice) are reduced to the one transmitted last: the newest IODE wins.
 - Galileo: the store serves one navigation message family per satellite: I/NAV by default
@@ -78,12 +78,19 @@ class SatStates:
     rec: np.ndarray
 
 
+def kepler_healthy(k: rec.KeplerEphemerides) -> np.ndarray:
+    """bool[n]: the record declares its satellite usable (health word 0).
+
+    QZSS: bit 0 of the health word is L1C/B health (IS-QZSS-PNT §4.1.2.3), set on satellites that
+    do not transmit L1C/B; it says nothing about the other signals and is ignored (as RTKLIB does).
+    """
+    return np.where(SAT_SYSTEM[k.sat] == QZS, k.health & ~1, k.health) == 0
+
+
 def _usable_kepler(k: rec.KeplerEphemerides, gal_source: str) -> rec.KeplerEphemerides:
+    """Records with finite orbits, of the chosen Galileo family (healthy or not)."""
     finite = np.isfinite(k.param[:, :rec.K_IDOT + 1]).all(axis=1)
-    # QZSS: bit 0 of the health word is L1C/B health (IS-QZSS-PNT §4.1.2.3), set on satellites that
-    # do not transmit L1C/B; it says nothing about the other signals (RTKLIB ignores it too).
-    health = np.where(SAT_SYSTEM[k.sat] == QZS, k.health & ~1, k.health)
-    keep = (health == 0) & finite & (k.param[:, rec.K_SQRTA] > 0)
+    keep = finite & (k.param[:, rec.K_SQRTA] > 0)
     is_gal = SAT_SYSTEM[k.sat] == GAL
     inav = (k.data_source & (rec.GAL_SRC_INAV_E1B | rec.GAL_SRC_INAV_E5B | rec.GAL_SRC_CLK_E5B)) != 0
     inav |= k.msg_type == rec.NAV_INAV
@@ -134,8 +141,10 @@ class EphStore:
         k = _usable_kepler(rec.concat_kepler(kep_parts), gal_source)
         self.kepler = k.take(_sorted_unique(k.sat, k.toe_gpst_ns, k.ttr_gpst_ns))
         g = rec.concat_glonass(glo_parts)
-        g = g.take((g.health == 0) & np.isfinite(g.pos_m).all(axis=1) & np.isfinite(g.tau_n_s))
+        g = g.take(np.isfinite(g.pos_m).all(axis=1) & np.isfinite(g.tau_n_s))
         self.glonass = g.take(_sorted_unique(g.sat, g.toe_gpst_ns, g.toe_gpst_ns))
+        self._kep_healthy = kepler_healthy(self.kepler)
+        self._glo_healthy = self.glonass.health == 0
         self.gal_source = gal_source
         windows = {**DEFAULT_WINDOWS_S, **(windows_s or {})}
         win = np.array([windows.get(s, 7200.0) for s in range(8)])
@@ -156,8 +165,9 @@ class EphStore:
         return cls(nav, **options)
 
     def satellites(self) -> np.ndarray:
-        """Satellites with at least one usable record (int16, sorted)."""
-        return np.union1d(self.kepler.sat, self.glonass.sat).astype(np.int16)
+        """Satellites with at least one healthy record (int16, sorted)."""
+        healthy = np.union1d(self.kepler.sat[self._kep_healthy], self.glonass.sat[self._glo_healthy])
+        return healthy.astype(np.int16)
 
     # ------------------------------------------------------------------------------------------
     def select(self, sat, t_gpst_ns) -> tuple[np.ndarray, np.ndarray]:
@@ -177,6 +187,9 @@ class EphStore:
         glo = np.full(sat.shape[0], -1, dtype=np.int64)
         _k.select_records(self._kep_start, self.kepler.toe_gpst_ns, self._kep_window_ns, sat, t, kep)
         _k.select_records(self._glo_start, self.glonass.toe_gpst_ns, self._glo_window_ns, sat, t, glo)
+        # the nearest record decides: an unhealthy satellite is not served from an older healthy one
+        kep[kep >= 0] = np.where(self._kep_healthy[kep[kep >= 0]], kep[kep >= 0], -1)
+        glo[glo >= 0] = np.where(self._glo_healthy[glo[glo >= 0]], glo[glo >= 0], -1)
         return kep, glo
 
     @staticmethod

@@ -82,6 +82,21 @@ def test_unhealthy_records_are_not_used(nav):
     assert st.valid.tolist() == [False, True]
 
 
+def test_unhealthy_nearest_record_is_not_bridged_by_an_older_healthy_one(nav):
+    k = nav.kepler
+    sat = parse_sv("C08")
+    rows = np.flatnonzero(k.sat == sat)
+    sick = k.health.copy()
+    sick[rows[5]] = 1  # one hourly record says "unhealthy"
+    store = EphStore(kepler=rec.KeplerEphemerides(**{**{f: getattr(k, f) for f in k.__dataclass_fields__},
+                                                      "health": sick}))
+    toe = k.toe_gpst_ns[rows[5]]
+    st = store.sat_states(np.array([sat] * 3, dtype=np.int16), toe + np.array([-40, 0, 20]) * 60 * NS_PER_S)
+    assert st.valid.tolist() == [True, False, False]
+    assert sat not in EphStore(kepler=store.kepler.take(store.kepler.sat == sat).take(
+        np.flatnonzero(store.kepler.health[store.kepler.sat == sat] != 0))).satellites()
+
+
 def test_duplicate_toe_keeps_latest_transmission(nav):
     k = nav.kepler.take(np.flatnonzero(nav.kepler.sat == parse_sv("C08"))[:1])
     later = rec.KeplerEphemerides(**{**{f: getattr(k, f) for f in k.__dataclass_fields__},
