@@ -40,17 +40,18 @@ from gnssaug.solvers import ambiguity
 from gnssaug.solvers.types import SolStatus, Solution
 
 # Observation slot of frequency f (columns) per clock group (rows, gnssaug.gnss.CLOCK_GROUPS).
-# GPS L1/L2/L5, Galileo E1/E5a/E5b, QZSS L1/L2/L5, BDS-2 B1I/B3I/B2I, BDS-3 B1I/B3I/B2a: B1I and B3I
-# come first for BeiDou because both BDS-2 and BDS-3 broadcast them (BDS-3 has no B2I).
+# The first two follow RTKLIB 2.4.3's "L1+L2" (GPS L1/L2, Galileo E1/E5b, QZSS L1/L2, BDS B1I/B2I);
+# BDS-3 broadcasts no B2I, so its second frequency is B3I (common to BDS-2 and BDS-3) and its third
+# B2a. Third frequencies: GPS/QZSS L5, Galileo E5a, BDS-2 B3I.
 _NO = -1
 FREQ_SLOTS = np.array(
     [
-        [0, 1, 2],  # GPS
+        [0, 1, 2],  # GPS L1 L2 L5
         [_NO, _NO, _NO],  # GLONASS (FDMA: inter-channel biases, not used for RTK here)
-        [0, 1, 2],  # Galileo
-        [0, 1, 2],  # QZSS
-        [0, 1, 2],  # BDS-2
-        [0, 1, 4],  # BDS-3
+        [0, 2, 1],  # Galileo E1 E5b E5a
+        [0, 1, 2],  # QZSS L1 L2 L5
+        [0, 2, 1],  # BDS-2 B1I B2I B3I
+        [0, 1, 4],  # BDS-3 B1I B3I B2a
         [_NO, _NO, _NO],  # SBAS
         [_NO, _NO, _NO],  # NavIC
     ],

@@ -20,8 +20,9 @@ from gnssaug.solvers.types import SolStatus
 
 T0_NS = 1_400_000_000 * NS_PER_S
 BASE = np.array([-3817680.7, 3562839.5, 3650159.2])
-# GPS L1/L2, Galileo E1/E5a, BDS B1I/B3I in the slots the engine reads (0 and 1, B3I is slot 1).
-FREQ = {GPS: (1575.42e6, 1227.60e6), GAL: (1575.42e6, 1176.45e6), BDS: (1561.098e6, 1268.52e6)}
+# GPS L1/L2, Galileo E1/E5b, BDS-2 B1I/B2I, BDS-3 B1I/B3I (the engine's two-frequency plan).
+FREQ = {GPS: (1575.42e6, 1227.60e6), GAL: (1575.42e6, 1207.14e6), BDS: (1561.098e6, 1207.14e6)}
+BDS3_F2_HZ = 1268.52e6
 PHASE_NOISE_M = 0.002
 CODE_NOISE_M = 0.3
 
@@ -87,16 +88,19 @@ def sim_epoch(sky, rx, t_tag_ns, clk_s, amb_cyc, rng, lli=None):
     n = sky.sat.size
     ep = ObsEpoch.empty(t_tag_ns, sky.sat)
     for i, s in enumerate(sky.sat):
+        s = int(s)
         system = GPS if s < sat_index(GAL, 1) else (GAL if s < sat_index(BDS, 1) else BDS)
         for f in range(2):
-            lam = C_MPS / FREQ[system][f]
+            bds3 = system == BDS and s >= sat_index(BDS, 19)
+            lam = C_MPS / (BDS3_F2_HZ if bds3 and f == 1 else FREQ[system][f])
+            # Signal-plan slots: E5b and B2I are slot 2, B3I slot 1 (gnssaug.gnss.SIGNAL_PLAN).
+            k = f if system == GPS or bds3 or f == 0 else 2
             pr = rho[i] + C_MPS * clk_s
-            ep.pr_m[i, f] = pr + rng.normal() * CODE_NOISE_M
-            ep.cp_cyc[i, f] = (pr + rng.normal() * PHASE_NOISE_M) / lam + amb_cyc[i, f]
-            ep.dop_hz[i, f] = np.nan
-            ep.code[i, f] = ord("C")
+            ep.pr_m[i, k] = pr + rng.normal() * CODE_NOISE_M
+            ep.cp_cyc[i, k] = (pr + rng.normal() * PHASE_NOISE_M) / lam + amb_cyc[i, f]
+            ep.code[i, k] = ord("C")
     if lli is not None:
-        ep.lli[:n, :2] = lli
+        ep.lli[:n, :3] = np.column_stack([lli[:, 0], lli[:, 1], lli[:, 1]])
     return ep
 
 
