@@ -24,6 +24,7 @@ from gnssaug.datasets.sim.errors import SimError
 from gnssaug.datasets.sim.iono import IonoModel
 from gnssaug.datasets.sim.noise import (
     SignalTable,
+    code_elevation_bias_m,
     receiver_code_biases_m,
     satellite_code_biases_m,
     signal_table,
@@ -165,6 +166,7 @@ class Simulator:
         self.sat_bias_m = satellite_code_biases_m(net, self.signals, sigma) if sigma > 0 else np.zeros(
             self.signals.freq_hz.shape
         )
+        self.el_bias_m = code_elevation_bias_m(self.sat) if sigma > 0 else np.zeros((self.sat.size, N_BAND, 2))
         if group_delay_m is not None:
             self.sat_bias_m = self.sat_bias_m + np.where(np.isnan(self.signals.freq_hz), 0.0, group_delay_m)
         self.times_ns = config.epoch_times_ns()
@@ -225,7 +227,7 @@ class Simulator:
             t_s, sod_s, self.doy,
             *sats, self.tau_nom_s,
             self.signals.freq_hz, self._sigma_code, self.signals.cn0_offset_db + env.cn0_offset_db,
-            self.sat_bias_m,
+            self.sat_bias_m, self.el_bias_m,
             np.ascontiguousarray(pos), np.ascontiguousarray(vel), clk[block], drift[block], st.rx_bias_m,
             zhd, zwd, self.ion_params,
             np.radians(env.el_mask_deg), st.horizon_rad,

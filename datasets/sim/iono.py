@@ -9,8 +9,10 @@ The vertical total electron content at a pierce point is
 - a north-south gradient (``grad_per_deg``, relative change per degree of latitude; negative:
   VTEC falls towards the north, away from the anomaly crest);
 - travelling ionospheric disturbances: ``n_waves`` plane waves with wavelengths of 100-300 km,
-  amplitudes of 0.5-2 TECU, phase speeds of 100-250 m/s in random directions (medium-scale TIDs,
-  Hernandez-Pajares et al. 2006, Radio Science 41).
+  amplitudes of 0.5-2 TECU (default range 0.5-1.5 TECU) and periods of 20-60 min in random
+  directions (medium-scale TIDs, Hernandez-Pajares et al. 2006, Radio Science 41). The default
+  amplitudes were checked against the rate of change of the geometry-free combination of the real
+  WUHN day (``benchmarks/sim_realism.py``); 2 TECU waves make it twice too fast for that day.
 
 The slant TEC is VTEC times the thin-shell obliquity factor, and the delay on a carrier of frequency
 f is ``40.3e16 STEC / f**2`` metres (first order), added to code and subtracted from phase. The field
@@ -39,9 +41,9 @@ class IonoModel:
     grad_per_deg: float = -0.06
     lat0_deg: float = 30.5
     n_waves: int = 3
-    wave_amp_tecu: tuple[float, float] = (0.5, 2.0)
+    wave_amp_tecu: tuple[float, float] = (0.5, 1.5)
     wavelength_km: tuple[float, float] = (100.0, 300.0)
-    speed_mps: tuple[float, float] = (100.0, 250.0)
+    period_min: tuple[float, float] = (20.0, 60.0)
 
     def params(self, rng: np.random.Generator) -> np.ndarray:
         """The parameter vector of the kernel field (``ION_*`` layout), waves drawn from ``rng``.
@@ -64,7 +66,7 @@ class IonoModel:
             amp = rng.uniform(*self.wave_amp_tecu)
             k_rad_per_m = 2.0 * np.pi / (rng.uniform(*self.wavelength_km) * 1e3)
             heading = rng.uniform(0.0, 2.0 * np.pi)
-            omega = k_rad_per_m * rng.uniform(*self.speed_mps)
+            omega = 2.0 * np.pi / (60.0 * rng.uniform(*self.period_min))
             waves += [amp, k_rad_per_m * np.sin(heading), k_rad_per_m * np.cos(heading), omega,
                       rng.uniform(0.0, 2.0 * np.pi)]
         return np.concatenate((fixed, np.array(waves, dtype=np.float64)))

@@ -7,10 +7,13 @@ Signals per satellite (as transmitted in 2025)
     B3I, B1C (``1P``), B2a (``5P``). BDS-3 GEO (C59-C63): B1I, B3I only.
 
 Noise
-    C/N0 = 30 + 20 sqrt(sin el) dB-Hz plus a per-signal offset (L2 semi-codeless -4 dB, pilots of
-    modern signals +2 dB) and 0.7 dB of jitter; code noise at 45 dB-Hz per signal
-    (:data:`CODE_SIGMA_45_M`) scaled by 10^(-(C/N0-45)/20) (DLL thermal noise grows as
-    1/sqrt(C/N0)); phase noise sqrt(B/C/N0)/(2 pi) cycles with a 10 Hz loop (PLL thermal noise).
+    C/N0 = 25 + 21 sqrt(sin el) dB-Hz plus a per-signal offset (L2 semi-codeless -5 dB, B3I and
+    the pilots of modern signals +2..3 dB) and 0.7 dB of jitter; the curve and offsets are those
+    of the real WUHN receiver (Trimble NetR9, choke ring) by elevation on 2025-01-01; code noise at 45 dB-Hz per signal
+    (:data:`CODE_SIGMA_45_M`) scaled by 10^(-(C/N0-45)/40). Thermal DLL noise alone grows as
+    1/sqrt(C/N0) (exponent /20), but the real WUHN code-minus-phase spread grows only about half as
+    fast (in dB) towards the horizon (carrier-aided, smoothed tracking), so the flatter law is used;
+    phase noise sqrt(B/C/N0)/(2 pi) cycles with a 10 Hz loop (PLL thermal noise).
     Reference: Springer Handbook of GNSS (2017), §14.3.
 
 Multipath (station-specific)
@@ -18,6 +21,15 @@ Multipath (station-specific)
     with a reflection ratio ``alpha0 exp(-el/15 deg)``: code error ``alpha d cos(psi)/(1+alpha
     cos(psi))`` (narrow correlator, d = 2 h sin el) and phase error ``atan2(alpha sin psi, 1 + alpha
     cos psi)`` (decimetres and millimetres), plus a diffuse Gauss-Markov code term.
+
+    BeiDou GEO and IGSO signals arrive ~3 dB weaker than MEO ones (36,000-40,000 km instead of
+    ~22,000 km of path: 4-5 dB more spreading loss, partly offset by transmit power; WUHN shows
+    2-5 dB), so their C/N0 offset is -3 dB.
+
+BDS-2 satellite-induced code variations
+    BDS-2 IGSO and MEO code carries an elevation-dependent bias of up to ~1 m (Wanninger & Beer
+    2015, GPS Solutions 19:639, Table 2 corrections at 0, 10, ..., 90 deg; the simulated code
+    carries minus the correction). BDS-3 and GEO satellites have none.
 
 Biases, ambiguities, slips
     Satellite code biases per signal (``sat_bias_sigma_m``, common to all receivers) and receiver
@@ -40,15 +52,15 @@ SIM_SYSTEMS = (GPS, GAL, BDS)
 
 # (system, slot) -> (RINEX attribute, code sigma at 45 dB-Hz [m], C/N0 offset [dB]).
 _SIGNALS = {
-    (GPS, 0): ("C", 0.30, 0.0),
-    (GPS, 1): ("W", 0.40, -4.0),
+    (GPS, 0): ("C", 0.25, 0.0),
+    (GPS, 1): ("W", 0.35, -5.0),
     (GPS, 2): ("Q", 0.12, 2.0),
     (GAL, 0): ("C", 0.20, 0.0),
     (GAL, 1): ("Q", 0.10, 2.0),
     (GAL, 2): ("Q", 0.10, 2.0),
-    (BDS, 0): ("I", 0.30, 0.0),
-    (BDS, 1): ("I", 0.12, 2.0),
-    (BDS, 2): ("I", 0.25, 0.0),
+    (BDS, 0): ("I", 0.25, -1.0),
+    (BDS, 1): ("I", 0.12, 3.0),
+    (BDS, 2): ("I", 0.25, 2.0),
     (BDS, 3): ("P", 0.20, 1.0),
     (BDS, 4): ("P", 0.10, 2.0),
 }
@@ -106,7 +118,44 @@ def signal_table(sat: np.ndarray) -> SignalTable:
             code[i, k] = ord(attr)
             sigma[i, k] = sig
             offset[i, k] = off
+        if system == BDS and (SAT_IS_GEO[s] or int(SAT_PRN[s]) in BDS_IGSO_PRNS):
+            offset[i] += _HIGH_ORBIT_CN0_DB
     return SignalTable(freq, code, sigma, offset)
+
+
+# Wanninger & Beer (2015) Table 2: corrections [m] at elevations 0, 10, ..., 90 deg for B1, B2, B3.
+_WB_IGSO = ((-0.55, -0.40, -0.34, -0.23, -0.15, -0.04, 0.09, 0.19, 0.27, 0.35),
+            (-0.71, -0.36, -0.33, -0.19, -0.14, -0.03, 0.08, 0.17, 0.24, 0.33),
+            (-0.27, -0.23, -0.21, -0.15, -0.11, -0.04, 0.05, 0.14, 0.19, 0.32))
+_WB_MEO = ((-0.47, -0.38, -0.32, -0.23, -0.11, 0.06, 0.34, 0.69, 0.97, 1.05),
+           (-0.40, -0.31, -0.26, -0.18, -0.06, 0.09, 0.28, 0.48, 0.64, 0.69),
+           (-0.22, -0.15, -0.13, -0.10, -0.04, 0.05, 0.14, 0.27, 0.36, 0.47))
+_BDS2_IGSO_PRNS = (6, 7, 8, 9, 10, 13, 16)
+_BDS2_MEO_PRNS = (11, 12, 14)
+_WB_SLOTS = (0, 2, 1)  # B1I, B2I, B3I slots of the table rows B1, B2, B3
+#: BeiDou IGSO satellites (BDS-2 and BDS-3), with the GEOs weaker than MEOs at the ground.
+BDS_IGSO_PRNS = frozenset((6, 7, 8, 9, 10, 13, 16, 31, 38, 39, 40, 56))
+_HIGH_ORBIT_CN0_DB = -3.0
+#: Number of elevation nodes (0..90 deg every 10 deg) of :func:`code_elevation_bias_m`.
+N_EL_NODES = 10
+
+
+def code_elevation_bias_m(sat: np.ndarray) -> np.ndarray:
+    """Elevation-dependent code bias [m] per satellite, slot and 10-degree node (float64[J, N_BAND, 10]).
+
+    Non-zero only for BDS-2 IGSO and MEO satellites (see the module docstring).
+    """
+    out = np.zeros((sat.size, N_BAND, N_EL_NODES))
+    for i, s in enumerate(sat):
+        if SAT_SYSTEM[s] != BDS:
+            continue
+        prn = int(SAT_PRN[s])
+        table = _WB_IGSO if prn in _BDS2_IGSO_PRNS else _WB_MEO if prn in _BDS2_MEO_PRNS else None
+        if table is None:
+            continue
+        for row, slot in enumerate(_WB_SLOTS):
+            out[i, slot] = -np.asarray(table[row])
+    return out
 
 
 @dataclass(frozen=True)

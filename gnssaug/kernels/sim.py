@@ -85,7 +85,7 @@ def _sat_at(pos, vel, dt_s, out):
 def simulate_receiver_block(
     t_s, sod_utc_s, doy,
     sat_pos_m, sat_vel_mps, sat_clk_s, sat_drift_sps, sat_ok, tau_nom_s,
-    freq_hz, sigma_code_m, cn0_offset_db, sat_bias_m,
+    freq_hz, sigma_code_m, cn0_offset_db, sat_bias_m, el_bias_m,
     rx_pos_m, rx_vel_mps, rx_clk_s, rx_drift_sps, rx_bias_m,
     zhd_m, zwd_m, ion,
     el_mask_rad, obstruction_el_rad,
@@ -113,6 +113,8 @@ def simulate_receiver_block(
     freq_hz, sigma_code_m, cn0_offset_db, sat_bias_m : float64[J, B]
         Carrier frequency per slot (NaN: not transmitted), code noise at 45 dB-Hz [m], C/N0 offset
         of the signal [dB], satellite code bias [m].
+    el_bias_m : float64[J, B, N]
+        Satellite-induced elevation-dependent code bias at N nodes from 0 to 90 deg [m].
     rx_pos_m, rx_vel_mps : float64[E, 3]
         Receiver antenna position and velocity at the epoch time tags (GPST), ECEF.
     rx_clk_s, rx_drift_sps : float64[E]
@@ -244,7 +246,7 @@ def simulate_receiver_block(
                     continue
                 lam = C_MPS / f
                 iono = _K_IONO * stec / (f * f)
-                cn0 = 30.0 + 20.0 * math.sqrt(sin_el) + cn0_offset_db[j, k] - 3.0 * alpha
+                cn0 = 25.0 + 21.0 * math.sqrt(sin_el) + cn0_offset_db[j, k] - 3.0 * alpha
                 cn0 += 0.7 * noise_scale * rng.standard_normal()
                 cn0_lin = 10.0 ** (cn0 / 10.0)
                 # Specular multipath: reflected ray delayed by 2 h sin(el), relative phase psi_mp.
@@ -263,11 +265,16 @@ def simulate_receiver_block(
                     jump = float(rng.integers(-20, 20))
                     amb_cyc[j, k] += jump if jump != 0.0 else 1.0
                     lli[e, j, k] = 1
-                code_sigma = sigma_code_m[j, k] * 10.0 ** (-(cn0 - 45.0) / 20.0)
+                code_sigma = sigma_code_m[j, k] * 10.0 ** (-(cn0 - 45.0) / 40.0)
                 phase_sigma_cyc = noise_scale * math.sqrt(10.0 / cn0_lin) / (2.0 * math.pi)
                 common = rho + clk_m + trop
+                # Elevation-dependent satellite code bias, linear between the nodes.
+                n_node = el_bias_m.shape[2]
+                x = max(0.0, min(el * 180.0 / math.pi, 90.0)) / 90.0 * (n_node - 1)
+                i0 = min(int(x), n_node - 2)
+                el_bias = el_bias_m[j, k, i0] + (x - i0) * (el_bias_m[j, k, i0 + 1] - el_bias_m[j, k, i0])
                 pr_m[e, j, k] = (
-                    common + iono + rx_bias_m[j, k] + sat_bias_m[j, k] + mp_code + gm_m[j, k]
+                    common + iono + rx_bias_m[j, k] + sat_bias_m[j, k] + el_bias + mp_code + gm_m[j, k]
                     + code_sigma * rng.standard_normal()
                 )
                 cp_cyc[e, j, k] = (
