@@ -41,7 +41,8 @@ OPT_GDOP_MAX = 8
 OPT_HUMIDITY = 9
 OPT_TROPO_ERR_M = 10
 OPT_CONV_M = 11
-N_OPT = 12
+OPT_IONO_SCALE_SIGMA = 12  # prior sigma of the per-epoch broadcast-ionosphere scale error; 0: not estimated
+N_OPT = 13
 
 # Columns of the per-row float inputs (float64[n, N_ROWF]).
 COL_PR_M = 0  # pseudorange, group delays removed (or ionosphere-free) [m]
@@ -147,7 +148,11 @@ def _atmosphere(rx, sat_pos, rowf, rowi, t_gps_day_s, doy, ion, opts, az, el, io
 @kernel
 def _wls(sat_pos, rowf, rowi, active, t_gps_day_s, doy, ion, opts, n_groups, x, work, atmo_rx, used, resid_m,
          var_m2, qinv, pidx):
-    """Iterate the weighted least squares from ``x`` (float64[3 + n_groups], updated in place).
+    """Iterate the weighted least squares from ``x`` (float64[3 + n_groups + 1], updated in place).
+
+    ``x`` holds the position, one clock per group and, last, the relative scale error ``s`` of the
+    broadcast ionosphere (model delays are multiplied by ``1 + s``; estimated with a zero-mean prior
+    of sigma ``opts[OPT_IONO_SCALE_SIGMA]`` when that is positive, else held at 0).
 
     ``work`` is float64[4, n]: az, el, iono, tropo caches, computed at the receiver position
     ``atmo_rx`` (float64[3], NaN: not yet). Returns
@@ -183,10 +188,19 @@ def _wls(sat_pos, rowf, rowi, active, t_gps_day_s, doy, ion, opts, n_groups, x, 
         for g in range(n_groups):
             pidx[g] = k if count[g] > 0 else -1
             k += 1 if count[g] > 0 else 0
-        if n_used < k or k > _MAX_PARAM:
+        if n_used < k or k >= _MAX_PARAM:
             return TOO_FEW_SATS, n_used, k, 0.0
-        nmat[:k, :k] = 0.0
-        bvec[:k] = 0.0
+        # the ionosphere scale is a constrained parameter: it costs no degree of freedom
+        k_iono = -1
+        if on_earth and opts[OPT_IONO_SCALE_SIGMA] > 0.0:
+            for i in range(n):
+                if used[i] and iono_m[i] != 0.0:
+                    k_iono = k
+                    break
+        k_all = k + 1 if k_iono >= 0 else k
+        scale = x[3 + n_groups] if k_iono >= 0 else 0.0
+        nmat[:k_all, :k_all] = 0.0
+        bvec[:k_all] = 0.0
         chi2 = 0.0
         for i in range(n):
             if not used[i]:
@@ -198,7 +212,7 @@ def _wls(sat_pos, rowf, rowi, active, t_gps_day_s, doy, ion, opts, n_groups, x, 
             # Earth rotation during the signal flight (first-order Sagnac term)
             sagnac = OMEGA_E_GPS_RADPS * (sat_pos[i, 0] * x[1] - sat_pos[i, 1] * x[0]) / C_MPS
             g = rowi[i, COL_GROUP]
-            atmo = iono_m[i] + tropo_m[i] if on_earth else 0.0
+            atmo = (1.0 + scale) * iono_m[i] + tropo_m[i] if on_earth else 0.0
             v = rowf[i, COL_PR_M] - (rng + sagnac + x[3 + g] - rowf[i, COL_SAT_CLK_M] + atmo)
             sin_el = max(math.sin(el[i]), 0.05) if on_earth else 1.0
             var_code = opts[OPT_ERR_A_M] ** 2 + (opts[OPT_ERR_B_M] / sin_el) ** 2
@@ -213,34 +227,47 @@ def _wls(sat_pos, rowf, rowi, active, t_gps_day_s, doy, ion, opts, n_groups, x, 
             resid_m[i] = v
             var_m2[i] = var
             chi2 += v * v / var
-            hrow[:k] = 0.0
+            hrow[:k_all] = 0.0
             hrow[0] = -dx / rng
             hrow[1] = -dy / rng
             hrow[2] = -dz / rng
             hrow[pidx[g]] = 1.0
+            if k_iono >= 0:
+                hrow[k_iono] = iono_m[i]
             w = 1.0 / var
-            for p in range(k):
+            for p in range(k_all):
                 bvec[p] += hrow[p] * w * v
-                for q in range(p, k):
+                for q in range(p, k_all):
                     nmat[p, q] += hrow[p] * w * hrow[q]
-        for p in range(k):
+        if k_iono >= 0:
+            w_prior = 1.0 / opts[OPT_IONO_SCALE_SIGMA] ** 2
+            nmat[k_iono, k_iono] += w_prior
+            bvec[k_iono] -= w_prior * scale
+        for p in range(k_all):
             for q in range(p):
                 nmat[p, q] = nmat[q, p]
-        if not _cholesky_inverse(nmat, k, qinv):
+        if not _cholesky_inverse(nmat, k_all, qinv):
             return SINGULAR, n_used, k, chi2
         step_pos2 = 0.0
         for p in range(3):
             d = 0.0
-            for q in range(k):
+            for q in range(k_all):
                 d += qinv[p, q] * bvec[q]
             x[p] += d
             step_pos2 += d * d
         for g in range(n_groups):
             if pidx[g] >= 0:
                 d = 0.0
-                for q in range(k):
+                for q in range(k_all):
                     d += qinv[pidx[g], q] * bvec[q]
                 x[3 + g] += d
+        if k_iono >= 0:
+            d = 0.0
+            for q in range(k_all):
+                d += qinv[k_iono, q] * bvec[q]
+            x[3 + n_groups] = scale + d
+        else:
+            x[3 + n_groups] = 0.0
         if on_earth and math.sqrt(step_pos2) < opts[OPT_CONV_M]:
             reason = OK
             break
@@ -315,8 +342,8 @@ def spp_epoch(sat_pos, rowf, rowi, valid, t_gps_day_s, doy, ion, opts, chi2_tabl
         Chi-square test thresholds for 1..m degrees of freedom.
     n_groups : int
         Number of clock groups.
-    x : float64[3 + n_groups]
-        In: initial position and clocks [m]. Out: the solution.
+    x : float64[3 + n_groups + 1]
+        In: initial position, clocks [m] and ionosphere scale error. Out: the solution.
     used : bool[n]
         Out: rows used in the final solution.
     resid_m : float64[n]
@@ -402,7 +429,7 @@ def spp_batch(offsets, sat_pos, rowf, rowi, valid, t_gps_day_s, doy, ion, opts, 
     """Run :func:`spp_epoch` over every epoch of a file (rows ``offsets[e]:offsets[e+1]``).
 
     Each epoch starts from the previous epoch's solution when there is one, else from ``x_init``
-    (float64[3 + n_groups]). Outputs are per epoch (``out_*`` with a leading epoch axis) and per
+    (float64[3 + n_groups + 1]). Outputs are per epoch (``out_*`` with a leading epoch axis) and per
     row (``out_used`` bool[n_row], ``out_resid`` float64[n_row]). Epoch ``ion`` rows are
     ``ion[e]`` (float64[n_epoch, 16]) so navigation updates within a file are honoured.
     """
@@ -424,7 +451,7 @@ def spp_batch(offsets, sat_pos, rowf, rowi, valid, t_gps_day_s, doy, ion, opts, 
         out_n_excl[e] = n_excl
         if reason == OK:
             out_pos[e, :] = x_epoch[:3]
-            out_clk[e, :] = x_epoch[3:]
+            out_clk[e, :] = x_epoch[3:3 + n_groups]
             x[:] = x_epoch
             for g in range(n_groups):
                 if math.isnan(x[3 + g]):

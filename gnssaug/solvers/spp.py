@@ -113,6 +113,9 @@ class SppOptions:
         Epochs with a larger GDOP are rejected (RTKLIB maxgdop 30).
     ura_default_m : float
         Ephemeris accuracy assumed where the navigation data give none [m].
+    iono_scale_sigma : float
+        With broadcast ionosphere: prior sigma of a per-epoch relative scale error of the
+        Klobuchar delays, estimated as an extra parameter (0: not estimated).
     init_pos_ecef_m : float64[3] or None
         First guess of the receiver position (header position); Earth centre when None.
     """
@@ -135,6 +138,7 @@ class SppOptions:
     ura_default_m: float = 2.4
     humidity: float = 0.7
     max_iter: int = 10
+    iono_scale_sigma: float = 0.0
     init_pos_ecef_m: np.ndarray | None = None
 
     def __post_init__(self):
@@ -163,6 +167,7 @@ class SppOptions:
         opts[_k.OPT_HUMIDITY] = self.humidity
         opts[_k.OPT_TROPO_ERR_M] = self.tropo_err_m
         opts[_k.OPT_CONV_M] = 1e-4
+        opts[_k.OPT_IONO_SCALE_SIGMA] = self.iono_scale_sigma if self.iono == "broadcast" else 0.0
         return opts
 
 
@@ -207,7 +212,12 @@ def _iono_models(sys_row: np.ndarray, options: SppOptions, has_gps: bool, has_bd
 
 
 def _select_slots(series: ObsSeries, sys_row: np.ndarray, iono: str) -> tuple[np.ndarray, np.ndarray]:
-    """First and (for ``iono="if"``) second observation slot of every row; -1 where none."""
+    """First and (for ``iono="if"``) second observation slot of every row; -1 where none.
+
+    The ionosphere-free combination uses one second signal per system for the whole series (the
+    candidate of :data:`SECOND_SLOTS` with the most observations): receiver code biases differ
+    between signal pairs, and a clock group must see one pair only.
+    """
     n = series.n_rows
     slot1 = np.full(n, -1, np.int64)
     slot2 = np.full(n, -1, np.int64)
@@ -215,10 +225,10 @@ def _select_slots(series: ObsSeries, sys_row: np.ndarray, iono: str) -> tuple[np
         rows = sys_row == system
         has1 = rows & np.isfinite(series.pr_m[:, s1])
         slot1[has1] = s1
-        if iono == "if":
-            for s2 in SECOND_SLOTS[system][::-1]:  # the preferred slot is written last
-                has2 = rows & np.isfinite(series.pr_m[:, s2])
-                slot2[has2] = s2
+        if iono == "if" and has1.any():
+            counts = [np.count_nonzero(has1 & np.isfinite(series.pr_m[:, s2])) for s2 in SECOND_SLOTS[system]]
+            s2 = SECOND_SLOTS[system][int(np.argmax(counts))]
+            slot2[has1 & np.isfinite(series.pr_m[:, s2])] = s2
     return slot1, slot2
 
 
@@ -356,7 +366,7 @@ def solve_spp(series: ObsSeries, nav, eph: SatStateSource, options: SppOptions |
     ion, _, _ = klobuchar_table(nav, options.klobuchar)
     ion_epoch = np.ascontiguousarray(np.tile(ion, (n_epoch, 1)))
     t_day_s, doy = _epoch_times(series.t_gpst_ns)
-    x_init = np.zeros(3 + N_CLOCK_GROUPS)
+    x_init = np.zeros(3 + N_CLOCK_GROUPS + 1)
     if options.init_pos_ecef_m is not None:
         x_init[:3] = options.init_pos_ecef_m
     out = SolutionSeries.empty(n_epoch)

@@ -105,7 +105,7 @@ def _constellation(n_gps=7, n_bds=6, noise_m=0.0, seed=1, fault=None):
 
 def _solve(sat_pos, rowf, rowi, opts=None, x0=None, valid=None):
     n = sat_pos.shape[0]
-    x = np.zeros(3 + N_GROUPS) if x0 is None else x0.copy()
+    x = np.zeros(3 + N_GROUPS + 1) if x0 is None else x0.copy()
     used = np.zeros(n, np.bool_)
     resid = np.zeros(n)
     cov = np.zeros((3, 3))
@@ -181,7 +181,7 @@ def test_batch_matches_single_epochs_and_seeds_from_previous():
     used = np.zeros(n * reps, np.bool_)
     resid = np.zeros(n * reps)
     k.spp_batch(offsets, big[0], big[1], big[2], valid, np.full(reps, T_DAY_S), np.full(reps, DOY),
-                np.tile(ION, (reps, 1)), _opts(), _chi2_table(), N_GROUPS, np.zeros(3 + N_GROUPS),
+                np.tile(ION, (reps, 1)), _opts(), _chi2_table(), N_GROUPS, np.zeros(3 + N_GROUPS + 1),
                 out_pos, out_cov, out_clk, out_dops, reason, n_used, n_excl, used, resid)
     assert list(reason) == [k.OK, k.TOO_FEW_SATS, k.OK]
     assert np.isnan(out_pos[1]).all() and not used[n:2 * n].any()
