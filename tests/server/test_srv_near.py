@@ -23,8 +23,8 @@ def _gga(lat, lon, h=50.0):
         d = int(abs(v))
         return f"{d:0{width}d}{(abs(v) - d) * 60:07.4f}"
 
-    body = f"GPGGA,120000.00,{dm(lat, 2)},{'N' if lat >= 0 else 'S'},{dm(lon, 3)},{'E' if lon >= 0 else 'W'},1,10,1.0," \
-           f"{h:.1f},M,0.0,M,,"
+    ns, ew = ("N" if lat >= 0 else "S"), ("E" if lon >= 0 else "W")
+    body = f"GPGGA,120000.00,{dm(lat, 2)},{ns},{dm(lon, 3)},{ew},1,10,1.0,{h:.1f},M,0.0,M,,"
     cs = 0
     for ch in body:
         cs ^= ord(ch)
@@ -77,7 +77,7 @@ def two_stations(tmp_path, data_dir):
         svc.registry.add_station("BASE_N", "pw", llh_deg_m=NAGOYA)
         svc.registry.add_station("BASE_T", "pw", llh_deg_m=TOKYO)
         svc.registry.add_user("rover", "rpw")
-        sources = {"BASE_N": _Source(svc.ntrip_port, "BASE_N", uscl), "BASE_T": _Source(svc.ntrip_port, "BASE_T", mixed)}
+        sources = {m: _Source(svc.ntrip_port, m, frames) for m, frames in (("BASE_N", uscl), ("BASE_T", mixed))}
         for s in sources.values():
             s.start()
         svc.wait_for(lambda: all(svc.ingests.get(m).health.healthy for m in sources), what="stations up")
