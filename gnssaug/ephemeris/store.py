@@ -185,11 +185,10 @@ class EphStore:
         sat, t = self._queries(sat, t_gpst_ns)
         kep = np.full(sat.shape[0], -1, dtype=np.int64)
         glo = np.full(sat.shape[0], -1, dtype=np.int64)
-        _k.select_records(self._kep_start, self.kepler.toe_gpst_ns, self._kep_window_ns, sat, t, kep)
-        _k.select_records(self._glo_start, self.glonass.toe_gpst_ns, self._glo_window_ns, sat, t, glo)
-        # the nearest record decides: an unhealthy satellite is not served from an older healthy one
-        kep[kep >= 0] = np.where(self._kep_healthy[kep[kep >= 0]], kep[kep >= 0], -1)
-        glo[glo >= 0] = np.where(self._glo_healthy[glo[glo >= 0]], glo[glo >= 0], -1)
+        _k.select_records(self._kep_start, self.kepler.toe_gpst_ns, self._kep_window_ns, self._kep_healthy, sat,
+                          t, kep)
+        _k.select_records(self._glo_start, self.glonass.toe_gpst_ns, self._glo_window_ns, self._glo_healthy, sat,
+                          t, glo)
         return kep, glo
 
     @staticmethod
@@ -221,42 +220,27 @@ class EphStore:
         """
         sat, t = self._queries(sat, t_gpst_ns)
         n = sat.shape[0]
-        dt = np.zeros(n) if dt_s is None else np.broadcast_to(np.asarray(dt_s, dtype=np.float64), (n,))
-        # select with the time rounded to the second: a window edge is not a precision matter
-        t_sel = t + np.round(np.nan_to_num(dt)).astype(np.int64) * NS_PER_S
-        kep, glo = self.select(sat, t_sel)
-        pos = np.empty((n, 3))
-        vel = np.empty((n, 3))
-        clk = np.empty(n)
-        drift = np.empty(n)
-        k = self.kepler
-        kr = np.maximum(kep, 0)
-        tk = (t - k.toe_gpst_ns[kr]) / NS_PER_S + dt if len(k) else dt
-        tc = (t - k.toc_gpst_ns[kr]) / NS_PER_S + dt if len(k) else dt
-        if len(k):
-            _k.kepler_states(k.param, self._kep_system, k.is_geo, k.toe_s, kep, tk, tc, pos, vel, clk, drift)
-        else:
-            pos[:] = np.nan
-            vel[:] = np.nan
-            clk[:] = np.nan
-            drift[:] = np.nan
-        is_glo = glo >= 0
-        if np.any(is_glo):
-            g = self.glonass
-            rows = np.flatnonzero(is_glo)
-            gr = glo[rows]
-            gdt = (t[rows] - g.toe_gpst_ns[gr]) / NS_PER_S + dt[rows]
-            p2, v2 = np.empty((rows.size, 3)), np.empty((rows.size, 3))
-            c2, d2 = np.empty(rows.size), np.empty(rows.size)
-            _k.glonass_states(g.pos_m, g.vel_mps, g.acc_mps2, g.tau_n_s, g.gamma_n, gr, gdt, p2, v2, c2, d2)
-            pos[rows], vel[rows], clk[rows], drift[rows] = p2, v2, c2, d2
-        valid = (kep >= 0) | is_glo
-        iode = np.where(kep >= 0, k.iode[kr] if len(k) else -1, -1)
-        acc = np.where(kep >= 0, k.param[kr, rec.K_ACC_M] if len(k) else np.nan, np.nan)
-        if np.any(is_glo):
-            iode[is_glo] = self.glonass.iode[glo[is_glo]]
-            acc[is_glo] = self.glonass.acc_m[glo[is_glo]]
-        return SatStates(pos, vel, clk, drift, valid, iode.astype(np.int32), acc, np.where(is_glo, glo, kep))
+        dt = np.zeros(n) if dt_s is None else np.asarray(dt_s, dtype=np.float64)
+        if dt.shape != (n,):
+            dt = np.ascontiguousarray(np.broadcast_to(dt, (n,)))
+        pos, vel = np.empty((n, 3)), np.empty((n, 3))
+        clk, drift = np.empty(n), np.empty(n)
+        kep, glo = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+        k, g = self.kepler, self.glonass
+        _k.states_at(sat, t, dt, self._kep_start, k.toe_gpst_ns, k.toc_gpst_ns, self._kep_window_ns,
+                     self._kep_healthy, k.param, self._kep_system, k.is_geo, k.toe_s, self._glo_start, g.toe_gpst_ns,
+                     self._glo_window_ns, self._glo_healthy, g.pos_m, g.vel_mps, g.acc_mps2, g.tau_n_s, g.gamma_n,
+                     kep, glo, pos, vel, clk, drift)
+        is_kep, is_glo = kep >= 0, glo >= 0
+        iode = np.full(n, -1, dtype=np.int32)
+        acc = np.full(n, np.nan)
+        if is_kep.any():
+            iode[is_kep] = k.iode[kep[is_kep]]
+            acc[is_kep] = k.param[kep[is_kep], rec.K_ACC_M]
+        if is_glo.any():
+            iode[is_glo] = g.iode[glo[is_glo]]
+            acc[is_glo] = g.acc_m[glo[is_glo]]
+        return SatStates(pos, vel, clk, drift, is_kep | is_glo, iode, acc, np.where(is_glo, glo, kep))
 
     # ------------------------------------------------------------------------------------------
     def group_delay_s(self, sat, slot: int, t_gpst_ns=None) -> np.ndarray:
