@@ -8,11 +8,11 @@ the vectorised MSM codec (:mod:`gnssaug.rtcm.msm`), the types of
 
 from __future__ import annotations
 
-from gnssaug.rtcm.errors import UnsupportedMessageError
+from gnssaug.rtcm.errors import RtcmError, UnsupportedMessageError
 from gnssaug.rtcm.framing import Frame, frame, message_type
 from gnssaug.rtcm.layouts import LAYOUTS, decode_layout, encode_layout
 from gnssaug.rtcm.messages import Message, Unknown
-from gnssaug.rtcm.msm import Msm, decode_msm, encode_msm, is_msm
+from gnssaug.rtcm.msm import Msm, decode_msm, decode_msm_many, encode_msm, is_msm
 
 AnyMessage = Msm | Message | Unknown
 
@@ -43,6 +43,42 @@ def decode(data: bytes | Frame) -> AnyMessage:
     if layout is None:
         return Unknown(msg_type, payload)
     return Message(msg_type, decode_layout(payload, msg_type, layout))
+
+
+def decode_many(items) -> list:
+    """Decode many messages at once (a file, or everything one socket read produced).
+
+    MSM messages are decoded together in one vectorised pass (:func:`gnssaug.rtcm.msm.decode_msm_many`),
+    which is several times faster per message than :func:`decode` one by one.
+
+    Parameters
+    ----------
+    items : iterable of bytes or Frame
+
+    Returns
+    -------
+    list
+        In input order: the decoded message, or the :class:`RtcmError` a malformed message raised
+        (a bad message never stops the others).
+    """
+    payloads = [it.payload if isinstance(it, Frame) else bytes(it) for it in items]
+    out: list = [None] * len(payloads)
+    msm_pos, msm_payloads = [], []
+    for i, payload in enumerate(payloads):
+        msg_type = message_type(payload)
+        if is_msm(msg_type):
+            msm_pos.append(i)
+            msm_payloads.append(payload)
+            continue
+        try:
+            layout = LAYOUTS.get(msg_type)
+            out[i] = Unknown(msg_type, payload) if layout is None else Message(
+                msg_type, decode_layout(payload, msg_type, layout))
+        except RtcmError as exc:
+            out[i] = exc
+    for i, m in zip(msm_pos, decode_msm_many(msm_payloads), strict=True):
+        out[i] = m
+    return out
 
 
 def encode(message: AnyMessage) -> bytes:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gnssaug.rtcm.crc import crc24q
+import numpy as np
+from gnssaug.rtcm.crc import crc24q, frames_valid
 from gnssaug.rtcm.errors import FramingError
 
 PREAMBLE = 0xD3
@@ -130,6 +131,7 @@ class Deframer:
         out: list[Frame] = []
         pos = 0
         n = len(buf)
+        view = None
         while True:
             i = buf.find(PREAMBLE, pos)
             if i < 0:
@@ -138,32 +140,52 @@ class Deframer:
                 break
             self.dropped_bytes += i - pos
             pos = i
-            if n - i < HEADER_LEN:
-                break
-            b1 = buf[i + 1]
-            if b1 & 0xFC:  # reserved bits must be zero: not a frame start
-                self.dropped_bytes += 1
+            # the chain of back-to-back candidate frames from here (the common case of a clean stream)
+            starts, ends = self._chain(buf, i, n)
+            if not starts:
+                if n - i < HEADER_LEN or (not buf[i + 1] & 0xFC and self._end(buf, i) > n):
+                    break  # wait for the rest of the frame
+                self.dropped_bytes += 1  # reserved bits set: not a frame start
                 pos = i + 1
                 continue
-            length = ((b1 & 0x03) << 8) | buf[i + 2]
-            end = i + HEADER_LEN + length + CRC_LEN
-            if end > n:
-                break
-            body_end = end - CRC_LEN
-            body = bytes(buf[i:body_end])
-            if crc24q(body) != int.from_bytes(buf[body_end:end], "big"):
-                self.crc_errors += 1
-                self.dropped_bytes += 1
-                pos = i + 1
-                continue
-            payload = body[HEADER_LEN:]
-            msg_type = (payload[0] << 4) | (payload[1] >> 4) if length >= 2 else 0
-            out.append(Frame(msg_type, payload, body + bytes(buf[body_end:end])))
-            pos = end
+            if len(starts) > 2:
+                if view is None:
+                    view = np.frombuffer(bytes(buf), dtype=np.uint8)
+                ok = frames_valid(view, np.array(starts), np.array(ends))
+            else:
+                ok = [crc24q(memoryview(buf)[s:e]) == 0 for s, e in zip(starts, ends, strict=True)]
+            for s, e, good in zip(starts, ends, ok, strict=True):
+                if not good:
+                    self.crc_errors += 1
+                    self.dropped_bytes += 1
+                    pos = s + 1  # resynchronise on the next preamble after this one
+                    break
+                raw = bytes(buf[s:e])
+                payload = raw[HEADER_LEN:-CRC_LEN]
+                msg_type = (payload[0] << 4) | (payload[1] >> 4) if len(payload) >= 2 else 0
+                out.append(Frame(msg_type, payload, raw))
+                pos = e
         if pos:
             del buf[:pos]
         self.frames += len(out)
         return out
+
+    @staticmethod
+    def _end(buf: bytearray, i: int) -> int:
+        return i + HEADER_LEN + (((buf[i + 1] & 0x03) << 8) | buf[i + 2]) + CRC_LEN
+
+    @classmethod
+    def _chain(cls, buf: bytearray, i: int, n: int) -> tuple[list[int], list[int]]:
+        # Complete candidate frames starting at i, each directly followed by the next.
+        starts, ends = [], []
+        while n - i >= HEADER_LEN and buf[i] == PREAMBLE and not buf[i + 1] & 0xFC:
+            end = cls._end(buf, i)
+            if end > n:
+                break
+            starts.append(i)
+            ends.append(end)
+            i = end
+        return starts, ends
 
     def flush(self) -> int:
         """End of stream: drop held-back bytes; returns how many were dropped."""

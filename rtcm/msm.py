@@ -23,8 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 import numpy as np
-from gnssaug.rtcm.bits import BitReader, BitWriter, gather_fields
-from gnssaug.rtcm.errors import FieldRangeError, MessageContentError, MessageLengthError
+from gnssaug.rtcm.bits import BitWriter
+from gnssaug.rtcm.errors import FieldRangeError, MessageContentError, MessageLengthError, RtcmError
 
 from gnssaug.gnss import BDS, GAL, GLO, GPS, IRN, QZS, SBS, UnknownSignalError, band_slot
 
@@ -211,50 +211,158 @@ def is_msm(msg_type: int) -> bool:
 
 
 _PLAN_CACHE: dict = {}
+_MASK_CACHE: dict = {}
+_CONST_CACHE: dict = {}
+_NO_INVALID = np.int64(1) << 62  # a raw value no field can hold
 
 
-def _plan(level: int, nsat: int, ncell: int, start: int):
-    # Offsets, shifts and masks of every satellite and cell field of this message shape.
+class _Plan:
+    """Bit positions and conversions of every data field of one MSM shape (level, nsat, ncell)."""
+
+    __slots__ = ("byte_off", "lshift", "rshift", "andmask", "scale", "invalid", "table", "slices", "end", "n",
+                 "views")
+
+    def __init__(self, level: int, nsat: int, ncell: int, start: int):
+        sat_fields, cell_fields = LEVELS[level]
+        offs, widths, signed, scale, invalid, slices = [], [], [], [], [], {}
+        pos = start
+        for group, n in ((sat_fields, nsat), (cell_fields, ncell)):
+            for f in group:
+                first = len(offs)
+                offs.extend(range(pos, pos + n * f.width, f.width))
+                widths.extend([f.width] * n)
+                signed.extend([f.signed] * n)
+                # rough ranges: whole ms (255 invalid) and 1/1024 ms; they are added after scaling
+                sc = f.scale if f.scale is not None else (1.0 / 1024.0 if f is _ROUGH_MOD else 1.0)
+                scale.extend([sc] * n)
+                invalid.extend([f.invalid if f.invalid is not None else _NO_INVALID] * n)
+                slices[f.name] = slice(first, first + n)
+                pos += n * f.width
+        offs_a = np.array(offs, dtype=np.int64)
+        w = np.array(widths, dtype=np.int64)
+        sg = np.array(signed, dtype=bool)
+        # each field is read from the 64-bit big-endian word at its first byte: shift it to the top,
+        # then down (arithmetic shift: signed fields come out sign-extended; unsigned ones are masked)
+        self.byte_off = offs_a >> 3
+        self.lshift = (offs_a & 7).astype(np.int64)
+        self.rshift = (64 - w).astype(np.int64)
+        self.andmask = np.where(sg, np.int64(-1), (np.int64(1) << w) - 1)
+        self.scale = np.array(scale, dtype=np.float64)
+        self.invalid = np.array(invalid, dtype=np.int64)
+        # all six per-value arrays in one block, so a batch concatenates one array per message
+        self.table = np.stack([self.byte_off, self.lshift, self.rshift, self.andmask, self.invalid,
+                               self.scale.view(np.int64)])
+        self.slices = slices
+        # value ranges of: rough_mod, rough_int, ext_info, rough_rate, fine_pr, fine_cp, lock, half, cn0, fine_rate
+        order = ("rough_mod", "rough_int", "ext_info", "rough_rate_mps", "fine_pr_ms", "fine_cp_ms", "lock",
+                 "half_cycle", "cn0_dbhz", "fine_rate_mps")
+        self.views = tuple((slices[k].start, slices[k].stop) if k in slices else None for k in order)
+        self.end = pos
+        self.n = len(offs)
+
+
+def _plan(level: int, nsat: int, ncell: int, start: int) -> _Plan:
     key = (level, nsat, ncell, start)
     plan = _PLAN_CACHE.get(key)
-    if plan is not None:
-        return plan
-    sat_fields, cell_fields = LEVELS[level]
-    offs, widths, signed, slices = [], [], [], {}
-    pos = start
-    for group, n in ((sat_fields, nsat), (cell_fields, ncell)):
-        for f in group:
-            first = len(offs)
-            offs.extend(range(pos, pos + n * f.width, f.width))
-            widths.extend([f.width] * n)
-            signed.extend([f.signed] * n)
-            slices[f.name] = (slice(first, first + n), f)
-            pos += n * f.width
-    offs_a = np.array(offs, dtype=np.int64)
-    w = np.array(widths, dtype=np.int64)
-    byte_idx = (offs_a >> 3)[:, None] + np.arange(8)
-    shifts = (64 - (offs_a & 7) - w).astype(np.uint64)
-    masks = ((np.int64(1) << w) - 1).astype(np.uint64)
-    sg = np.array(signed, dtype=bool)
-    half = np.where(sg, np.int64(1) << (w - 1), np.int64(1) << 62)
-    full = np.where(sg, np.int64(1) << w, 0)
-    plan = (byte_idx, shifts, masks, half, full, slices, pos)
-    if len(_PLAN_CACHE) > 4096:
-        _PLAN_CACHE.clear()
-    _PLAN_CACHE[key] = plan
+    if plan is None:
+        if len(_PLAN_CACHE) > 4096:
+            _PLAN_CACHE.clear()
+        plan = _PLAN_CACHE[key] = _Plan(level, nsat, ncell, start)
     return plan
 
 
-def _mask_positions(mask: int, width: int) -> list[int]:
-    s = format(mask, f"0{width}b")
-    return [i + 1 for i, c in enumerate(s) if c == "1"]
+def _readonly(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
 
 
-def _scaled(raw: np.ndarray, f: _Field) -> np.ndarray:
-    out = raw * f.scale
-    if f.invalid is not None:
-        out[raw == f.invalid] = np.nan
-    return out
+def _const(kind: str, n: int) -> np.ndarray:
+    # Shared read-only fill arrays for the fields an MSM level does not carry.
+    key = (kind, n)
+    a = _CONST_CACHE.get(key)
+    if a is None:
+        a = {"nan": lambda: np.full(n, np.nan), "u8": lambda: np.zeros(n, np.uint8),
+             "u16": lambda: np.zeros(n, np.uint16)}[kind]()
+        if len(_CONST_CACHE) > 1024:
+            _CONST_CACHE.clear()
+        a = _CONST_CACHE[key] = _readonly(a)
+    return a
+
+
+def _masks(sat_mask: int, sig_mask: int, cells: int, nsat: int, nsig: int):
+    # Satellite IDs, signal IDs and cell mask of a mask triple; streams repeat them every epoch.
+    key = (sat_mask, sig_mask, cells)
+    hit = _MASK_CACHE.get(key)
+    if hit is None:
+        prn = [i + 1 for i, c in enumerate(format(sat_mask, "064b")) if c == "1"]
+        sig = [i + 1 for i, c in enumerate(format(sig_mask, "032b")) if c == "1"]
+        n = nsat * nsig
+        bits = [c == "1" for c in format(cells, f"0{n}b")] if n else []
+        cell_mask = np.array(bits, dtype=bool).reshape(nsat, nsig)
+        hit = (_readonly(np.array(prn, dtype=np.uint8)), _readonly(np.array(sig, dtype=np.uint8)),
+               _readonly(cell_mask), int(sum(bits)))
+        if len(_MASK_CACHE) > 4096:
+            _MASK_CACHE.clear()
+        _MASK_CACHE[key] = hit
+    return hit
+
+
+def _header(payload: bytes):
+    # The 169-bit MSM header and the cell mask, read from one big integer (RTCM 10403.3 Table 3.5-78).
+    nbytes = len(payload)
+    if nbytes < 22:
+        raise MessageLengthError(int.from_bytes(payload[:2].ljust(2, b"\0"), "big") >> 4, 169, nbytes * 8)
+    v = int.from_bytes(payload[:30], "big")
+    top = min(nbytes, 30) * 8
+    msg_type = v >> (top - 12)
+    epoch = (v >> (top - 54)) & 0x3FFFFFFF
+    sat_mask = (v >> (top - 137)) & 0xFFFFFFFFFFFFFFFF
+    sig_mask = (v >> (top - 169)) & 0xFFFFFFFF
+    nsat, nsig = sat_mask.bit_count(), sig_mask.bit_count()
+    n = nsat * nsig
+    if n > MAX_CELLS:
+        raise MessageContentError(f"MSM {msg_type}: {nsat} satellites x {nsig} signals is over 64 cells")
+    if 169 + n > nbytes * 8:
+        raise MessageLengthError(msg_type, 169 + n, nbytes * 8)
+    cells = (v >> (top - 169 - n)) & ((1 << n) - 1) if n else 0
+    glonass = msg_type // 10 == 108
+    head = (msg_type, (v >> (top - 24)) & 0xFFF, epoch & 0x7FFFFFF if glonass else epoch,
+            epoch >> 27 if glonass else 0, (v >> (top - 55)) & 1, (v >> (top - 58)) & 7, (v >> (top - 67)) & 3,
+            (v >> (top - 69)) & 3, (v >> (top - 70)) & 1, (v >> (top - 73)) & 7)
+    prn, sig, cell_mask, ncell = _masks(sat_mask, sig_mask, cells, nsat, nsig)
+    return head, prn, sig, cell_mask, ncell, 169 + n
+
+
+def _build(head, prn, sig, cell_mask, ncell, plan: _Plan, vals: np.ndarray, u16: np.ndarray, u8: np.ndarray,
+           base: int) -> Msm:
+    # One Msm from the converted values of its plan, starting at ``base`` of the batch arrays.
+    v = plan.views
+    nsat = len(prn)
+    a, b = v[0]
+    rough = vals[base + a:base + b]
+    if v[1] is not None:
+        a, b = v[1]
+        rough = vals[base + a:base + b] + rough
+    out = []
+    for k, src, kind, n in ((2, u8, "u8", nsat), (3, vals, "nan", nsat), (4, vals, "nan", ncell),
+                            (5, vals, "nan", ncell), (6, u16, "u16", ncell), (7, u8, "u8", ncell),
+                            (8, vals, "nan", ncell), (9, vals, "nan", ncell)):
+        ab = v[k]
+        out.append(src[base + ab[0]:base + ab[1]] if ab is not None else _const(kind, n))
+    return Msm(*head, prn, sig, cell_mask, rough, *out)
+
+
+def _words(buf: bytes) -> np.ndarray:
+    # The 64-bit big-endian word starting at every byte of ``buf`` (an overlapping strided view).
+    padded = buf + bytes(8)
+    return np.ndarray(shape=(len(buf),), dtype=">i8", buffer=padded, strides=(1,))
+
+
+def _convert(buf: bytes, byte_off, lshift, rshift, andmask, scale, invalid):
+    raw = ((_words(buf)[byte_off].astype(np.int64) << lshift) >> rshift) & andmask
+    vals = raw * scale
+    vals[raw == invalid] = np.nan
+    return vals, raw.astype(np.uint16), raw.astype(np.uint8)
 
 
 def decode_msm(payload: bytes) -> Msm:
@@ -268,6 +376,8 @@ def decode_msm(payload: bytes) -> Msm:
     Returns
     -------
     Msm
+        Mask arrays (``prn``, ``sig``, ``cell_mask``) are shared, read-only, between messages with
+        the same masks.
 
     Raises
     ------
@@ -276,61 +386,49 @@ def decode_msm(payload: bytes) -> Msm:
     MessageContentError
         If the cell mask has more than 64 cells.
     """
-    r = BitReader(payload)
-    msg_type = r.u(12)
-    r.msg_type = msg_type
-    level = msg_type % 10
-    station_id = r.u(12)
-    if msg_type // 10 == 108:
-        glo_dow = r.u(3)
-        epoch_ms = r.u(27)
-    else:
-        glo_dow = 0
-        epoch_ms = r.u(30)
-    multiple = r.u(1)
-    iods = r.u(3)
-    r.u(7)
-    clock_steering = r.u(2)
-    external_clock = r.u(2)
-    smoothing = r.u(1)
-    smoothing_interval = r.u(3)
-    prn = _mask_positions(r.u(64), 64)
-    sig = _mask_positions(r.u(32), 32)
-    nsat, nsig = len(prn), len(sig)
-    if nsat * nsig > MAX_CELLS:
-        raise MessageContentError(f"MSM {msg_type}: {nsat} satellites x {nsig} signals is over 64 cells")
-    cells = r.u(nsat * nsig) if nsat * nsig else 0
-    cell_bits = np.array([c == "1" for c in format(cells, f"0{nsat * nsig}b")], dtype=bool) if nsat * nsig else \
-        np.zeros(0, dtype=bool)
-    ncell = int(cell_bits.sum())
-    byte_idx, shifts, masks, half, full, slices, end = _plan(level, nsat, ncell, r.pos)
-    if end > r.nbits:
-        raise MessageLengthError(msg_type, end, r.nbits)
-    raw = gather_fields(payload, byte_idx, shifts, masks).astype(np.int64)
-    raw -= (raw >= half) * full
-    nan_sat = np.full(nsat, np.nan)
-    nan_cell = np.full(ncell, np.nan)
-    out = {"rough_rate_mps": nan_sat, "fine_pr_ms": nan_cell, "fine_cp_ms": nan_cell, "fine_rate_mps": nan_cell,
-           "cn0_dbhz": nan_cell, "ext_info": np.zeros(nsat, np.uint8), "lock": np.zeros(ncell, np.uint16),
-           "half_cycle": np.zeros(ncell, np.uint8)}
-    for name, (sl, f) in slices.items():
-        block = raw[sl]
-        if f.scale is not None:
-            out[name] = _scaled(block, f)
-        elif name not in ("rough_int", "rough_mod"):
-            out[name] = block.astype(out[name].dtype)
-    mod = raw[slices["rough_mod"][0]] * (1.0 / 1024.0)
-    if "rough_int" in slices:
-        whole = raw[slices["rough_int"][0]]
-        rough = whole + mod
-        rough[whole == 255] = np.nan
-    else:
-        rough = mod
-    return Msm(
-        msg_type, station_id, epoch_ms, glo_dow, multiple, iods, clock_steering, external_clock, smoothing,
-        smoothing_interval, np.array(prn, dtype=np.uint8), np.array(sig, dtype=np.uint8),
-        cell_bits.reshape(nsat, nsig), rough, **out,
-    )
+    head, prn, sig, cell_mask, ncell, start = _header(payload)
+    plan = _plan(head[0] % 10, len(prn), ncell, start)
+    if plan.end > len(payload) * 8:
+        raise MessageLengthError(head[0], plan.end, len(payload) * 8)
+    vals, u16, u8 = _convert(payload, plan.byte_off, plan.lshift, plan.rshift, plan.andmask, plan.scale, plan.invalid)
+    return _build(head, prn, sig, cell_mask, ncell, plan, vals, u16, u8, 0)
+
+
+def decode_msm_many(payloads: list[bytes]) -> list:
+    """Decode many MSM payloads with one vectorised pass over all their data fields.
+
+    Returns a list in input order with an :class:`Msm` or, for a malformed payload, the
+    :class:`RtcmError` it raised (a bad message never stops the batch).
+    """
+    out: list = []
+    parts = []  # (index in out, header, masks, plan, offset in the batch values)
+    plans, bases = [], []
+    chunks, byte_base, value_base = [], 0, 0
+    for payload in payloads:
+        try:
+            head, prn, sig, cell_mask, ncell, start = _header(payload)
+            plan = _plan(head[0] % 10, len(prn), ncell, start)
+            if plan.end > len(payload) * 8:
+                raise MessageLengthError(head[0], plan.end, len(payload) * 8)
+        except RtcmError as exc:
+            out.append(exc)
+            continue
+        parts.append((len(out), head, prn, sig, cell_mask, ncell, plan, value_base))
+        out.append(None)
+        plans.append(plan)
+        bases.append(byte_base)
+        chunks.append(payload)
+        byte_base += len(payload)
+        value_base += plan.n
+    if not parts:
+        return out
+    table = np.concatenate([p.table for p in plans], axis=1)
+    table[0] += np.repeat(np.array(bases, dtype=np.int64), [p.n for p in plans])
+    vals, u16, u8 = _convert(b"".join(chunks), table[0], table[1], table[2], table[3], table[5].view(np.float64),
+                             table[4])
+    for i, head, prn, sig, cell_mask, ncell, plan, base in parts:
+        out[i] = _build(head, prn, sig, cell_mask, ncell, plan, vals, u16, u8, base)
+    return out
 
 
 def _raw_block(values: np.ndarray, f: _Field, msg_type: int) -> np.ndarray:

@@ -130,3 +130,13 @@ def test_signal_tables_cover_common_codes(sys_group, letters):
 
     assert letters <= set(SIGNAL_CODES[MSM_SYSTEM[sys_group]].values())
     assert np.all(np.diff(sorted(SIGNAL_CODES[MSM_SYSTEM[sys_group]])) > 0)
+
+
+def test_decode_many_matches_decode(data_dir):
+    from gnssaug.rtcm.codec import decode_many
+
+    frames = list(_frames(data_dir))
+    broken = frames[0].payload[:5]  # a malformed message does not stop the batch
+    many = decode_many([*frames, broken, frames[-1]])
+    assert all(a == decode(f) for a, f in zip(many, frames, strict=False))
+    assert isinstance(many[len(frames)], Exception) and many[-1] == decode(frames[-1])
