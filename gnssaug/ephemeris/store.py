@@ -11,7 +11,7 @@ Selection rules (documented choices):
   §20.3.4.4; Galileo: 4 h, Galileo OS SIS ICD §5.1.9 nominal validity; BeiDou: 1 h, the hourly
   update of BDS-SIS-ICD-B1I-3.0 §5.2.4; NavIC: 2 h; GLONASS: 30 min, the t_b spacing, so one
   missed update is bridged). On equal distance the earlier toe wins. If that record declares the
-  satellite unhealthy (health word not 0; QZSS: ignoring the L1C/B bit), the satellite has no
+  satellite unhealthy (health word not 0; QZSS: ignoring bit 0), the satellite has no
   state: an unhealthy satellite is never served from an older healthy record.
 - Records with the same satellite and toe (a re-upload with a new IODE, or the same data
   received twice) are reduced to the one transmitted last: the newest IODE wins.
@@ -81,8 +81,9 @@ class SatStates:
 def kepler_healthy(k: rec.KeplerEphemerides) -> np.ndarray:
     """bool[n]: the record declares its satellite usable (health word 0).
 
-    QZSS: bit 0 of the health word is L1C/B health (IS-QZSS-PNT §4.1.2.3), set on satellites that
-    do not transmit L1C/B; it says nothing about the other signals and is ignored (as RTKLIB does).
+    QZSS: bit 0 of the health word flags one L1 signal variant (L1C/A vs L1C/B, IS-QZSS-PNT
+    §4.1.2.3), set on every QZSS satellite of the WUHN day; it does not mark the satellite
+    unusable and is ignored, as RTKLIB does.
     """
     return np.where(SAT_SYSTEM[k.sat] == QZS, k.health & ~1, k.health) == 0
 

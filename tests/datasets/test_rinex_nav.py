@@ -151,7 +151,8 @@ def test_rinex4_records_equal_their_rinex3_source(nagoya_dir):
     assert v4.skipped == {"STO": 1}
     for sv in ("G05", "E04", "C01", "C20"):
         sat = parse_sv(sv)
-        a = v4.kepler.take(np.flatnonzero((v4.kepler.sat == sat) & (v4.kepler.msg_type != rec.NAV_CNV1))[:1])
+        legacy = ~np.isin(v4.kepler.msg_type, (rec.NAV_CNV1, rec.NAV_CNAV))
+        a = v4.kepler.take(np.flatnonzero((v4.kepler.sat == sat) & legacy)[:1])
         b = v3.kepler.take(np.flatnonzero(v3.kepler.sat == sat)[:1])
         np.testing.assert_array_equal(a.param, b.param)
         for f in ("toe_gpst_ns", "toc_gpst_ns", "ttr_gpst_ns", "week", "iode", "iodc", "health", "is_geo"):
@@ -167,9 +168,34 @@ def test_rinex4_records_equal_their_rinex3_source(nagoya_dir):
     assert (p[rec.K_ISC_B1CD], p[rec.K_TGD_B1CP], p[rec.K_TGD_B2AP]) == (2e-9, -3e-9, 4e-9)
     assert np.isnan(p[rec.K_TGD]) and cnv1.iode[0] == 77 and cnv1.iodc[0] == 77
     assert cnv1.toe_gpst_ns[0] == d1.toe_gpst_ns[0] and cnv1.week[0] == d1.week[0]
+    cnav = v4.kepler.take(v4.kepler.msg_type == rec.NAV_CNAV)
+    lnav = v4.kepler.take((v4.kepler.sat == parse_sv("G05")) & (v4.kepler.msg_type == rec.NAV_LNAV))
+    q = cnav.param[0]
+    assert (q[rec.K_ADOT], q[rec.K_DN_DOT], q[rec.K_TGD]) == (1.5, 2e-14, lnav.param[0, rec.K_TGD])
+    assert (q[rec.K_ISC_L1CA], q[rec.K_ISC_L2C], q[rec.K_ISC_L5I5], q[rec.K_ISC_L5Q5]) == (1e-9, -2e-9, 3e-9, 4e-9)
+    # CNAV: toe = toc (the record epoch); transmission time from the t_tm field
+    assert cnav.toe_gpst_ns[0] == lnav.toc_gpst_ns[0] and cnav.iode[0] == -1
+    assert cnav.ttr_gpst_ns[0] == lnav.ttr_gpst_ns[0]
+    np.testing.assert_array_equal(cnav.param[0, :rec.K_IDOT + 1], lnav.param[0, :rec.K_IDOT + 1])
     np.testing.assert_allclose(v4.gps_klobuchar_alpha, [1.8626e-08, 2.2352e-08, -1.1921e-07, -5.9605e-08])
     np.testing.assert_allclose(v4.bds_klobuchar_beta, [2.0275e05, -8.6835e05, 2.0316e06, -1.9661e05])
     np.testing.assert_allclose(v4.gal_nequick_ai, [161.75, 0.66016, 0.019379])
+
+
+def test_rinex2_gps_and_glonass_equal_their_rinex3_source(nagoya_dir):
+    v3 = read_nav(nagoya_dir / "base.nav")
+    gps = read_nav(DATA / "nav_rinex211_gps.n")
+    glo = read_nav(DATA / "nav_rinex211_glo.g")
+    assert len(gps.kepler) == 4 and len(glo.glonass) == 4 and len(glo.kepler) == 0
+    for k in range(4):
+        i = np.flatnonzero((v3.kepler.sat == gps.kepler.sat[k]) & (v3.kepler.toe_gpst_ns == gps.kepler.toe_gpst_ns[k]))
+        np.testing.assert_array_equal(v3.kepler.param[i[0]], gps.kepler.param[k])
+        g3, g2 = v3.glonass, glo.glonass
+        j = np.flatnonzero((g3.sat == g2.sat[k]) & (g3.toe_gpst_ns == g2.toe_gpst_ns[k]))
+        np.testing.assert_array_equal(v3.glonass.pos_m[j[0]], glo.glonass.pos_m[k])
+        assert v3.glonass.tau_n_s[j[0]] == glo.glonass.tau_n_s[k]
+    np.testing.assert_allclose(gps.gps_klobuchar_alpha, [0.1863e-07, 0.2235e-07, -0.1192e-06, -0.5960e-07])
+    assert glo.glo_fcn[glo.glonass.sat[0]] == glo.glonass.fcn[0]
 
 
 def test_times_are_gpst_and_own_scale_weeks(nagoya_dir):
