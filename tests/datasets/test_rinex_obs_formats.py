@@ -86,3 +86,13 @@ def test_truncated_rinex2_epoch_is_skipped(tmp_path):
     with pytest.warns(UserWarning, match=r"truncated2.rnx:\d+: .*truncated"):
         _, s = read_obs(cut)
     assert len(s) == 1
+
+
+def test_rinex4_header_reads_like_rinex3(tmp_path):
+    # RINEX 4.01 keeps the 3.05 data records (RINEX 4.01 §5.3); only the version differs here.
+    plain = DATA / "rinex304_tiny.rnx"
+    v4 = tmp_path / "tiny_v401.rnx"
+    v4.write_text(plain.read_text().replace("     3.04           OBSERVATION", "     4.01           OBSERVATION", 1))
+    header, series = read_obs(v4)
+    assert header.version == 4.01
+    _assert_same_series(series, read_obs(plain)[1])
