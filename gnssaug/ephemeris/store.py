@@ -36,7 +36,7 @@ import numpy as np
 from gnssaug.constants import NS_PER_S
 from gnssaug.ephemeris import records as rec
 from gnssaug.errors import InvalidInputError
-from gnssaug.gnss import BAND_FREQ_HZ, BDS, GAL, GLO, GPS, IRN, N_SAT, QZS, SAT_SYSTEM
+from gnssaug.gnss import BAND_FREQ_HZ, BDS, BDS3_FIRST_PRN, GAL, GLO, GPS, IRN, N_SAT, QZS, SAT_PRN, SAT_SYSTEM
 from gnssaug.kernels import orbits as _k
 
 #: Validity half-windows per system [s] (see the module docstring).
@@ -148,6 +148,7 @@ class EphStore:
         self._glo_healthy = self.glonass.health == 0
         self.gal_source = gal_source
         windows = {**DEFAULT_WINDOWS_S, **(windows_s or {})}
+        self._windows_s = windows
         win = np.array([windows.get(s, 7200.0) for s in range(8)])
         kw = win[SAT_SYSTEM[self.kepler.sat]]
         fit_half_s = np.nan_to_num(self.kepler.param[:, rec.K_FIT_H]) * 1800.0
@@ -164,6 +165,21 @@ class EphStore:
     def from_nav(cls, nav: rec.NavData, **options) -> EphStore:
         """Store of a :class:`NavData` (options as the constructor)."""
         return cls(nav, **options)
+
+    def extended(self, kepler: rec.KeplerEphemerides | None = None,
+                 glonass: rec.GlonassEphemerides | None = None) -> EphStore:
+        """A new store with more records (e.g. ephemerides just decoded from RTCM).
+
+        The store itself is never modified, so readers in other threads keep a consistent view;
+        a record with the same satellite and toe as a stored one replaces it if transmitted later.
+        """
+        store = EphStore(kepler=rec.concat_kepler([self.kepler] + ([kepler] if kepler is not None else [])),
+                         glonass=rec.concat_glonass([self.glonass] + ([glonass] if glonass is not None else [])),
+                         windows_s=self._windows_s, gal_source=self.gal_source)
+        fcn = self.glo_fcn.copy()
+        fcn[store.glonass.sat] = store.glonass.fcn
+        store.glo_fcn = fcn
+        return store
 
     def satellites(self) -> np.ndarray:
         """Satellites with at least one healthy record (int16, sorted)."""
@@ -255,7 +271,8 @@ class EphStore:
         - Galileo (OS SIS ICD §5.1.5): E1 ``BGD(E1,E5b)`` with the I/NAV clock (``BGD(E1,E5a)``
           with F/NAV), E5a ``(f1/f5a)^2 BGD(E1,E5a)``, E5b ``(f1/f5b)^2 BGD(E1,E5b)``.
         - BeiDou (BDS-SIS-ICD-B1I-3.0 §5.2.4.10; clock referenced to B3I): B1I ``TGD1``, B3I 0,
-          B2I ``TGD2``, B1C ``TGD_B1Cp`` and B2a ``TGD_B2ap`` (CNAV records only, else NaN).
+          B2I ``TGD2`` (BDS-2 only: BDS-3 satellites send B2b in that slot, NaN), B1C ``TGD_B1Cp``
+          and B2a ``TGD_B2ap`` (CNAV records only, else NaN).
         - GLONASS: G1 0, G2 ``Delta tau_n`` where broadcast (else NaN).
         - NavIC: L5 ``TGD``.
 
@@ -282,8 +299,9 @@ class EphStore:
         system = SAT_SYSTEM[sat]
         if len(self.kepler):
             p = self.kepler.param[np.maximum(kep, 0)]
-            out = np.where(kep >= 0, _kepler_group_delay(p, system, slot, self.kepler.msg_type[np.maximum(kep, 0)],
-                                                         self.kepler.data_source[np.maximum(kep, 0)]), np.nan)
+            r = np.maximum(kep, 0)
+            gd = _kepler_group_delay(p, system, SAT_PRN[sat], slot, self.kepler.msg_type[r], self.kepler.data_source[r])
+            out = np.where(kep >= 0, gd, np.nan)
         if slot in (0, 1) and len(self.glonass):
             gd = 0.0 if slot == 0 else self.glonass.delta_tau_n_s[np.maximum(glo, 0)]
             out = np.where((glo >= 0) & (system == GLO), gd, out)
@@ -294,7 +312,7 @@ def _ratio2(system: int, slot_a: int, slot_b: int) -> float:
     return (BAND_FREQ_HZ[system, slot_a] / BAND_FREQ_HZ[system, slot_b]) ** 2
 
 
-def _kepler_group_delay(p, system, slot, msg_type, data_source):
+def _kepler_group_delay(p, system, prn, slot, msg_type, data_source):
     tgd, tgd2 = p[:, rec.K_TGD], p[:, rec.K_TGD2]
     out = np.full(p.shape[0], np.nan)
     gps = np.isin(system, (GPS, QZS))
@@ -311,7 +329,10 @@ def _kepler_group_delay(p, system, slot, msg_type, data_source):
     fnav_clock = (msg_type == rec.NAV_FNAV) | ((data_source & (rec.GAL_SRC_FNAV_E5A | rec.GAL_SRC_CLK_E5A)) != 0)
     gal_v = {0: np.where(fnav_clock, tgd, tgd2), 1: _ratio2(GAL, 0, 1) * tgd, 2: _ratio2(GAL, 0, 2) * tgd2}
     out = np.where(gal, gal_v.get(slot, np.nan), out)
-    bds_v = {0: tgd, 1: np.zeros(p.shape[0]), 2: tgd2, 3: p[:, rec.K_TGD_B1CP], 4: p[:, rec.K_TGD_B2AP]}
+    # BDS-3 satellites transmit B2b, not B2I, in slot 2: TGD2 (a copy of TGD1 in their D1 records)
+    # does not apply to it.
+    b2i = np.where(prn >= BDS3_FIRST_PRN, np.nan, tgd2)
+    bds_v = {0: tgd, 1: np.zeros(p.shape[0]), 2: b2i, 3: p[:, rec.K_TGD_B1CP], 4: p[:, rec.K_TGD_B2AP]}
     out = np.where(system == BDS, bds_v.get(slot, np.nan), out)
     out = np.where(system == IRN, tgd if slot == 0 else np.nan, out)
     return out

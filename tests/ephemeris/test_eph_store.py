@@ -131,6 +131,7 @@ def test_group_delays(store):
     assert l1[2] == p[kep[2], rec.K_BGD_E5B_E1]  # I/NAV clock: E1 uses BGD(E1,E5b)
     assert b2[2] == pytest.approx((1575.42 / 1207.14) ** 2 * p[kep[2], rec.K_BGD_E5B_E1])
     assert l1[3] == 0.0 and np.isnan(store.group_delay_s(sat, 3, T0)[1])  # no B1C delay in D1 records
+    assert np.isnan(store.group_delay_s(np.array([parse_sv("C21")], dtype=np.int16), 2, T0)[0])  # BDS-3: B2b
     latest = store.group_delay_s(sat, 0)
     assert np.isfinite(latest).all()
 
@@ -142,3 +143,16 @@ def test_glo_fcn_and_bad_input(store):
         store.sat_states(np.array([[1]]), T0)
     with pytest.raises(InvalidInputError):
         store.sat_states(np.array([5000]), T0)
+
+
+def test_extended_store_adds_records_without_changing_the_original(nav):
+    k = nav.kepler
+    sat = parse_sv("C08")
+    rows = np.flatnonzero(k.sat == sat)
+    first = EphStore(kepler=k.take(rows[:3]))
+    t_late = k.toe_gpst_ns[rows[10]]
+    q = np.array([sat], dtype=np.int16)
+    assert not first.sat_states(q, t_late).valid[0]
+    more = first.extended(kepler=k.take(rows[3:]), glonass=nav.glonass)
+    assert more.sat_states(q, t_late).valid[0] and not first.sat_states(q, t_late).valid[0]
+    assert len(more.kepler) == rows.size and more.glo_fcn[parse_sv("R01")] == 1
