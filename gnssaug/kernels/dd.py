@@ -23,6 +23,7 @@ from gnssaug.constants import C_MPS, OMEGA_E_GPS_RADPS
 from gnssaug.kernels import kernel
 from gnssaug.kernels.atmosphere import tropo_slant_delay
 from gnssaug.kernels.geodesy import enu_rotation, llh_from_ecef
+from gnssaug.kernels.kalman import cholesky_solve
 
 #: Observation types of DD rows.
 ROW_PHASE = 0
@@ -256,8 +257,8 @@ def fixed_position(x, p, b, b_fix, qb, qab, pos_out, p_pos_out):
 
     ``pos = x_pos - Q_ab Q_b^-1 (b - b_fix)``, ``P = P_pos - Q_ab Q_b^-1 Q_ba``.
     """
-    w = np.linalg.solve(qb, b - b_fix)
-    k = np.linalg.solve(qb, qab.T)
+    w = cholesky_solve(qb, b - b_fix)
+    k = cholesky_solve(qb, np.ascontiguousarray(qab.T))
     for c in range(3):
         s = 0.0
         for a in range(b.shape[0]):

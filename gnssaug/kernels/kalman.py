@@ -1,17 +1,127 @@
-"""Extended Kalman filter measurement update on a subset of the state.
+"""Extended Kalman filter measurement update on a subset of the state, without BLAS.
 
 The RTK state is large (position plus one ambiguity per satellite and frequency) but each epoch
 touches only the position and the ambiguities of the satellites in view; the update works on that
 subset (as RTKLIB's ``filter()`` does) so its cost follows the satellites seen, not the state size.
-Standard EKF equations (Brown and Hwang, Introduction to Random Signals and Applied Kalman
-Filtering, 4th ed., §7.1) with the Joseph-form covariance update for numerical symmetry.
+
+Double differences are correlated only within a (group, frequency, type) block that shares a
+reference satellite, so the measurement covariance is block diagonal. Each block is whitened with
+its Cholesky factor, after which the rows are independent with unit variance and are applied as
+sequential scalar updates (Bierman, Factorization Methods for Discrete Sequential Estimation (1977),
+§II.2; Brown and Hwang, Introduction to Random Signals and Applied Kalman Filtering, 4th ed.,
+§7.1). This is algebraically the batch EKF update, costs O(m k^2) instead of O(m^2 k + m^3),
+and uses plain loops: multithreaded BLAS on matrices of this size is slower than loops, badly so
+on a busy machine.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from gnssaug.kernels import kernel
+
+
+@kernel
+def cholesky_lower(a, out):
+    """Lower Cholesky factor of a symmetric positive definite ``a`` (float64[n, n]) into ``out``.
+
+    Returns False (``out`` partly written) if ``a`` is not positive definite.
+    """
+    n = a.shape[0]
+    for j in range(n):
+        s = a[j, j]
+        for c in range(j):
+            s -= out[j, c] * out[j, c]
+        if not s > 0.0:
+            return False
+        d = math.sqrt(s)
+        out[j, j] = d
+        for i in range(j + 1, n):
+            t = a[i, j]
+            for c in range(j):
+                t -= out[i, c] * out[j, c]
+            out[i, j] = t / d
+        for i in range(j):
+            out[i, j] = 0.0
+    return True
+
+
+@kernel
+def cholesky_solve(a, b):
+    """Solve ``a X = b`` for symmetric positive definite ``a`` (float64[n, n]); ``b`` is [n] or [n, r].
+
+    Returns the solution (same shape as ``b``), NaN-filled if ``a`` is not positive definite.
+    """
+    n = a.shape[0]
+    lo = np.empty((n, n))
+    b2 = b.reshape((n, -1))
+    r = b2.shape[1]
+    x = np.empty((n, r))
+    if not cholesky_lower(a, lo):
+        x[:] = np.nan
+        return x.reshape(b.shape)
+    for c in range(r):
+        for i in range(n):
+            s = b2[i, c]
+            for j in range(i):
+                s -= lo[i, j] * x[j, c]
+            x[i, c] = s / lo[i, i]
+        for i in range(n - 1, -1, -1):
+            s = x[i, c]
+            for j in range(i + 1, n):
+                s -= lo[j, i] * x[j, c]
+            x[i, c] = s / lo[i, i]
+    return x.reshape(b.shape)
+
+
+@kernel
+def whiten_blocks(r, v, h, cols, v_out, h_out):
+    """Whiten block-diagonal measurements: ``L_b^-1 v`` and ``L_b^-1 H[:, cols]`` per block.
+
+    Blocks are the runs of rows whose covariance entries with the previous row are non-zero
+    (double differences sharing a reference satellite).
+
+    Parameters
+    ----------
+    r : float64[m, m]
+        Block-diagonal measurement covariance.
+    v : float64[m]
+    h : float64[m, nx]
+    cols : int64[k]
+        Columns of ``h`` to keep.
+    v_out : float64[m]
+    h_out : float64[m, k]
+
+    Returns
+    -------
+    bool
+        False if a block is not positive definite.
+    """
+    m = v.shape[0]
+    k = cols.shape[0]
+    start = 0
+    while start < m:
+        end = start + 1
+        while end < m and r[end, end - 1] != 0.0:
+            end += 1
+        nb = end - start
+        lo = np.empty((nb, nb))
+        if not cholesky_lower(r[start:end, start:end], lo):
+            return False
+        for i in range(nb):
+            s = v[start + i]
+            for j in range(i):
+                s -= lo[i, j] * v_out[start + j]
+            v_out[start + i] = s / lo[i, i]
+            for c in range(k):
+                t = h[start + i, cols[c]]
+                for j in range(i):
+                    t -= lo[i, j] * h_out[start + j, c]
+                h_out[start + i, c] = t / lo[i, i]
+        start = end
+    return True
 
 
 @kernel
@@ -26,49 +136,61 @@ def ekf_update(x, p, act, h, v, r):
         State covariance.
     act : int64[k]
         Indices of the states the measurements depend on (others keep their values; their
-        cross-covariance with ``act`` is left unchanged).
+        cross-covariance with ``act`` is left unchanged, as in RTKLIB).
     h : float64[m, nx]
         Design matrix (full state width; only the ``act`` columns are read).
     v : float64[m]
-        Innovations ``y - h(x)``.
+        Innovations ``y - h(x)`` at the prior state.
     r : float64[m, m]
-        Measurement covariance.
+        Measurement covariance, block diagonal (see :func:`whiten_blocks`).
 
     Returns
     -------
     bool
-        False if the innovation covariance is not positive definite (nothing is changed).
+        False if the measurement or innovation covariance is not positive definite (nothing is
+        changed then).
     """
     k = act.shape[0]
     m = v.shape[0]
-    ha = np.empty((m, k))
+    vw = np.empty(m)
+    hw = np.empty((m, k))
+    if not whiten_blocks(r, v, h, act, vw, hw):
+        return False
     pa = np.empty((k, k))
     for a in range(k):
         for b in range(k):
             pa[a, b] = p[act[a], act[b]]
-        for i in range(m):
-            ha[i, a] = h[i, act[a]]
-    hp = ha @ pa
-    s = hp @ ha.T + r
-    # Cholesky of the innovation covariance; a failed pivot means the update is ill-posed.
+    dx = np.zeros(k)
+    ph = np.empty(k)
+    nz = np.empty(k, dtype=np.int64)
     for i in range(m):
-        if not s[i, i] > 0.0:
+        n_nz = 0
+        for c in range(k):
+            if hw[i, c] != 0.0:
+                nz[n_nz] = c
+                n_nz += 1
+        # Innovation of this row at the current (sequentially updated) state.
+        inno = vw[i]
+        for q in range(n_nz):
+            inno -= hw[i, nz[q]] * dx[nz[q]]
+        for a in range(k):
+            s = 0.0
+            for q in range(n_nz):
+                s += pa[a, nz[q]] * hw[i, nz[q]]
+            ph[a] = s
+        s_inno = 1.0
+        for q in range(n_nz):
+            s_inno += hw[i, nz[q]] * ph[nz[q]]
+        if not s_inno > 0.0:
             return False
-    try:
-        lo = np.linalg.cholesky(s)
-    except Exception:  # numba raises on a non-positive-definite matrix
-        return False
-    # K^T = S^-1 H P  (solve with the Cholesky factor twice).
-    y = np.linalg.solve(lo, hp)
-    kt = np.linalg.solve(lo.T, y)
-    dx = kt.T @ v
-    ikh = -kt.T @ ha
-    for a in range(k):
-        ikh[a, a] += 1.0
-    kk = kt.T
-    pn = ikh @ pa @ ikh.T + kk @ r @ kk.T
+        for a in range(k):
+            g = ph[a] / s_inno
+            dx[a] += g * inno
+            for b in range(a, k):
+                pa[a, b] -= g * ph[b]
+                pa[b, a] = pa[a, b]
     for a in range(k):
         x[act[a]] += dx[a]
         for b in range(k):
-            p[act[a], act[b]] = 0.5 * (pn[a, b] + pn[b, a])
+            p[act[a], act[b]] = pa[a, b]
     return True

@@ -56,8 +56,9 @@ def ld_factor(q, l_out, d_out):
 
 
 @kernel
-def _gauss(l, z, i, j):
-    # Integer Gauss transformation zeroing the integer part of L[i, j] (MLAMBDA Algorithm 2.1).
+def _gauss(l, z, zinv, i, j):
+    # Integer Gauss transformation zeroing the integer part of L[i, j] (MLAMBDA Algorithm 2.1):
+    # Z <- Z G with G = I - mu e_i e_j^T, so Z^-1 <- (I + mu e_i e_j^T) Z^-1.
     mu = round(l[i, j])
     if mu != 0.0:
         n = l.shape[0]
@@ -65,10 +66,11 @@ def _gauss(l, z, i, j):
             l[k, j] -= mu * l[k, i]
         for k in range(n):
             z[k, j] -= mu * z[k, i]
+            zinv[i, k] += mu * zinv[j, k]
 
 
 @kernel
-def _permute(l, d, j, delta, z):
+def _permute(l, d, j, delta, z, zinv):
     # Swap ambiguities j and j+1 and update the factors (MLAMBDA Algorithm 2.2).
     n = l.shape[0]
     eta = d[j] / delta
@@ -89,14 +91,18 @@ def _permute(l, d, j, delta, z):
         t = z[k, j]
         z[k, j] = z[k, j + 1]
         z[k, j + 1] = t
+        t = zinv[j, k]
+        zinv[j, k] = zinv[j + 1, k]
+        zinv[j + 1, k] = t
 
 
 @kernel
-def decorrelate(l, d, z):
+def decorrelate(l, d, z, zinv):
     """Reduce ``L``/``d`` in place by integer Gauss transforms and permutations (MLAMBDA Alg. 3.1).
 
-    ``z`` (float64[n, n]) must hold the identity on entry and holds the unimodular ``Z`` on exit,
-    so that the decorrelated ambiguities are ``Z^T a`` with covariance ``L^T diag(d) L``.
+    ``z`` and ``zinv`` (float64[n, n]) must hold the identity on entry; on exit they hold the
+    unimodular ``Z`` and its (integer) inverse, so that the decorrelated ambiguities are ``Z^T a``
+    with covariance ``L^T diag(d) L``, and ``a = Z^-T z``.
     """
     n = l.shape[0]
     j = n - 2
@@ -104,10 +110,10 @@ def decorrelate(l, d, z):
     while j >= 0:
         if j <= k:
             for i in range(j + 1, n):
-                _gauss(l, z, i, j)
+                _gauss(l, z, zinv, i, j)
         delta = d[j] + l[j + 1, j] * l[j + 1, j] * d[j + 1]
         if delta + 1e-6 < d[j + 1]:
-            _permute(l, d, j, delta, z)
+            _permute(l, d, j, delta, z, zinv)
             k = j
             j = n - 2
         else:
@@ -234,16 +240,22 @@ def lambda_search(a_cyc, q_cyc2, m, fixed_out, s_out):
     if not ld_factor(q_cyc2, l, d):
         return LAMBDA_NOT_POSITIVE_DEFINITE
     z = np.eye(n)
-    decorrelate(l, d, z)
-    zs = z.T @ a_cyc
+    zinv = np.eye(n)
+    decorrelate(l, d, z, zinv)
+    zs = np.zeros(n)
+    for i in range(n):
+        for k in range(n):
+            zs[i] += z[k, i] * a_cyc[k]
     zn = np.zeros((n, m))
     if search(l, d, zs, m, zn, s_out) < 0:
         return LAMBDA_SEARCH_LIMIT
-    # Back to the original ambiguities: a = Z^-T z (Z is unimodular, the result is integer).
-    back = np.linalg.solve(z.T, zn)
+    # Back to the original ambiguities: a = Z^-T z (integer matrices, integer result).
     for i in range(n):
         for j in range(m):
-            fixed_out[i, j] = round(back[i, j])
+            t = 0.0
+            for k in range(n):
+                t += zinv[k, i] * zn[k, j]
+            fixed_out[i, j] = round(t)
     return LAMBDA_OK
 
 
@@ -272,6 +284,5 @@ def lambda_success_rate(q_cyc2):
     d = np.empty(n)
     if not ld_factor(q_cyc2, l, d):
         return 0.0
-    z = np.eye(n)
-    decorrelate(l, d, z)
+    decorrelate(l, d, np.eye(n), np.eye(n))
     return bootstrap_success_rate(d)

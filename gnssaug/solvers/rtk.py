@@ -34,7 +34,7 @@ from gnssaug.gnss import (
     system_index,
 )
 from gnssaug.kernels.dd import ROW_CODE, ROW_PHASE, form_dd, sd_geometry, select_references
-from gnssaug.kernels.kalman import ekf_update
+from gnssaug.kernels.kalman import ekf_update, whiten_blocks
 from gnssaug.obs import LLI_SLIP, ObsEpoch
 from gnssaug.solvers import ambiguity
 from gnssaug.solvers.types import SolStatus, Solution
@@ -58,6 +58,7 @@ FREQ_SLOTS = np.array(
     dtype=np.int64,
 )
 RTK_SYSTEMS = "GEJC"
+_POS_COLS = np.arange(3, dtype=np.int64)
 
 AR_MODES = ("continuous", "instantaneous", "fix-and-hold", "off")
 POS_MODES = ("kinematic", "static", "dgnss")
@@ -357,11 +358,13 @@ class RtkEngine:
                          v, h, r, self._row_sat[:m], self._row_f[:m])
             if nv < 3:
                 return None, 0, None
-            v, h, r = v[:nv], h[:nv], r[:nv, :nv]
-            w = np.linalg.solve(r, h)
-            n_mat = h.T @ w
+            vw = np.empty(nv)
+            hw = np.empty((nv, 3))
+            if not whiten_blocks(r[:nv, :nv], v[:nv], h[:nv], _POS_COLS, vw, hw):
+                return None, 0, None
+            n_mat = hw.T @ hw
             try:
-                dx = np.linalg.solve(n_mat, w.T @ v)
+                dx = np.linalg.solve(n_mat, hw.T @ vw)
             except np.linalg.LinAlgError:
                 return None, 0, None
             pos = pos + dx

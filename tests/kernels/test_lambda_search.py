@@ -56,8 +56,10 @@ def test_decorrelation_keeps_the_metric_and_is_unimodular():
     d = np.empty(7)
     ld_factor(q, l, d)
     z = np.eye(7)
-    decorrelate(l, d, z)
+    zinv = np.eye(7)
+    decorrelate(l, d, z, zinv)
     assert abs(abs(np.linalg.det(z)) - 1.0) < 1e-9
+    np.testing.assert_allclose(zinv @ z, np.eye(7), atol=1e-9)
     np.testing.assert_allclose(z, np.round(z))
     np.testing.assert_allclose(z.T @ q @ z, l.T @ np.diag(d) @ l, rtol=1e-9, atol=1e-9)
     # Decorrelation shrinks the spread of conditional variances (the point of the transform).
