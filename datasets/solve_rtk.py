@@ -1,0 +1,103 @@
+"""The differential modes of ``gnssaug solve``: ``dgnss``, ``rtk`` (kinematic) and ``static``.
+
+Each runner reads the base observation file (``--base``), takes the base position from
+``--base-pos X,Y,Z`` or ``--base-llh LAT,LON,H`` or else the base file's ``APPROX POSITION XYZ``,
+and runs :func:`gnssaug.solvers.rtk.solve_rtk` over the rover epochs already loaded by
+:mod:`gnssaug.datasets.solve`. Example::
+
+    gnssaug solve --mode rtk rover.obs base.nav --base base.obs --base-llh 35.1347077,136.9775779,104.853 \\
+        --systems GEC --freqs 2 --elmask 15 --ar continuous -o rover.pos
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gnssaug.errors import UsageError
+
+
+def add_arguments(parser) -> None:
+    """Add the options of the differential modes to the ``solve`` parser."""
+    g = parser.add_argument_group("differential modes (dgnss, rtk, static)")
+    g.add_argument("--base-pos", metavar="X,Y,Z", help="base position, ECEF [m] (default: base file header)")
+    g.add_argument("--base-llh", metavar="LAT,LON,H", help="base position, latitude/longitude [deg], height [m]")
+    g.add_argument("--freqs", type=int, default=2, choices=(1, 2, 3), help="frequencies per satellite (default 2)")
+    g.add_argument("--ar", default="continuous", choices=("continuous", "instantaneous", "fix-and-hold", "off"),
+                   help="ambiguity resolution strategy (default continuous)")
+    g.add_argument("--ratio", type=float, default=3.0, help="ratio-test threshold (default 3)")
+    g.add_argument("--max-failure-rate", type=float, default=None,
+                   help="also require the bootstrapped failure rate below this (e.g. 0.001)")
+    g.add_argument("--combined", action="store_true", help="forward-backward combined solution (post-processing)")
+
+
+def base_position(args, base_header) -> np.ndarray:
+    """Base ECEF [m] from ``--base-pos``/``--base-llh`` or the base header's approximate position."""
+    if args.base_pos and args.base_llh:
+        raise UsageError("give --base-pos or --base-llh, not both")
+    if args.base_pos:
+        try:
+            xyz = np.array([float(v) for v in args.base_pos.split(",")])
+        except ValueError:
+            raise UsageError(f"--base-pos expects X,Y,Z in metres, got {args.base_pos!r}") from None
+        if xyz.shape != (3,) or np.linalg.norm(xyz) < 6.0e6:
+            raise UsageError(f"--base-pos {args.base_pos!r} is not an ECEF point near the Earth's surface")
+        return xyz
+    if args.base_llh:
+        from gnssaug.datasets.evaluate import parse_llh
+
+        return parse_llh(args.base_llh)
+    approx = getattr(base_header, "approx_pos_ecef_m", None)
+    if approx is None or not np.all(np.isfinite(approx)) or np.linalg.norm(approx) < 6.0e6:
+        raise UsageError("the base file has no usable APPROX POSITION XYZ; give --base-pos or --base-llh")
+    return np.asarray(approx, dtype=np.float64)
+
+
+def rtk_options_from_args(args, mode: str):
+    """:class:`gnssaug.solvers.rtk.RtkOptions` of the command-line arguments."""
+    from gnssaug.solvers.rtk import RTK_SYSTEMS, RtkOptions
+
+    systems = "".join(c for c in args.systems if c in RTK_SYSTEMS)
+    if not systems:
+        raise UsageError(f"--systems {args.systems!r} has none of the RTK systems {RTK_SYSTEMS}")
+    return RtkOptions(
+        mode={"rtk": "kinematic", "static": "static", "dgnss": "dgnss"}[mode],
+        systems=systems,
+        n_freq=args.freqs,
+        elmask_deg=args.elmask,
+        ar_mode=args.ar,
+        ratio_threshold=args.ratio,
+        max_failure_rate=args.max_failure_rate,
+    ).validated()
+
+
+def _run(args, inputs, mode: str):
+    from gnssaug.datasets.rinex import read_obs
+
+    from gnssaug.solvers.rtk import solve_rtk
+
+    if not args.base:
+        raise UsageError(f"--mode {mode} needs the base observation file: --base BASE_OBS")
+    options = rtk_options_from_args(args, mode)
+    base_header, base = read_obs(args.base, systems=options.systems)
+    base_pos = base_position(args, base_header)
+    inputs.paths.append(args.base)
+    return solve_rtk(inputs.series, base, inputs.eph, base_pos, options, combined=args.combined)
+
+
+def run_dgnss(args, inputs):
+    """The ``dgnss`` mode: code differential with carrier-smoothed code (Q = 4)."""
+    return _run(args, inputs, "dgnss")
+
+
+def run_rtk(args, inputs):
+    """The ``rtk`` mode: kinematic carrier-phase RTK (Q = 1 fixed, 2 float)."""
+    return _run(args, inputs, "rtk")
+
+
+def run_static(args, inputs):
+    """The ``static`` mode: carrier-phase RTK of a static rover (one position state)."""
+    return _run(args, inputs, "static")
+
+
+#: Mode name -> runner, merged into :data:`gnssaug.datasets.solve.MODES`.
+MODES = {"dgnss": run_dgnss, "rtk": run_rtk, "static": run_static}
