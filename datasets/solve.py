@@ -123,6 +123,15 @@ def run_spp(args, inputs: Inputs):
 
 #: Solution modes of ``gnssaug solve``: name -> runner(args, inputs) -> SolutionSeries.
 MODES = {"spp": run_spp}
+
+
+def _add_differential_modes() -> None:
+    from gnssaug.datasets import solve_rtk
+
+    MODES.update(solve_rtk.MODES)
+
+
+_add_differential_modes()
 #: RTKLIB "pos mode" header text per mode.
 MODE_TEXT = {"spp": "Single", "dgnss": "DGPS/DGNSS", "rtk": "Kinematic", "static": "Static"}
 
@@ -195,6 +204,9 @@ def register(subparsers) -> None:
     p.add_argument("--start", help="first epoch (ISO 8601 GPST or WEEK:TOW)")
     p.add_argument("--end", help="last epoch (ISO 8601 GPST or WEEK:TOW)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on stderr")
+    from gnssaug.datasets.solve_rtk import add_arguments as _add_differential_arguments
+
+    _add_differential_arguments(p)
     p.set_defaults(func=run_solve)
     d = subparsers.add_parser("demo", help="single-point positioning demo on the Nagoya data, scored against truth")
     d.set_defaults(func=run_demo)
