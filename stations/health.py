@@ -162,7 +162,8 @@ class StationHealth:
 
     def _on_msm(self, head: tuple[str, int, bool, int], now_s: float) -> None:
         system, t_ms, mmb, nsat = head
-        self._epoch_sats[system] = nsat
+        # a system with more than 64 cells is split over messages holding different satellites
+        self._epoch_sats[system] = self._epoch_sats.get(system, 0) + nsat
         if mmb:
             return
         # end of an epoch
