@@ -24,6 +24,7 @@ from gnssaug.errors import GnssError
 SUBCOMMAND_MODULES = (
     "gnssaug.datasets.commands",
     "gnssaug.stations.cli",
+    "gnssaug.server.cli",
     "gnssaug.datasets.sim.cli",
     "gnssaug.rtcm.cli",
 )
