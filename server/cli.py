@@ -131,7 +131,8 @@ async def _serve(settings, demo: bool, duration_s: float | None) -> None:
               f"(data in {settings.data_dir})", flush=True)
         if demo:
             tasks = await _start_demo(app[REGISTRY], settings, ntrip_port)
-            print(f"gnssaug demo: sourcetable: curl -s -H 'Ntrip-Version: Ntrip/2.0' http://localhost:{ntrip_port}/ ; stream: "
+            print("gnssaug demo: sourcetable: curl -s -H 'Ntrip-Version: Ntrip/2.0' "
+                  f"http://localhost:{ntrip_port}/ ; stream: "
                   f"str2str -in ntrip://{DEMO_USER[0]}:{DEMO_USER[1]}@localhost:{ntrip_port}/NAGOYA_B "
                   f"(or /NEAR with GGA); health: http://localhost:{http_port}/api/v1/network/health ; "
                   "Ctrl-C stops", flush=True)
