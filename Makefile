@@ -14,9 +14,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## demo: install, then run the service on its embedded defaults
+## demo: install, then run the caster with the Nagoya base and rover replayed as live stations (Ctrl-C stops)
 demo: install
-	$(BIN)/gnssaug demo
+	$(BIN)/gnssaug serve --demo
 
 ## rtklib: RTKLIB's command-line tools, the independent peers of the integration tests
 rtklib:
