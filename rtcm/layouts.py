@@ -48,6 +48,15 @@ class Repeat:
 
 
 @dataclass(frozen=True)
+class Fixed:
+    """A group repeated a fixed number of times (no counter on the wire); stored as a list of dicts."""
+
+    count: int
+    key: str
+    items: tuple
+
+
+@dataclass(frozen=True)
 class Chars:
     """A byte counter followed by that many characters (DF029/DF030 style), stored as ``str``."""
 
@@ -95,6 +104,12 @@ def _decode_items(reader: BitReader, items, out: dict, counts: dict) -> None:
                 _decode_items(reader, item.items, row, counts)
                 group.append(row)
             out[item.key] = group
+        elif isinstance(item, Fixed):
+            out[item.key] = []
+            for _ in range(item.count):
+                row = {}
+                _decode_items(reader, item.items, row, counts)
+                out[item.key].append(row)
         elif isinstance(item, Chars):
             n = reader.u(DF[item.count_df].width)
             out[DF[item.char_df].name] = reader.raw(n).decode("latin-1")
@@ -125,6 +140,12 @@ def _encode_items(writer: BitWriter, items, values: dict) -> None:
             writer.put(n, f.width)
         elif isinstance(item, Repeat):
             for row in values.get(item.key, ()):
+                _encode_items(writer, item.items, row)
+        elif isinstance(item, Fixed):
+            rows = values.get(item.key, ())
+            if len(rows) != item.count:
+                raise FieldRangeError(item.key, len(rows), f"rows given; the layout holds exactly {item.count}")
+            for row in rows:
                 _encode_items(writer, item.items, row)
         elif isinstance(item, Chars):
             name = DF[item.char_df].name
@@ -223,6 +244,38 @@ _GAL_EPH_CORE = ("DF252", "DF289", "DF290", "DF291", "DF292", "DF293", "DF294", 
                  "DF298", "DF299", "DF300", "DF301", "DF302", "DF303", "DF304", "DF305", "DF306", "DF307",
                  "DF308", "DF309", "DF310", "DF311", "DF312")
 
+_MAC_HEAD = ("DF059", "DF072", "DF065", "DF066", "DF060", "DF061", Count("DF067", "sats"))
+_MAC_SAT = ("DF068", "DF074", "DF075")
+_HELMERT = (Chars("DF143", "DF144"), Chars("DF145", "DF146"), "DF147", "DF148", "DF149", "DF150", "DF151",
+            "DF152", "DF153", "DF154", "DF155", "DF156", "DF157", "DF158", "DF159", "DF160", "DF161", "DF162")
+_ELLIPSOIDS = ("DF166", "DF167", "DF168", "DF169", "DF214", "DF215")
+_GRID_TAIL = ("DF212", "DF213", "DF216", "DF217", "DF051")
+_RESIDUALS = ("DF218", "DF219", "DF220", "DF221", "DF222")
+_FKP = ("DF242", "DF243", "DF244", "DF245")
+_ORBIT = ("DF365", "DF366", "DF367", "DF368", "DF369", "DF370")
+_CLOCK = ("DF376", "DF377", "DF378")
+
+
+def _ssr(epoch_df: str, sat: tuple, datum: bool) -> tuple:
+    head = (epoch_df, "DF391", "DF388", *(("DF375",) if datum else ()), "DF413", "DF414", "DF415",
+            Count("DF387", "sats"))
+    return (*head, Repeat("sats", sat))
+
+
+def _ssr_set(first: int, epoch_df: str, sat_id: tuple, signal_df: str) -> dict:
+    # Orbit, clock, code bias, combined, URA and high-rate clock messages of one system
+    # (RTCM 10403.3 Tables 3.5-63 to 3.5-71 and the BDS amendment).
+    return {
+        first: _ssr(epoch_df, (*sat_id, *_ORBIT), True),
+        first + 1: _ssr(epoch_df, (sat_id[0], *_CLOCK), False),
+        first + 2: _ssr(epoch_df, (sat_id[0], Count("DF379", "biases"), Repeat("biases", (signal_df, "DF383"))),
+                        False),
+        first + 3: _ssr(epoch_df, (*sat_id, *_ORBIT, *_CLOCK), True),
+        first + 4: _ssr(epoch_df, (sat_id[0], "DF389"), False),
+        first + 5: _ssr(epoch_df, (sat_id[0], "DF390"), False),
+    }
+
+
 #: ``LAYOUTS[msg_type]``: the items after the message number.
 LAYOUTS: dict[int, tuple] = {
     # station description
@@ -262,4 +315,29 @@ LAYOUTS: dict[int, tuple] = {
     1045: (*_GAL_EPH_CORE, "DF314", "DF315", Reserved(7)),
     1046: (*_GAL_EPH_CORE[:3], "DF286", *_GAL_EPH_CORE[4:], "DF313", "DF316", "DF317", "DF287", "DF288",
            Reserved(2)),
+    # network RTK (MAC), RTCM 10403.3 §3.5.6
+    1014: ("DF059", "DF072", "DF058", "DF060", "DF061", "DF062", "DF063", "DF064"),
+    1015: (*_MAC_HEAD, Repeat("sats", (*_MAC_SAT, "DF069"))),
+    1016: (*_MAC_HEAD, Repeat("sats", (*_MAC_SAT, "DF070", "DF071"))),
+    1017: (*_MAC_HEAD, Repeat("sats", (*_MAC_SAT, "DF070", "DF071", "DF069"))),
+    # transformation parameters, RTCM 10403.3 §3.5.9
+    1021: (*_HELMERT, *_ELLIPSOIDS),
+    1022: (*_HELMERT, "DF163", "DF164", "DF165", *_ELLIPSOIDS),
+    1023: ("DF147", "DF190", "DF191", "DF192", "DF193", "DF194", "DF195", "DF196", "DF197", "DF198",
+           Fixed(16, "residuals", ("DF199", "DF200", "DF201")), *_GRID_TAIL),
+    1024: ("DF147", "DF190", "DF191", "DF202", "DF203", "DF204", "DF205", "DF206", "DF207", "DF208",
+           Fixed(16, "residuals", ("DF209", "DF210", "DF211")), *_GRID_TAIL),
+    1025: ("DF147", "DF170", "DF171", "DF172", "DF173", "DF174", "DF175"),
+    1026: ("DF147", "DF170", "DF176", "DF177", "DF178", "DF179", "DF180", "DF181"),
+    1027: ("DF147", "DF170", "DF182", "DF183", "DF184", "DF185", "DF186", "DF187", "DF188", "DF189"),
+    # network residuals and FKP, RTCM 10403.3 §3.5.10-§3.5.11
+    1030: ("DF224", "DF003", "DF223", Count("DF006", "sats"), Repeat("sats", ("DF009", *_RESIDUALS))),
+    1031: ("DF225", "DF003", "DF223", Count("DF035", "sats"), Repeat("sats", ("DF038", *_RESIDUALS))),
+    1303: ("DF571", "DF003", "DF223", Count("DF572", "sats"), Repeat("sats", ("DF488", *_RESIDUALS))),
+    1034: ("DF003", "DF240", Count("DF006", "sats"), Repeat("sats", ("DF009", "DF071", *_FKP))),
+    1035: ("DF003", "DF241", Count("DF035", "sats"), Repeat("sats", ("DF038", "DF392", *_FKP))),
+    # state-space representation, RTCM 10403.3 §3.5.13 (decode; encode works from the same tables)
+    **_ssr_set(1057, "DF385", ("DF068", "DF071"), "DF380"),
+    **_ssr_set(1063, "DF386", ("DF384", "DF392"), "DF381"),
+    **_ssr_set(1258, "DF465", ("DF488", "DF470", "DF471"), "DF467"),
 }

@@ -8,46 +8,17 @@ import numpy as np
 import pytest
 from gnssaug.rtcm.codec import decode, encode, encode_frame
 from gnssaug.rtcm.errors import FieldRangeError
-from gnssaug.rtcm.fields import DF
 from gnssaug.rtcm.framing import iter_frames
-from gnssaug.rtcm.layouts import LAYOUTS, Chars, Count, Masked, Repeat, Reserved
+from gnssaug.rtcm.layouts import LAYOUTS
 from gnssaug.rtcm.messages import Message
 from gnssaug.rtcm.msm import LEVELS, MSM_SYSTEM, Msm
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-
-def field_values(df: str):
-    """Values of one data field: every raw value in range (the invalid marker as NaN)."""
-    f = DF[df]
-    raw = st.integers(f.raw_min, f.raw_max)
-    if f.scale is None:
-        return raw
-    valid = raw.filter(lambda r: r != f.invalid).map(lambda r: r * f.scale)
-    return st.one_of(valid, st.just(math.nan)) if f.invalid is not None else valid
-
-
-@st.composite
-def layout_values(draw, items):
-    out = {}
-    for item in items:
-        if isinstance(item, str):
-            out[DF[item].name] = draw(field_values(item))
-        elif isinstance(item, Chars):
-            out[DF[item.char_df].name] = draw(st.text(st.characters(max_codepoint=255), max_size=12))
-        elif isinstance(item, Masked):
-            for df in item.dfs:
-                if draw(st.booleans()):
-                    out[DF[df].name] = draw(field_values(df))
-        elif isinstance(item, Repeat):
-            out[item.key] = draw(st.lists(layout_values(item.items), max_size=4))
-        else:
-            assert isinstance(item, (Reserved, Count))
-    return out
+from rtcm_strategies import layout_values
 
 
 @pytest.mark.parametrize("msg_type", sorted(LAYOUTS))
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_table_message_roundtrip(msg_type, data):
     m = Message(msg_type, data.draw(layout_values(LAYOUTS[msg_type])))
