@@ -41,7 +41,6 @@ def main(argv=None) -> int:
     from gnssaug.datasets.paths import shared_data_dir
     from gnssaug.datasets.rinex.nav import read_nav
     from gnssaug.datasets.sp3 import read_sp3
-
     from gnssaug.gnss import sv_name
 
     folder = shared_data_dir() / "wuhan_wuhn_20250101"

@@ -25,7 +25,6 @@ from gnssaug.datasets.sim.cli import DEFAULT_NAV, DEFAULT_START
 from gnssaug.datasets.sim.engine import SimConfig, Simulator
 from gnssaug.datasets.sim.output import receivers_for, write_outputs
 from gnssaug.datasets.sim.satellites import BroadcastSource
-
 from gnssaug.time import parse_time_arg
 
 

@@ -72,7 +72,6 @@ def rtk_options_from_args(args, mode: str):
 
 def _run(args, inputs, mode: str):
     from gnssaug.datasets.rinex import read_obs
-
     from gnssaug.solvers.rtk import solve_rtk
 
     if not args.base:

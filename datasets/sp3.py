@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from gnssaug.datasets.rinex.nav import read_text_lines
 
 from gnssaug.constants import NS_PER_S
+from gnssaug.datasets.rinex.nav import read_text_lines
 from gnssaug.errors import FileFormatError, InvalidInputError, UnknownSatelliteError
 from gnssaug.gnss import parse_sv
 from gnssaug.time import BDT_OFFSET_NS, gpst_ns_from_calendar

@@ -9,6 +9,7 @@ accumulates fields into a big integer; array blocks of equal-width fields are pa
 from __future__ import annotations
 
 import numpy as np
+
 from gnssaug.rtcm.errors import MessageLengthError
 
 

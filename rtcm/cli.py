@@ -20,14 +20,14 @@ import re
 import sys
 
 import numpy as np
+
+from gnssaug.errors import UsageError
 from gnssaug.rtcm.codec import decode, encode
 from gnssaug.rtcm.epochs import EpochAssembler, MsmEncoder, msm_epoch_gpst_ns, obs_to_legacy
 from gnssaug.rtcm.errors import RtcmError
 from gnssaug.rtcm.framing import Deframer, frame
 from gnssaug.rtcm.messages import Message, Unknown
 from gnssaug.rtcm.msm import MSM_SYSTEM, SIGNAL_CODES, Msm
-
-from gnssaug.errors import UsageError
 from gnssaug.time import NS_PER_WEEK, isoformat_gpst, parse_time_arg, utc_to_gpst_ns
 
 _OBS_LEGACY = (1001, 1002, 1003, 1004, 1009, 1010, 1011, 1012)
@@ -327,7 +327,6 @@ def run_to_rinex(args) -> int:
     """``gnssaug rtcm to-rinex``."""
     from gnssaug.datasets.rinex.obs_header import ObsHeader
     from gnssaug.datasets.rinex.obs_write import write_obs
-
     from gnssaug.obs import ObsSeries
 
     decoded, deframer = _decoded(_read_input(args.input))

@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import math
 
-from gnssaug.rtcm.errors import FieldRangeError
-from gnssaug.rtcm.messages import Message
-
 from gnssaug.constants import NS_PER_S
 from gnssaug.ephemeris import records as rec
 from gnssaug.gnss import BDS, GAL, GLO, GPS, QZS, SAT_IS_GEO, SAT_PRN, SAT_SYSTEM, sat_index
+from gnssaug.rtcm.errors import FieldRangeError
+from gnssaug.rtcm.messages import Message
 from gnssaug.time import NS_PER_DAY, NS_PER_WEEK, leap_seconds_at_gpst_ns
 
 SC_RAD = 3.1415926535898  # semicircle -> rad (IS-GPS-200 §20.3.3.4.3; also Galileo, BDS ICDs)

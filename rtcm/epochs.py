@@ -20,8 +20,6 @@ range likewise, phase [cycles] = phase range / wavelength, Doppler = -range rate
 from __future__ import annotations
 
 import numpy as np
-from gnssaug.rtcm.messages import Message
-from gnssaug.rtcm.msm import MAX_CELLS, MS_TO_M, MSM_SYSTEM, SIGNAL_IDS, SIGNAL_SLOTS, Msm
 
 from gnssaug.constants import NS_PER_S
 from gnssaug.gnss import (
@@ -42,6 +40,8 @@ from gnssaug.gnss import (
     sat_index,
 )
 from gnssaug.obs import LLI_HALF_CYCLE, LLI_SLIP, OBS_FIELDS, ObsEpoch
+from gnssaug.rtcm.messages import Message
+from gnssaug.rtcm.msm import MAX_CELLS, MS_TO_M, MSM_SYSTEM, SIGNAL_IDS, SIGNAL_SLOTS, Msm
 from gnssaug.time import NS_PER_DAY, NS_PER_WEEK, leap_seconds_at_gpst_ns
 
 C_MPS = 299_792_458.0

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
 from gnssaug.rtcm.crc import crc24q, frames_valid
 from gnssaug.rtcm.errors import FramingError
 

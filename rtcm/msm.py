@@ -23,10 +23,10 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 import numpy as np
-from gnssaug.rtcm.bits import BitWriter
-from gnssaug.rtcm.errors import FieldRangeError, MessageContentError, MessageLengthError, RtcmError
 
 from gnssaug.gnss import BDS, GAL, GLO, GPS, IRN, QZS, SBS, UnknownSignalError, band_slot
+from gnssaug.rtcm.bits import BitWriter
+from gnssaug.rtcm.errors import FieldRangeError, MessageContentError, MessageLengthError, RtcmError
 
 #: MSM message group (message number // 10) -> gnssaug system index.
 MSM_SYSTEM = {107: GPS, 108: GLO, 109: GAL, 110: SBS, 111: QZS, 112: BDS, 113: IRN}

@@ -8,6 +8,7 @@ application under typed keys (:mod:`gnssaug.server.keys`).
 from __future__ import annotations
 
 from aiohttp import web
+
 from gnssaug.server.api.routes import routes
 from gnssaug.server.hub import Hub
 from gnssaug.server.keys import CASTER, HUB, INGESTS, REGISTRY, SETTINGS

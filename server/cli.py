@@ -110,6 +110,7 @@ def run_serve(args) -> int:
 
 async def _serve(settings, demo: bool, duration_s: float | None) -> None:
     from aiohttp import web
+
     from gnssaug.server.app import create_app
     from gnssaug.server.keys import CASTER, REGISTRY
 

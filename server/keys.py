@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aiohttp import web
+
 from gnssaug.server.hub import Hub
 from gnssaug.server.ntrip.caster import Caster
 from gnssaug.server.settings import Settings

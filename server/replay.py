@@ -16,11 +16,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from gnssaug.errors import UsageError
 from gnssaug.rtcm.framing import iter_frames
 from gnssaug.server.ntrip import protocol as P
 from gnssaug.stations.health import MS_PER_WEEK, msm_header
-
-from gnssaug.errors import UsageError
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +37,7 @@ def encode_rinex(obs: Path, out: Path, nav: Path | None = None, msm_level: int =
                  messages: str = DEMO_MESSAGES) -> Path:
     """Encode a RINEX observation file (+ navigation) to an RTCM 3 file with the project encoder."""
     import numpy as np
+
     from gnssaug.datasets.rinex.obs import read_obs
     from gnssaug.rtcm.cli import parse_messages, write_stream
 

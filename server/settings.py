@@ -11,9 +11,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gnssaug.stations.registry import default_data_dir
-
 from gnssaug.errors import UsageError
+from gnssaug.stations.registry import default_data_dir
 
 
 @dataclass(frozen=True)

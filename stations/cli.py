@@ -9,9 +9,8 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 
-from gnssaug.stations.registry import Registry, RegistryError, default_data_dir
-
 from gnssaug.errors import UsageError
+from gnssaug.stations.registry import Registry, RegistryError, default_data_dir
 
 
 def _triple(text: str, what: str) -> tuple[float, float, float]:

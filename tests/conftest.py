@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
+
 from gnssaug.datasets.paths import shared_data_dir
 
 

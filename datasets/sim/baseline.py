@@ -14,9 +14,9 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
+
 from gnssaug.datasets.sim.errors import SimError
 from gnssaug.datasets.sim.layout import WUHN_ECEF_M, Layout
-
 from gnssaug.geodesy import ecef_from_llh_deg, llh_deg_from_ecef
 
 #: Rover bearing from the base [deg]: north-east, across the province's north-south iono gradient.

@@ -49,7 +49,6 @@ def build_simulation(args):
     from gnssaug.datasets.sim.layout import resolve_layout
     from gnssaug.datasets.sim.output import receivers_for
     from gnssaug.datasets.sim.satellites import BroadcastSource
-
     from gnssaug.time import parse_time_arg
 
     if args.duration <= 0 or args.rate <= 0:

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
+
 from gnssaug.datasets.sim.clocks import OrbitClockErrorModel, ReceiverClockModel
 from gnssaug.datasets.sim.errors import SimError
 from gnssaug.datasets.sim.iono import IonoModel
@@ -31,7 +32,6 @@ from gnssaug.datasets.sim.noise import (
 )
 from gnssaug.datasets.sim.rovers import Receiver
 from gnssaug.datasets.sim.tropo import TropoModel
-
 from gnssaug.geodesy import llh_from_ecef
 from gnssaug.gnss import N_BAND
 from gnssaug.kernels import sim as _k

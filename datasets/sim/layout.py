@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from gnssaug.datasets.sim.errors import LayoutError
 
+from gnssaug.datasets.sim.errors import LayoutError
 from gnssaug.geodesy import ecef_from_llh_deg, llh_deg_from_ecef
 
 #: Approximate outline of Hubei (lon_deg, lat_deg), hand-drawn; good to some 20 km.

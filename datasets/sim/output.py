@@ -14,11 +14,11 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
+
 from gnssaug.datasets.sim.engine import SimConfig, Simulator
 from gnssaug.datasets.sim.layout import Layout, write_stations_csv
 from gnssaug.datasets.sim.rinexout import SimObsWriter, obs_types
 from gnssaug.datasets.sim.rovers import Receiver, write_truth_csv
-
 from gnssaug.time import NS_PER_S, isoformat_gpst
 
 

@@ -22,9 +22,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
 from gnssaug.datasets.sim.errors import SimError
 from gnssaug.datasets.sim.noise import STATION_ENV, ReceiverEnv
-
 from gnssaug.geodesy import ecef_from_llh_deg, enu_rotation, llh_deg_from_ecef
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 
 from aiohttp import web
+
 from gnssaug.server.api import schemas
 from gnssaug.server.api.openapi import openapi_document
 from gnssaug.server.keys import CASTER, HUB, INGESTS, REGISTRY

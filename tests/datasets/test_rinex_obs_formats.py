@@ -8,9 +8,9 @@ from pathlib import Path
 import hatanaka
 import numpy as np
 import pytest
+
 from gnssaug.datasets.rinex import read_obs
 from gnssaug.datasets.rinex.obs_codes import v2_to_v3
-
 from gnssaug.gnss import GLO, GPS, parse_sv
 
 DATA = Path(__file__).resolve().parents[1] / "data"

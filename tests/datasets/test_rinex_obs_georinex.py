@@ -12,8 +12,8 @@ import warnings
 
 import numpy as np
 import pytest
-from gnssaug.datasets.rinex import read_obs
 
+from gnssaug.datasets.rinex import read_obs
 from gnssaug.errors import UnknownSignalError
 from gnssaug.gnss import SAT_SYSTEM, SYSTEMS, attribute_rank, band_slot, sv_name
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from gnssaug.datasets.rinex import ObsFileWarning, read_obs, read_obs_header
 
+from gnssaug.datasets.rinex import ObsFileWarning, read_obs, read_obs_header
 from gnssaug.errors import FileFormatError
 from gnssaug.gnss import BDS, GLO_FCN_UNKNOWN, SAT_SYSTEM, SYSTEMS, parse_sv
 from gnssaug.time import gpst_ns_from_calendar

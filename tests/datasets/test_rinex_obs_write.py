@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import rtklib_tool
-from gnssaug.datasets.rinex import ObsHeader, read_obs, write_obs
 
+from gnssaug.datasets.rinex import ObsHeader, read_obs, write_obs
 from gnssaug.gnss import N_BAND, parse_sv
 from gnssaug.obs import ObsSeries
 from gnssaug.time import gpst_ns_from_calendar

@@ -6,10 +6,10 @@ import re
 
 import numpy as np
 import pytest
-from gnssaug.datasets.evaluate import evaluate, load_truth_file
-from gnssaug.datasets.posfile import read_pos
 
 from gnssaug.cli import main
+from gnssaug.datasets.evaluate import evaluate, load_truth_file
+from gnssaug.datasets.posfile import read_pos
 
 
 def test_rtklib_nagoya_solution_statistics(nagoya_dir):

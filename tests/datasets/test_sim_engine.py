@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
+from gnssaug.constants import C_MPS, NS_PER_S, OMEGA_E_GPS_RADPS
 from gnssaug.datasets.sim.clocks import OrbitClockErrorModel
 from gnssaug.datasets.sim.engine import SimConfig, Simulator
 from gnssaug.datasets.sim.iono import IonoModel
 from gnssaug.datasets.sim.noise import ReceiverEnv
 from gnssaug.datasets.sim.rovers import Receiver
 from gnssaug.datasets.sim.tropo import TropoModel
-
-from gnssaug.constants import C_MPS, NS_PER_S, OMEGA_E_GPS_RADPS
 from gnssaug.geodesy import ecef_from_llh_deg
 from gnssaug.time import gpst_ns_from_calendar
 from tests.datasets.sim_helpers import SATS, circular_states, circular_states_at
@@ -136,6 +136,7 @@ def test_epoch_stream_equals_the_series():
 @pytest.mark.parametrize("kind", ["jump", "steered"])
 def test_receiver_clock_models(kind):
     import numpy.random as npr
+
     from gnssaug.datasets.sim.clocks import ReceiverClockModel
 
     t = np.arange(0.0, 7200.0)

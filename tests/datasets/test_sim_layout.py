@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.spatial import cKDTree
+
 from gnssaug.datasets.sim.errors import LayoutError
 from gnssaug.datasets.sim.layout import hubei91, read_layout, write_stations_csv
-from scipy.spatial import cKDTree
 
 
 def test_hubei91_has_91_stations_on_a_45_to_50_km_mesh():

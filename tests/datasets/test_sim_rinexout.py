@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from gnssaug.datasets.rinex import read_obs
 from gnssaug.datasets.sim.engine import SimConfig, Simulator
 from gnssaug.datasets.sim.rinexout import write_sim_obs
 from gnssaug.datasets.sim.rovers import Receiver
-
 from gnssaug.geodesy import ecef_from_llh_deg
 from gnssaug.gnss import sv_name
 from gnssaug.kernels.sim_rinex import _put_f14_3

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from gnssaug.datasets.sim.errors import SimError
 from gnssaug.datasets.sim.noise import ReceiverEnv
 from gnssaug.datasets.sim.rovers import ROVER_NAMES, rover, write_truth_csv
-
 from gnssaug.geodesy import enu_from_ecef_delta
 
 SPEED_TOL_MPS = 0.05

@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 import pytest
-from gnssaug.datasets.sp3 import Sp3Orbits, read_sp3
 
+from gnssaug.datasets.sp3 import Sp3Orbits, read_sp3
 from gnssaug.errors import FileFormatError, InvalidInputError
 from gnssaug.gnss import parse_sv
 from gnssaug.time import NS_PER_S, gpst_ns_from_calendar

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from gnssaug.datasets.posfile import read_pos, write_pos
 from gnssaug.datasets.truth import accuracy, load_llh_point
-
 from gnssaug.errors import FileFormatError
 from gnssaug.geodesy import enu_rotation, llh_from_ecef
 from gnssaug.solvers.types import SolStatus, SolutionSeries

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from gnssaug.datasets.truth import (
     WUHN_REFERENCE_ECEF_M,
     accuracy,
@@ -13,7 +14,6 @@ from gnssaug.datasets.truth import (
     load_tst2020_static,
     wuhn_reference,
 )
-
 from gnssaug.errors import FileFormatError
 from gnssaug.geodesy import llh_deg_from_ecef
 from gnssaug.time import gpst_ns_from_week_tow

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from gnssaug.datasets.rinex.nav import read_nav
 
+from gnssaug.datasets.rinex.nav import read_nav
 from gnssaug.ephemeris import records as rec
 from gnssaug.ephemeris.store import EphStore
 from gnssaug.errors import InvalidInputError

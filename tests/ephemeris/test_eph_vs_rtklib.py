@@ -14,8 +14,8 @@ import subprocess
 import numpy as np
 import pytest
 from conftest import rtklib_tool
-from gnssaug.datasets.rinex.nav import read_nav
 
+from gnssaug.datasets.rinex.nav import read_nav
 from gnssaug.ephemeris.store import EphStore
 from gnssaug.gnss import BDS, GAL, GLO, GPS, QZS, SAT_SYSTEM, sat_index
 from gnssaug.time import gpst_ns_from_datetime

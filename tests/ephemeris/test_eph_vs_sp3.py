@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from gnssaug.datasets.orbit_check import GROUPS, compare_broadcast_precise, rac_components
 from gnssaug.datasets.rinex.nav import read_nav
 from gnssaug.datasets.sp3 import read_sp3

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 
+from hypothesis import strategies as st
+
 from gnssaug.rtcm.fields import DF
 from gnssaug.rtcm.layouts import Chars, Count, Fixed, Masked, Repeat, Reserved
-from hypothesis import strategies as st
 
 
 def field_values(df: str):

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from gnssaug.rtcm.cli import parse_messages
-from gnssaug.rtcm.framing import Deframer
 
 from gnssaug.cli import main
 from gnssaug.errors import UsageError
+from gnssaug.rtcm.cli import parse_messages
+from gnssaug.rtcm.framing import Deframer
 
 NTRIP = "pygpsdata-NTRIP-USCL00CHL0.log"
 

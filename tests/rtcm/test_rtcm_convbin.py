@@ -8,10 +8,10 @@ import subprocess
 import numpy as np
 import pytest
 from conftest import rtklib_tool
-from gnssaug.rtcm.msm import MS_TO_M
 
 from gnssaug.cli import main
 from gnssaug.gnss import BDS, GAL, GPS, SAT_SYSTEM, SYSTEMS, sat_freq_hz
+from gnssaug.rtcm.msm import MS_TO_M
 
 pytestmark = [pytest.mark.rtklib, pytest.mark.slow]
 C = 299_792_458.0

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
+from gnssaug.ephemeris import records as rec
 from gnssaug.rtcm.codec import decode, encode
 from gnssaug.rtcm.ephemerides import messages_to_nav, nav_to_messages
 from gnssaug.rtcm.fields import DF
 from gnssaug.rtcm.framing import frame, iter_frames
-
-from gnssaug.ephemeris import records as rec
 
 # Largest RTCM quantisation step of each record parameter over the systems (RTCM 10403.3 Table 3.4-1):
 # half of it bounds the difference to the RINEX value. Angles: semicircle LSB times pi.

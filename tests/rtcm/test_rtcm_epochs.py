@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
+from gnssaug.gnss import GLO, GLO_FCN_UNKNOWN, N_SAT, SAT_SYSTEM, sat_freq_hz
+from gnssaug.obs import LLI_SLIP
 from gnssaug.rtcm.codec import decode, encode
 from gnssaug.rtcm.epochs import (
     LOCK_MS_MSM,
@@ -16,9 +19,6 @@ from gnssaug.rtcm.epochs import (
 )
 from gnssaug.rtcm.framing import frame, iter_frames
 from gnssaug.rtcm.msm import MS_TO_M
-
-from gnssaug.gnss import GLO, GLO_FCN_UNKNOWN, N_SAT, SAT_SYSTEM, sat_freq_hz
-from gnssaug.obs import LLI_SLIP
 
 C = 299_792_458.0
 N_EPOCH = 12

@@ -6,10 +6,11 @@ import os
 import random
 
 import pytest
+from pyrtcm.rtcmhelpers import calc_crc24q
+
 from gnssaug.rtcm.crc import _crc_loop, crc24q
 from gnssaug.rtcm.errors import FramingError, RtcmError
 from gnssaug.rtcm.framing import Deframer, Frame, frame, iter_frames
-from pyrtcm.rtcmhelpers import calc_crc24q
 
 SAMPLES = ("pygpsdata-MIXED-RTCM3.log", "pygpsdata-NTRIP-USCL00CHL0.log", "pygpsdata-RTCM3.log",
            "pygpsdata-RTCMMSM3.log")

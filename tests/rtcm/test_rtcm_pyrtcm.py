@@ -6,17 +6,18 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pyrtcm import RTCMReader
+from pyrtcm.rtcmtypes_core import RTCM_DATA_FIELDS as PYRTCM_FIELDS
+from rtcm_strategies import layout_values
+
 from gnssaug.rtcm.codec import decode, encode, encode_frame
 from gnssaug.rtcm.fields import DF
 from gnssaug.rtcm.framing import iter_frames
 from gnssaug.rtcm.layouts import LAYOUTS, Chars, Fixed, Masked, Repeat
 from gnssaug.rtcm.messages import Message, Unknown
 from gnssaug.rtcm.msm import LEVELS, SIGNAL_CODES, Msm
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from pyrtcm import RTCMReader
-from pyrtcm.rtcmtypes_core import RTCM_DATA_FIELDS as PYRTCM_FIELDS
-from rtcm_strategies import layout_values
 
 SAMPLES = ("pygpsdata-MIXED-RTCM3.log", "pygpsdata-NTRIP-USCL00CHL0.log", "pygpsdata-RTCM3.log",
            "pygpsdata-RTCMMSM3.log")

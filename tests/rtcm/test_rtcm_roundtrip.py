@@ -6,15 +6,16 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from rtcm_strategies import layout_values
+
 from gnssaug.rtcm.codec import decode, encode, encode_frame
 from gnssaug.rtcm.errors import FieldRangeError
 from gnssaug.rtcm.framing import iter_frames
 from gnssaug.rtcm.layouts import LAYOUTS
 from gnssaug.rtcm.messages import Message
 from gnssaug.rtcm.msm import LEVELS, MSM_SYSTEM, Msm
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from rtcm_strategies import layout_values
 
 
 @pytest.mark.parametrize("msg_type", sorted(LAYOUTS))

@@ -9,6 +9,7 @@ import threading
 import time
 
 from aiohttp import web
+
 from gnssaug.server.app import create_app
 from gnssaug.server.keys import CASTER, HUB, INGESTS, REGISTRY
 from gnssaug.server.settings import Settings

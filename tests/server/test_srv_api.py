@@ -8,8 +8,9 @@ import urllib.error
 import urllib.request
 
 import pytest
-from gnssaug.server.settings import Settings
 from srv_service import RunningService, basic, rtcm_stream
+
+from gnssaug.server.settings import Settings
 
 
 @pytest.fixture()

@@ -6,10 +6,11 @@ import socket
 import time
 
 import pytest
+from srv_service import RunningService, basic, raw_request, rtcm_stream
+
 from gnssaug.rtcm.framing import iter_frames
 from gnssaug.server.ntrip.protocol import ChunkedDecoder
 from gnssaug.server.settings import Settings
-from srv_service import RunningService, basic, raw_request, rtcm_stream
 
 
 @pytest.fixture()

@@ -8,11 +8,12 @@ import threading
 import time
 
 import pytest
+from srv_service import RunningService, basic
+
 from gnssaug.rtcm.framing import iter_frames
 from gnssaug.server.near import choose_station
 from gnssaug.server.settings import Settings
 from gnssaug.stations.registry import llh_to_ecef
-from srv_service import RunningService, basic
 
 NAGOYA = (35.15, 136.96, 60.0)
 TOKYO = (35.68, 139.77, 40.0)

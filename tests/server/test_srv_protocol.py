@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 
 import pytest
+
 from gnssaug.server.ntrip.protocol import (
     LAST_CHUNK,
     MAX_HEAD_BYTES,

@@ -10,12 +10,12 @@ import threading
 import time
 
 import pytest
-from gnssaug.rtcm.framing import iter_frames
-from gnssaug.server.replay import epoch_groups, schedule_s
-from gnssaug.server.settings import Settings
 from srv_service import RunningService, basic, rtcm_stream
 
 from gnssaug.cli import main
+from gnssaug.rtcm.framing import iter_frames
+from gnssaug.server.replay import epoch_groups, schedule_s
+from gnssaug.server.settings import Settings
 
 
 def _nagoya_rtcm(tmp_path, nagoya_dir):

@@ -8,8 +8,9 @@ import time
 
 import pytest
 from conftest import rtklib_tool
-from gnssaug.server.settings import Settings
 from srv_service import RunningService, rtcm_stream
+
+from gnssaug.server.settings import Settings
 
 pytestmark = pytest.mark.rtklib
 

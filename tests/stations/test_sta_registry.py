@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 
 import pytest
+
+from gnssaug.cli import main
 from gnssaug.stations.registry import (
     ExistsError,
     InvalidNameError,
@@ -16,8 +18,6 @@ from gnssaug.stations.registry import (
     hash_password,
     llh_to_ecef,
 )
-
-from gnssaug.cli import main
 
 
 def test_password_hash_is_salted_and_checks():
