@@ -111,12 +111,15 @@ def run_ours(case: Case, out: Path) -> Result:
 def run_rtklib(case: Case, out: Path, tmp: Path) -> Result:
     conf = tmp / f"spp_{case.iono}.conf"
     _rtklib_conf(conf, case.iono)
-    cmd = ["rnx2rtkp", "-k", str(conf), "-sys", "G,C", "-o", str(out), case.rtk_rover, *case.rtk_nav]
+    # the systems come from pos1-navsys only: with ``-sys G,C`` RTKLIB 2.4.3 b34 silently drops
+    # BeiDou (its results equal the GPS-only run), which would not be a GPS+BDS comparison
+    cmd = ["rnx2rtkp", "-k", str(conf), "-o", str(out), case.rtk_rover, *case.rtk_nav]
     return _score(out, case.truth, _run(cmd))
 
 
 def cases(data: Path, tmp: Path, quick: bool) -> list[Case]:
     import hatanaka
+
     from gnssaug.datasets.truth import load_llh_point, load_tst2019_trajectory, wuhn_reference
 
     nag = data / "jp_nagoya_static_20240624"

@@ -83,7 +83,6 @@ def load_inputs(rover: str, nav_paths: list[str], systems: str | None, start: st
     from gnssaug.datasets.rinex import read_obs
     from gnssaug.datasets.rinex.nav import read_nav
     from gnssaug.ephemeris.store import EphStore
-
     from gnssaug.time import parse_time_arg
 
     header, series = read_obs(rover, systems=systems)
@@ -106,6 +105,7 @@ def spp_options_from_args(args, header):
         klobuchar=args.klobuchar,
         use_cn0=args.cn0_weight,
         max_exclude=args.max_exclude,
+        iono_scale_sigma=args.iono_scale_sigma,
         init_pos_ecef_m=None if init is None else np.asarray(init, dtype=np.float64),
     )
 
@@ -164,7 +164,6 @@ def run_demo(args) -> int:
     """Run ``gnssaug demo``: SPP of the Nagoya rover with its broadcast navigation, scored against truth."""
     from gnssaug.datasets.paths import shared_data_file
     from gnssaug.datasets.truth import accuracy, load_llh_point
-
     from gnssaug.solvers.spp import SppOptions, solve_spp
 
     folder = shared_data_file("jp_nagoya_static_20240624")
@@ -200,7 +199,9 @@ def register(subparsers) -> None:
     p.add_argument("--klobuchar", choices=("per-system", "gps", "bds"), default="per-system",
                    help="which broadcast Klobuchar model serves which satellites (default per-system)")
     p.add_argument("--cn0-weight", action="store_true", help="weight by C/N0 as well as elevation")
-    p.add_argument("--max-exclude", type=int, default=3, help="satellites RAIM may exclude per epoch (default 3)")
+    p.add_argument("--max-exclude", type=int, default=1, help="satellites RAIM may exclude per epoch (default 1)")
+    p.add_argument("--iono-scale-sigma", type=float, default=1.0,
+                   help="prior sigma of the per-epoch Klobuchar scale error, estimated (0: off; default 1)")
     p.add_argument("--start", help="first epoch (ISO 8601 GPST or WEEK:TOW)")
     p.add_argument("--end", help="last epoch (ISO 8601 GPST or WEEK:TOW)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on stderr")

@@ -42,7 +42,8 @@ OPT_HUMIDITY = 9
 OPT_TROPO_ERR_M = 10
 OPT_CONV_M = 11
 OPT_IONO_SCALE_SIGMA = 12  # prior sigma of the per-epoch broadcast-ionosphere scale error; 0: not estimated
-N_OPT = 13
+OPT_FDE_UNIQUE = 13  # 1: accept an exclusion only when exactly one candidate's removal passes the test
+N_OPT = 14
 
 # Columns of the per-row float inputs (float64[n, N_ROWF]).
 COL_PR_M = 0  # pseudorange, group delays removed (or ionosphere-free) [m]
@@ -68,6 +69,7 @@ NO_CONVERGENCE = 2
 CHI_SQUARE_FAILED = 3
 GDOP_TOO_LARGE = 4
 SINGULAR = 5
+FAULT_AMBIGUOUS = 6
 
 _MAX_PARAM = 16
 _EARTH_SURFACE_M = 6.0e6  # a receiver guess closer to the centre has no usable elevation yet
@@ -383,6 +385,7 @@ def spp_epoch(sat_pos, rowf, rowi, valid, t_gps_day_s, doy, ion, opts, chi2_tabl
         for _round in range(int(opts[OPT_MAX_EXCLUDE])):
             best_j = -1
             best_score = np.inf
+            n_pass = 0
             for j in range(n):
                 # candidates: the used rows, or every active row when the solution did not converge
                 if not (active[j] and (used[j] or reason != OK)):
@@ -395,11 +398,15 @@ def spp_epoch(sat_pos, rowf, rowi, valid, t_gps_day_s, doy, ion, opts, chi2_tabl
                 if r_j != OK or nu_j - k_j < 1:
                     continue
                 score = c_j / chi2_table[min(nu_j - k_j, chi2_table.shape[0]) - 1]
+                n_pass += 1 if score <= 1.0 else 0
                 if score < best_score:
                     best_score = score
                     best_j = j
             if best_j < 0:
                 break
+            if n_pass > 1 and opts[OPT_FDE_UNIQUE] > 0.0:
+                # several satellites could be "the" fault: the exclusion would be a guess
+                return FAULT_AMBIGUOUS, n_used, n_excl
             active[best_j] = False
             n_excl += 1
             x[:] = x_seed

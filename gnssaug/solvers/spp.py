@@ -58,6 +58,7 @@ REASONS = {
     _k.CHI_SQUARE_FAILED: "chi-square residual test failed after fault exclusion",
     _k.GDOP_TOO_LARGE: "GDOP above the limit",
     _k.SINGULAR: "singular geometry",
+    _k.FAULT_AMBIGUOUS: "fault detected but not identifiable (several exclusions pass)",
 }
 
 #: Observation slots of the first (single-frequency) signal per system, and the preferred second
@@ -106,7 +107,9 @@ class SppOptions:
     tropo_err_m : float
         Zenith troposphere model error [m] (RTKLIB ERR_SAAS = 0.3).
     max_exclude : int
-        Satellites fault exclusion may remove per epoch (0 disables RAIM FDE).
+        Satellites fault exclusion may remove per epoch (0 disables RAIM FDE). Default 1: the
+        classic single-fault RAIM FDE (as RTKLIB's); with more, urban multipath makes the later
+        exclusions guesses.
     chi2_alpha : float
         False-alarm probability of the chi-square residual test (RTKLIB: 0.001).
     gdop_max : float
@@ -115,7 +118,12 @@ class SppOptions:
         Ephemeris accuracy assumed where the navigation data give none [m].
     iono_scale_sigma : float
         With broadcast ionosphere: prior sigma of a per-epoch relative scale error of the
-        Klobuchar delays, estimated as an extra parameter (0: not estimated).
+        Klobuchar delays, estimated as an extra parameter (0: not estimated). The default 1.0
+        says the model may be off by its own size (Klobuchar removes only about half of the delay,
+        less at solar maximum and after local sunset).
+    fde_unique : bool
+        Fault exclusion only when the faulty satellite is identified unambiguously: exactly one
+        candidate exclusion makes the residual test pass (else status NONE).
     init_pos_ecef_m : float64[3] or None
         First guess of the receiver position (header position); Earth centre when None.
     """
@@ -132,13 +140,14 @@ class SppOptions:
     cn0_nominal_dbhz: float = 45.0
     iono_err: float = 0.5
     tropo_err_m: float = 0.3
-    max_exclude: int = 3
+    max_exclude: int = 1
     chi2_alpha: float = 1e-3
     gdop_max: float = 30.0
     ura_default_m: float = 2.4
     humidity: float = 0.7
     max_iter: int = 10
-    iono_scale_sigma: float = 0.0
+    iono_scale_sigma: float = 1.0
+    fde_unique: bool = True
     init_pos_ecef_m: np.ndarray | None = None
 
     def __post_init__(self):
@@ -168,6 +177,7 @@ class SppOptions:
         opts[_k.OPT_TROPO_ERR_M] = self.tropo_err_m
         opts[_k.OPT_CONV_M] = 1e-4
         opts[_k.OPT_IONO_SCALE_SIGMA] = self.iono_scale_sigma if self.iono == "broadcast" else 0.0
+        opts[_k.OPT_FDE_UNIQUE] = 1.0 if self.fde_unique else 0.0
         return opts
 
 
