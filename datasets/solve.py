@@ -174,7 +174,9 @@ def run_demo(args) -> int:
     truth = load_llh_point(folder / "rover_position.txt")
     acc = accuracy(sols.pos_ecef_m, truth.at(sols.t_gpst_ns))
     n_ok = int(np.count_nonzero(sols.status))
-    print("gnssaug demo: single-point positioning, GPS + BeiDou (BDS Klobuchar for BeiDou), 15 deg mask")
+    has_bds = bool(np.isfinite(inputs.nav.bds_klobuchar_alpha).all())
+    model = "BDS Klobuchar for BeiDou" if has_bds else "GPS Klobuchar for all: the file has no BDS coefficients"
+    print(f"gnssaug demo: single-point positioning, GPS + BeiDou, 15 deg mask ({model})")
     print(f"  data     : {folder} (rover.obs, base.nav)")
     print(f"  solutions: {n_ok} of {len(sols)} epochs")
     print(f"  accuracy : {acc}")
