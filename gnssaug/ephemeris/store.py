@@ -36,7 +36,20 @@ import numpy as np
 from gnssaug.constants import NS_PER_S
 from gnssaug.ephemeris import records as rec
 from gnssaug.errors import InvalidInputError
-from gnssaug.gnss import BAND_FREQ_HZ, BDS, BDS3_FIRST_PRN, GAL, GLO, GPS, IRN, N_SAT, QZS, SAT_PRN, SAT_SYSTEM
+from gnssaug.gnss import (
+    BAND_FREQ_HZ,
+    BDS,
+    BDS3_FIRST_PRN,
+    GAL,
+    GLO,
+    GPS,
+    IRN,
+    N_SAT,
+    QZS,
+    SAT_PRN,
+    SAT_SYSTEM,
+    SYSTEM_OFFSET,
+)
 from gnssaug.kernels import orbits as _k
 
 #: Validity half-windows per system [s] (see the module docstring).
@@ -336,3 +349,20 @@ def _kepler_group_delay(p, system, prn, slot, msg_type, data_source):
     out = np.where(system == BDS, bds_v.get(slot, np.nan), out)
     out = np.where(system == IRN, tgd if slot == 0 else np.nan, out)
     return out
+
+
+def warm_up() -> SatStates:
+    """Compile (or load from the numba cache) the orbit kernels, e.g. at server start.
+
+    Returns the states of the two synthetic satellites used (one Keplerian, one GLONASS).
+    """
+    k = rec.KeplerEphemerides.from_records([{
+        "sat": 0, "toe_gpst_ns": 0, "toc_gpst_ns": 0, "week": 0, "toe_s": 0.0, "toc_s": 0.0, "iode": 0,
+        "sqrta_sqrtm": 5153.6, "e": 0.01, **{name: 0.0 for name in rec.KEPLER_PARAM_NAMES[:rec.K_IDOT + 1]
+                                              if name not in ("sqrta_sqrtm", "e")}}])
+    g = rec.GlonassEphemerides.from_records([{
+        "sat": int(SYSTEM_OFFSET[GLO]), "toe_gpst_ns": 0, "tb_s": 0.0, "pos_m": [2.55e7, 0.0, 0.0],
+        "vel_mps": [0.0, 3.9e3, 0.0], "acc_mps2": [0.0, 0.0, 0.0], "tau_n_s": 0.0, "gamma_n": 0.0, "fcn": 0}])
+    store = EphStore(kepler=k, glonass=g)
+    store.group_delay_s(np.array([0], dtype=np.int16), 0, 0)
+    return store.sat_states(np.array([0, SYSTEM_OFFSET[GLO]], dtype=np.int16), 60 * NS_PER_S, np.zeros(2))

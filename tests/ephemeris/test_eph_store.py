@@ -156,3 +156,12 @@ def test_extended_store_adds_records_without_changing_the_original(nav):
     more = first.extended(kepler=k.take(rows[3:]), glonass=nav.glonass)
     assert more.sat_states(q, t_late).valid[0] and not first.sat_states(q, t_late).valid[0]
     assert len(more.kepler) == rows.size and more.glo_fcn[parse_sv("R01")] == 1
+
+
+def test_warm_up_runs_every_kernel():
+    from gnssaug.ephemeris.store import warm_up
+
+    st = warm_up()
+    assert st.valid.all() and np.isfinite(st.pos_ecef_m).all()
+    # the GLONASS test state moved ~234 km along +y in 60 s
+    assert 2.3e5 < st.pos_ecef_m[1, 1] < 2.4e5
