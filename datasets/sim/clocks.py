@@ -113,7 +113,8 @@ class OrbitClockErrorModel:
         rate = params[None, :, :, 1] * params[None, :, :, 2] * np.cos(arg)
         r_hat = pos_m / np.linalg.norm(pos_m, axis=-1, keepdims=True)
         c_vec = np.cross(pos_m, vel_mps)
-        c_hat = c_vec / np.linalg.norm(c_vec, axis=-1, keepdims=True)
+        c_norm = np.linalg.norm(c_vec, axis=-1, keepdims=True)
+        c_hat = c_vec / np.where(c_norm > 0.0, c_norm, 1.0)  # unusable satellites carry zeros
         a_hat = np.cross(c_hat, r_hat)
         pos_m += err[..., 0:1] * r_hat + err[..., 1:2] * a_hat + err[..., 2:3] * c_hat
         vel_mps += rate[..., 0:1] * r_hat + rate[..., 1:2] * a_hat + rate[..., 2:3] * c_hat

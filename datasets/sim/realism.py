@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from gnssaug.constants import C_MPS
+from gnssaug.geodesy import llh_from_ecef
 from gnssaug.gnss import BDS, BDS3_FIRST_PRN, GPS, SAT_PRN, SAT_SYSTEM, sat_freq_hz
 from gnssaug.obs import ObsSeries
 
@@ -133,6 +134,21 @@ def arc_statistics(series: ObsSeries, el_deg_rows: np.ndarray, group: str, max_g
     return out
 
 
+def elevations_deg(series: ObsSeries, rx_ecef_m, store) -> np.ndarray:
+    """Elevation [deg] of every row of ``series`` seen from ``rx_ecef_m``, from broadcast orbits.
+
+    ``store`` is a :class:`gnssaug.ephemeris.store.EphStore`; NaN where it has no valid state.
+    """
+    epoch = np.repeat(np.arange(len(series)), np.diff(series.offsets))
+    st = store.sat_states(series.sat, series.t_gpst_ns[epoch], np.full(series.n_rows, -0.075))
+    rx = np.asarray(rx_ecef_m, dtype=np.float64)
+    los = st.pos_ecef_m - rx
+    lat, lon, _ = llh_from_ecef(rx)
+    up = np.array([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])
+    sin_el = (los @ up) / np.linalg.norm(los, axis=1)
+    return np.where(st.valid, np.degrees(np.arcsin(np.clip(sin_el, -1.0, 1.0))), np.nan)
+
+
 def compare(sim: dict, real: dict, factor: float = 1.5) -> list[tuple[str, float, float, float, bool]]:
     """Rows ``(statistic, simulated, real, ratio, within factor)`` for every statistic both have."""
     rows = []
@@ -157,3 +173,49 @@ def flat_statistics(series: ObsSeries, el_deg_rows: np.ndarray, groups=("GPS", "
             out[f"{g} MP1 std {label} deg [m]"] = st["mp_spread_m"][i]
             out[f"{g} GF rate {label} deg [mm/s]"] = 1e3 * st["gf_rate_mps"][i]
     return out
+
+
+def subset_satellites(series: ObsSeries, sats: np.ndarray) -> ObsSeries:
+    """The series restricted to the satellites ``sats`` (e.g. those a real receiver tracked)."""
+    keep = np.isin(series.sat, sats)
+    epoch = np.repeat(np.arange(len(series)), np.diff(series.offsets))
+    counts = np.bincount(epoch[keep], minlength=len(series))
+    fields = {f: getattr(series, f)[keep] for f in ("sat", "pr_m", "cp_cyc", "dop_hz", "cn0_dbhz", "lli", "code")}
+    return ObsSeries(series.t_gpst_ns, np.concatenate(([0], np.cumsum(counts))).astype(np.int64), series.flag,
+                     meta=series.meta, **fields)
+
+
+def wuhn_comparison(data_dir, hours: float = 24.0, seed: int = 1, groups=("GPS", "BDS-2")):
+    """Simulate a station at WUHN's position on the WUHN day and compare statistics with the real file.
+
+    The simulated station uses the real receiver's sampling (30 s) and span; its statistics are
+    taken over the satellites the real receiver tracked (the Trimble NetR9 of WUHN tracks GPS and
+    BDS-2 only, no BDS-3 and no Galileo that day), so the comparison is receiver for receiver.
+
+    Returns
+    -------
+    (sim_stats, real_stats) : dicts of :func:`flat_statistics`
+    """
+    from pathlib import Path
+
+    from gnssaug.datasets.rinex import read_obs
+    from gnssaug.datasets.rinex.nav import read_nav
+    from gnssaug.datasets.sim.engine import SimConfig, Simulator
+    from gnssaug.datasets.sim.layout import WUHN_ECEF_M
+    from gnssaug.datasets.sim.rovers import Receiver
+    from gnssaug.datasets.sim.satellites import BroadcastSource
+
+    folder = Path(data_dir) / "wuhan_wuhn_20250101"
+    source = BroadcastSource(read_nav(folder / "BRDC00IGS_R_20250010000_01D_MN.rnx.gz"))
+    _, real = read_obs(folder / "WUHN00CHN_R_20250010000_01D_30S_MO.crx")
+    t0 = int(real.t_gpst_ns[0])
+    n = int(np.searchsorted(real.t_gpst_ns, t0 + int(hours * 3600e9)))
+    real = ObsSeries(real.t_gpst_ns[:n], real.offsets[:n + 1], real.flag[:n], meta=real.meta,
+                     **{f: getattr(real, f)[:real.offsets[n]] for f in
+                        ("sat", "pr_m", "cp_cyc", "dop_hz", "cn0_dbhz", "lli", "code")})
+    cfg = SimConfig(start_gpst_ns=t0, duration_s=n * 30.0, rate_hz=1.0 / 30.0, seed=seed, block_s=3600.0)
+    sim = Simulator(cfg, [Receiver("WUHN", WUHN_ECEF_M)], source.sat, source, source.group_delays_m(source.sat))
+    simulated = subset_satellites(sim.run()["WUHN"], np.unique(real.sat))
+    el_sim = elevations_deg(simulated, WUHN_ECEF_M, source.store)
+    el_real = elevations_deg(real, WUHN_ECEF_M, source.store)
+    return flat_statistics(simulated, el_sim, groups), flat_statistics(real, el_real, groups)

@@ -16,8 +16,6 @@ from gnssaug.datasets.sim.noise import SIM_SYSTEMS
 from gnssaug.constants import C_MPS
 from gnssaug.gnss import N_BAND, SAT_SYSTEM
 
-_DRIFT_STEP_S = 0.5  # finite-difference step for velocities/drifts a store does not provide [s]
-
 
 class BroadcastSource:
     """Satellite states from broadcast ephemerides.
@@ -34,54 +32,30 @@ class BroadcastSource:
         from gnssaug.ephemeris.store import EphStore
 
         self.store = EphStore(nav)
-        sat = np.unique(np.asarray(nav.kepler.sat, dtype=np.int16))
-        self.sat = sat[np.isin(SAT_SYSTEM[sat], list(systems))]
+        sat = self.store.satellites()
+        self.sat = sat[np.isin(SAT_SYSTEM[sat], list(systems))].astype(np.int16)
         if self.sat.size == 0:
-            raise SimError("the navigation data hold no GPS, Galileo or BeiDou ephemerides")
-
-    def _at(self, sat, t_ns: int, dt_s: float):
-        return self.store.sat_states(sat, int(t_ns), np.full(sat.size, dt_s))
+            raise SimError("the navigation data hold no healthy GPS, Galileo or BeiDou ephemerides")
 
     def __call__(self, sat, t_gpst_ns):
         """States of ``sat`` at each ``t_gpst_ns`` (see :data:`~gnssaug.datasets.sim.engine.SatelliteStates`)."""
         sat = np.asarray(sat, dtype=np.int16)
         t_gpst_ns = np.asarray(t_gpst_ns, dtype=np.int64)
-        shape = (t_gpst_ns.size, sat.size)
-        pos = np.empty(shape + (3,))
-        vel = np.empty(shape + (3,))
-        clk = np.empty(shape)
-        drift = np.empty(shape)
-        ok = np.empty(shape, dtype=bool)
-        for e, t in enumerate(t_gpst_ns):
-            st = self._at(sat, t, 0.0)
-            pos[e] = st.pos_ecef_m
-            clk[e] = st.clk_s
-            ok[e] = np.asarray(st.valid, dtype=bool)
-            v = getattr(st, "vel_ecef_mps", None)
-            d = getattr(st, "clk_drift_sps", None)
-            if v is None or d is None:
-                ahead = self._at(sat, t, _DRIFT_STEP_S)
-                v = (ahead.pos_ecef_m - st.pos_ecef_m) / _DRIFT_STEP_S if v is None else v
-                d = (ahead.clk_s - st.clk_s) / _DRIFT_STEP_S if d is None else d
-            vel[e] = v
-            drift[e] = d
-        return pos, vel, clk, drift, ok & np.isfinite(clk)
+        n_e, n_j = t_gpst_ns.size, sat.size
+        st = self.store.sat_states(np.tile(sat, n_e), np.repeat(t_gpst_ns, n_j))
+        ok = np.asarray(st.valid, dtype=bool) & np.isfinite(st.clk_s)
+        return (st.pos_ecef_m.reshape(n_e, n_j, 3), st.vel_ecef_mps.reshape(n_e, n_j, 3),
+                st.clk_s.reshape(n_e, n_j), st.clk_drift_sps.reshape(n_e, n_j), ok.reshape(n_e, n_j))
 
     def group_delays_m(self, sat) -> np.ndarray:
-        """Satellite group delays per slot [m] (float64[J, N_BAND], 0 where none is broadcast).
+        """Broadcast satellite group delays per slot times c [m] (float64[J, N_BAND], 0 where none).
 
-        These are what a user subtracts from code with the broadcast TGD/BGD; simulated code
-        carries them so that single-point users see the signals the way real receivers do.
+        Simulated code carries them, so a user who subtracts the broadcast TGD/BGD (as single-point
+        engines do) sees the signals the way real receivers record them.
         """
         sat = np.asarray(sat, dtype=np.int16)
         out = np.zeros((sat.size, N_BAND))
-        if not hasattr(self.store, "group_delay_s"):
-            return out
         for slot in range(N_BAND):
-            try:
-                gd = np.asarray(self.store.group_delay_s(sat, slot), dtype=np.float64)
-            except Exception:  # a store without delays for this slot: leave zero  # noqa: BLE001
-                continue
+            gd = np.asarray(self.store.group_delay_s(sat, slot), dtype=np.float64)
             out[:, slot] = np.where(np.isfinite(gd), gd, 0.0) * C_MPS
         return out
-
