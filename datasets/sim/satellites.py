@@ -10,10 +10,10 @@ the same store so that simulated code carries the biases a user removes with the
 from __future__ import annotations
 
 import numpy as np
-from gnssaug.datasets.sim.errors import SimError
-from gnssaug.datasets.sim.noise import SIM_SYSTEMS
 
 from gnssaug.constants import C_MPS
+from gnssaug.datasets.sim.errors import SimError
+from gnssaug.datasets.sim.noise import SIM_SYSTEMS
 from gnssaug.gnss import N_BAND, SAT_SYSTEM
 
 
