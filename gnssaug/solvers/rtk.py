@@ -368,7 +368,8 @@ class RtkEngine:
             except np.linalg.LinAlgError:
                 return None, 0, None
             pos = pos + dx
-            if np.linalg.norm(dx) < 1e-4:
+            # Within 1 m the range linearisation error is ~1e-7 relative (1 m / 20 000 km): done.
+            if np.linalg.norm(dx) < 1.0:
                 break
         cov = np.linalg.inv(n_mat)
         return pos, nv, cov
@@ -411,11 +412,6 @@ class RtkEngine:
         return out
 
     # ------------------------------------------------------------------------------------------
-    def _reset_amb(self, s):
-        self.p[s, :] = 0.0
-        self.p[:, s] = 0.0
-        self.p[s, s] = self.options.amb_init_std_cyc**2
-
     def _free_stale(self, t_ns):
         o = self.options
         limit = max(o.max_outage_epochs, 1) * max(self._dt_s, 1.0) * NS_PER_S
@@ -482,27 +478,35 @@ class RtkEngine:
         sd_pr = pr[0] - pr[1]
         have = np.isfinite(sd_cp) & np.isfinite(sd_pr)
         amb = self._amb[sat]
-        q = o.amb_noise_cyc**2 * self._dt_s
-        for i, f in zip(*np.nonzero(have), strict=True):
-            s = amb[i, f]
-            if s < 0:
-                free = np.flatnonzero(~self._slot_used)
-                if free.size == 0:
-                    have[i, f] = False
-                    continue
-                s = int(free[0])
-                self._slot_used[s] = True
-                self._amb[sat[i], f] = s
-                amb[i, f] = s
-                slip[i, f] = True
-            if slip[i, f]:
-                self.x[s] = sd_cp[i, f] - sd_pr[i, f] / lam[i, f]
-                self._reset_amb(s)
-                self._lock[sat[i], f] = 0
-            else:
-                self.p[s, s] += q
-                self._lock[sat[i], f] += 1
-            self._last_ns[sat[i], f] = t_ns
+        new = have & (amb < 0)
+        if new.any():
+            free = np.flatnonzero(~self._slot_used)
+            rows, fs = np.nonzero(new)
+            take = min(free.size, rows.size)
+            if take < rows.size:  # state full: the satellites beyond it wait for a free slot
+                have[rows[take:], fs[take:]] = False
+                rows, fs = rows[:take], fs[:take]
+            slots = free[:take]
+            self._slot_used[slots] = True
+            self._amb[sat[rows], fs] = slots
+            amb[rows, fs] = slots
+            slip[rows, fs] = True
+        reset = have & slip
+        keep = have & ~slip
+        if reset.any():
+            s = amb[reset]
+            self.x[s] = sd_cp[reset] - sd_pr[reset] / lam[reset]
+            self.p[s, :] = 0.0
+            self.p[:, s] = 0.0
+            self.p[s, s] = o.amb_init_std_cyc**2
+            self._lock[sat[np.nonzero(reset)[0]], np.nonzero(reset)[1]] = 0
+        if keep.any():
+            s = amb[keep]
+            self.p[s, s] += o.amb_noise_cyc**2 * self._dt_s
+            rows, fs = np.nonzero(keep)
+            self._lock[sat[rows], fs] += 1
+        rows, fs = np.nonzero(have)
+        self._last_ns[sat[rows], fs] = t_ns
         return have, amb
 
     def _rtk(self, sol, obs):

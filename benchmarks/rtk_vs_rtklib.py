@@ -1,0 +1,167 @@
+"""RTK speed and quality: ``gnssaug solve --mode rtk`` against RTKLIB ``rnx2rtkp``, whole processes.
+
+Both run kinematic, forward, on the same files with the same systems, two frequencies, 15 deg mask,
+continuous ambiguity resolution with ratio 3, broadcast ephemerides and the same known base
+position. Ours runs once as a warm-up (numba cache) before timing. Each side is timed as a whole
+process (start-up, file reading, solving, writing), ``--repeat`` times, alternating; the medians of
+wall time and of CPU time (user + system of the child) are reported: the machine may be shared, and
+CPU time is what load does not inflate. Quality of both ``.pos`` files comes from
+:func:`gnssaug.datasets.evaluate.evaluate` against the truth.
+
+Inputs:
+
+- ``nagoya``: the real Septentrio pair (0.99 m baseline, 5 min at 1 Hz), GPS+Galileo+BeiDou, truth
+  from ``rover_position.txt``; the base at its truth position.
+- ``sim``: the network simulator (real WUHN-day broadcast ephemerides, every error model on): a base
+  and a rover ``--sim-distance`` km apart for ``--sim-duration`` s at 1 Hz, GPS+Galileo+BeiDou.
+
+Run: ``.venv/bin/python benchmarks/rtk_vs_rtklib.py [--repeat 3] [--sim-duration 3600] [--skip-sim]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from gnssaug.datasets.evaluate import evaluate
+from gnssaug.datasets.paths import shared_data_file
+from gnssaug.datasets.posfile import read_pos
+from gnssaug.datasets.truth import Truth, load_llh_point
+from gnssaug.geodesy import llh_deg_from_ecef
+
+_NAVSYS = {"G": 1, "E": 8, "J": 16, "C": 32}
+
+
+def rtklib_conf(base_llh_deg, systems: str) -> str:
+    """rnx2rtkp options matching ``gnssaug solve --mode rtk`` defaults."""
+    opts = {
+        "pos1-posmode": "kinematic",
+        "pos1-frequency": "l1+2",
+        "pos1-soltype": "forward",
+        "pos1-elmask": "15",
+        "pos1-dynamics": "off",
+        "pos1-tidecorr": "off",
+        "pos1-ionoopt": "brdc",
+        "pos1-tropopt": "saas",
+        "pos1-sateph": "brdc",
+        "pos1-navsys": str(sum(_NAVSYS[c] for c in systems)),
+        "pos2-armode": "continuous",
+        "pos2-gloarmode": "off",
+        "pos2-bdsarmode": "on",
+        "pos2-arthres": "3",
+        "out-solformat": "llh",
+        "out-outstat": "off",
+        "ant2-postype": "llh",
+        "ant2-pos1": f"{base_llh_deg[0]:.9f}",
+        "ant2-pos2": f"{base_llh_deg[1]:.9f}",
+        "ant2-pos3": f"{base_llh_deg[2]:.4f}",
+    }
+    return "".join(f"{k:<20}={v}\n" for k, v in opts.items())
+
+
+def timed(cmd: list[str]) -> tuple[float, float]:
+    """Run a command; returns (wall [s], child CPU user+system [s]). Raises on failure."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{cmd[0]} failed ({proc.returncode}): {proc.stderr[-800:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
+def compare(name, rover, base, navs, base_ecef_m, truth: Truth, systems, folder: Path, repeat: int) -> dict:
+    """Run both sides on one input and print the comparison."""
+    llh = llh_deg_from_ecef(base_ecef_m)
+    conf = folder / f"{name}.conf"
+    conf.write_text(rtklib_conf(llh, systems))
+    ours_pos, theirs_pos = folder / f"{name}_gnssaug.pos", folder / f"{name}_rtklib.pos"
+    ours = [sys.executable, "-m", "gnssaug", "solve", "--mode", "rtk", str(rover), *map(str, navs), "--base",
+            str(base), "--base-pos=" + ",".join(f"{v:.4f}" for v in base_ecef_m), "--systems", systems, "--freqs", "2",
+            "--elmask", "15", "--ar", "continuous", "-q", "-o", str(ours_pos)]
+    theirs = [shutil.which("rnx2rtkp"), "-k", str(conf), "-o", str(theirs_pos), str(rover), str(base),
+              *map(str, navs)]
+    timed(ours)  # warm-up: numba compiles into its cache once
+    t_ours, t_theirs = [], []
+    for _ in range(repeat):
+        t_ours.append(timed(ours))
+        t_theirs.append(timed(theirs))
+    ev_ours = evaluate(read_pos(ours_pos), truth)
+    ev_theirs = evaluate(read_pos(theirs_pos), truth)
+    n = max(ev_ours.n_epochs, ev_theirs.n_epochs)
+    wall_o = statistics.median(t[0] for t in t_ours)
+    cpu_o = statistics.median(t[1] for t in t_ours)
+    wall_r = statistics.median(t[0] for t in t_theirs)
+    cpu_r = statistics.median(t[1] for t in t_theirs)
+    print(f"\n== {name}: {n} epochs, systems {systems}, L1+L2, 15 deg, continuous AR (median of {repeat})")
+    print(f"{'':10} {'wall s':>7} {'cpu s':>7} {'ep/s wall':>10} {'ep/s cpu':>9} {'fix %':>6} {'TTFF s':>7} "
+          f"{'fixH mm':>8} {'fixV mm':>8} {'H95 mm':>7} {'V95 mm':>7}")
+    for label, wall, cpu, ev in (("gnssaug", wall_o, cpu_o, ev_ours), ("rnx2rtkp", wall_r, cpu_r, ev_theirs)):
+        print(f"{label:10} {wall:7.2f} {cpu:7.2f} {n / wall:10.1f} {n / cpu:9.1f} {100 * ev.fix_rate:6.1f} "
+              f"{ev.ttff_s:7.1f} {1e3 * ev.fix_h_rms_m:8.2f} {1e3 * ev.fix_v_rms_m:8.2f} {1e3 * ev.h95_m:7.1f} "
+              f"{1e3 * ev.v95_m:7.1f}")
+    print(f"speed ratio gnssaug/rnx2rtkp: wall {wall_r / wall_o:.2f}x, cpu {cpu_r / cpu_o:.2f}x (>1: gnssaug faster)")
+    return {"ours": ev_ours, "rtklib": ev_theirs, "cpu_ratio": cpu_r / cpu_o, "wall_ratio": wall_r / wall_o}
+
+
+def simulate(folder: Path, distance_km: float, duration_s: float, seed: int):
+    """Simulate a base and one rover; returns (rover, base, nav, base ECEF, rover truth ECEF)."""
+    from gnssaug.datasets.rinex.nav import read_nav
+    from gnssaug.datasets.sim.baseline import baseline_layout
+    from gnssaug.datasets.sim.cli import DEFAULT_NAV, DEFAULT_START
+    from gnssaug.datasets.sim.engine import SimConfig, Simulator
+    from gnssaug.datasets.sim.output import receivers_for, write_outputs
+    from gnssaug.datasets.sim.satellites import BroadcastSource
+    from gnssaug.time import parse_time_arg
+
+    nav_path = shared_data_file(*DEFAULT_NAV)
+    source = BroadcastSource(read_nav(nav_path))
+    layout = baseline_layout([distance_km])
+    cfg = SimConfig(start_gpst_ns=parse_time_arg(DEFAULT_START), duration_s=duration_s, seed=seed)
+    sim = Simulator(cfg, receivers_for(layout), source.sat, source, source.group_delays_m(source.sat))
+    write_outputs(sim, folder, layout, nav_path)
+    rover = layout.names[1]
+    return (folder / f"{rover}.obs", folder / "BASE.obs", folder / "nav.rnx", layout.pos_ecef_m[0],
+            layout.pos_ecef_m[1])
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs per side (default 3)")
+    parser.add_argument("--sim-duration", type=float, default=3600.0, help="simulated seconds (default 3600)")
+    parser.add_argument("--sim-distance", type=float, default=5.0, help="simulated baseline [km] (default 5)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--skip-sim", action="store_true", help="only the Nagoya pair")
+    args = parser.parse_args(argv)
+    if shutil.which("rnx2rtkp") is None:
+        print("rnx2rtkp (RTKLIB) is not installed", file=sys.stderr)
+        return 1
+    nagoya = shared_data_file("jp_nagoya_static_20240624")
+    base_ecef = load_llh_point(nagoya / "base_position.txt").pos_ecef_m[0]
+    with tempfile.TemporaryDirectory(prefix="gnssaug-rtkbench-") as tmp:
+        tmp = Path(tmp)
+        compare("nagoya", nagoya / "rover.obs", nagoya / "base.obs", [nagoya / "base.nav"], base_ecef,
+                load_llh_point(nagoya / "rover_position.txt"), "GEC", tmp, args.repeat)
+        if not args.skip_sim:
+            t0 = time.perf_counter()
+            rover, base, nav, base_ecef, truth_ecef = simulate(tmp, args.sim_distance, args.sim_duration, args.seed)
+            print(f"\nsimulated {args.sim_duration:.0f} s at 1 Hz, {args.sim_distance:g} km baseline, "
+                  f"in {time.perf_counter() - t0:.0f} s")
+            compare(f"sim{args.sim_distance:g}km", rover, base, [nav], base_ecef,
+                    Truth(np.asarray(truth_ecef).reshape(1, 3), name="sim"), "GEC", tmp, args.repeat)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
