@@ -35,7 +35,6 @@ from gnssaug.gnss import (
     SAT_PRN,
     SAT_SYSTEM,
     SBS,
-    SIGNAL_PLAN,
     attribute_rank,
     sat_index,
 )
@@ -261,19 +260,31 @@ def msm_to_obs(messages: list[Msm], t_ref_gpst_ns: int, glo_fcn: np.ndarray | No
 # ---------------------------------------------------------------------------------------------
 
 
-def _split_sats(sig_sets: list[set], max_cells: int = MAX_CELLS) -> list[list[int]]:
-    # Greedy: add satellites while n_sat x n_signals fits in the cell mask.
-    groups, cur, sigs = [], [], set()
-    for i, s in enumerate(sig_sets):
-        union = sigs | s
-        if cur and (len(cur) + 1) * len(union) > max_cells:
+def _split_sats(sig_masks: list[int], max_cells: int = MAX_CELLS) -> list[list[int]]:
+    # Greedy: add satellites (signal sets as bit masks) while n_sat x n_signals fits in the cell mask.
+    groups, cur, union = [], [], 0
+    for i, m in enumerate(sig_masks):
+        u = union | m
+        if cur and (len(cur) + 1) * u.bit_count() > max_cells:
             groups.append(cur)
-            cur, union = [], set(s)
+            cur, u = [], m
         cur.append(i)
-        sigs = union
+        union = u
     if cur:
         groups.append(cur)
     return groups
+
+
+def _signal_lut(system: int) -> np.ndarray:
+    # [slot, attribute ASCII] -> MSM signal ID (0: none)
+    lut = np.zeros((N_BAND, 256), dtype=np.int64)
+    for (slot, letter), sig in SIGNAL_IDS[system].items():
+        lut[slot, ord(letter)] = sig
+    return lut
+
+
+_SIG_LUT = {s: _signal_lut(s) for s in SIGNAL_IDS}
+_SLOTS = np.arange(N_BAND)[None, :]
 
 
 class MsmEncoder:
@@ -301,7 +312,9 @@ class MsmEncoder:
         self.station_id = station_id
         self.glo_fcn = glo_fcn if glo_fcn is not None else np.full(N_SAT, GLO_FCN_UNKNOWN, dtype=np.int8)
         self.systems = tuple(systems) if systems is not None else tuple(sorted(_MSM_GROUP))
-        self._lock_start: dict[tuple[int, int], int] = {}
+        self._lock_start = np.full((N_SAT, N_BAND), -1, dtype=np.int64)
+        self._last_seen = np.full((N_SAT, N_BAND), -1, dtype=np.int64)
+        self._last_epoch = -1
         self.dropped_signals = 0
 
     def encode(self, epoch: ObsEpoch) -> list[Msm]:
@@ -309,46 +322,44 @@ class MsmEncoder:
         out: list[Msm] = []
         for system in self.systems:
             out.extend(self._system(epoch, system))
+        self._last_epoch = epoch.t_gpst_ns
         for m in out[:-1]:
             m.multiple = 1
         return out
 
     def _system(self, epoch: ObsEpoch, system: int) -> list[Msm]:
         rows = np.flatnonzero(SAT_SYSTEM[epoch.sat] == system)
-        ids = SIGNAL_IDS[system]
-        entries = []  # (row, [(sig_id, slot)])
-        for r in rows.tolist():
-            sigs = []
-            for k in range(len(SIGNAL_PLAN[system])):
-                has = np.isfinite(epoch.pr_m[r, k]) or np.isfinite(epoch.cp_cyc[r, k])
-                if not has or epoch.code[r, k] == 0:
-                    continue
-                sig = ids.get((k, chr(epoch.code[r, k])))
-                if sig is None:
-                    self.dropped_signals += 1
-                    continue
-                sigs.append((sig, k))
-            if sigs:
-                entries.append((r, sorted(sigs)))
-        if not entries:
+        if not len(rows):
             return []
-        groups = _split_sats([{s for s, _ in e[1]} for e in entries])
-        return [self._message(epoch, system, [entries[i] for i in g]) for g in groups]
+        code = epoch.code[rows]
+        has = (np.isfinite(epoch.pr_m[rows]) | np.isfinite(epoch.cp_cyc[rows])) & (code != 0)
+        sig = _SIG_LUT[system][_SLOTS, code]
+        self.dropped_signals += int(np.count_nonzero(has & (sig == 0)))
+        r_idx, k_idx = np.nonzero(has & (sig != 0))
+        if not len(r_idx):
+            return []
+        cell_sig = sig[r_idx, k_idx]
+        order = np.lexsort((cell_sig, r_idx))  # cells: satellite-major, then signal ID
+        r_idx, k_idx, cell_sig = r_idx[order], k_idx[order], cell_sig[order]
+        sat_rows, first = np.unique(r_idx, return_index=True)
+        # signal set of each satellite as a bit mask, then split so that n_sat x n_sig <= 64 cells
+        masks = np.bitwise_or.reduceat(np.left_shift(1, cell_sig.astype(np.int64)), first)
+        groups = _split_sats([int(x) for x in masks])
+        bounds = np.append(first, len(r_idx))
+        out = []
+        for g in groups:
+            lo, hi = bounds[g[0]], bounds[g[-1] + 1]
+            out.append(self._message(epoch, system, rows[sat_rows[g[0]:g[-1] + 1]], rows[r_idx[lo:hi]], k_idx[lo:hi],
+                                     cell_sig[lo:hi]))
+        return out
 
-    def _message(self, epoch: ObsEpoch, system: int, entries) -> Msm:
+    def _message(self, epoch: ObsEpoch, system: int, sat_rows, rows_a, slots_a, cell_sig) -> Msm:
         group = _MSM_GROUP[system]
-        sig = sorted({s for _, sigs in entries for s, _ in sigs})
-        sig_col = {s: j for j, s in enumerate(sig)}
-        nsat = len(entries)
+        sig = np.unique(cell_sig)
+        nsat = len(sat_rows)
+        cell_sat = np.searchsorted(sat_rows, rows_a)
         cell_mask = np.zeros((nsat, len(sig)), dtype=bool)
-        rows, slots = [], []
-        for i, (r, sigs) in enumerate(entries):  # cell order: satellite-major, then signal ID
-            for s, k in sigs:
-                cell_mask[i, sig_col[s]] = True
-                rows.append(r)
-                slots.append(k)
-        rows_a, slots_a = np.array(rows), np.array(slots)
-        sat_rows = np.array([r for r, _ in entries])
+        cell_mask[cell_sat, np.searchsorted(sig, cell_sig)] = True
         sats = epoch.sat[sat_rows].astype(np.int64)
         prn = SAT_PRN[sats].astype(np.int64) - (PRN_BASE[SBS] - 1 if system == SBS else 0)
         fcn = self.glo_fcn[epoch.sat[rows_a]].astype(np.int64) if system == GLO else np.zeros(len(rows_a), np.int64)
@@ -356,7 +367,6 @@ class MsmEncoder:
         pr_ms = epoch.pr_m[rows_a, slots_a] / MS_TO_M
         cp_ms = epoch.cp_cyc[rows_a, slots_a] * lam / MS_TO_M
         rate = -epoch.dop_hz[rows_a, slots_a].astype(np.float64) * lam
-        cell_sat = np.repeat(np.arange(nsat), cell_mask.sum(axis=1))
         # rough range: the satellite's first valid pseudorange (else phase range), on the 1/1024 ms grid
         ref = np.full(nsat, np.nan)
         for src in (cp_ms, pr_ms):
@@ -409,16 +419,17 @@ class MsmEncoder:
         return np.where(bad | ~np.isfinite(q), np.nan, q * scale)
 
     def _lock_ms(self, epoch: ObsEpoch, sats: np.ndarray, slots: np.ndarray) -> np.ndarray:
-        out = np.zeros(len(sats), dtype=np.int64)
+        # Lock time per signal: restarted at a slip (LLI bit 0) or after an epoch without phase.
         t = epoch.t_gpst_ns
         rows = np.searchsorted(epoch.sat, sats)
-        for i, (s, k) in enumerate(zip(sats.tolist(), slots.tolist(), strict=True)):
-            key = (s, k)
-            slip = bool(epoch.lli[rows[i], k] & LLI_SLIP) or not np.isfinite(epoch.cp_cyc[rows[i], k])
-            if slip or key not in self._lock_start:
-                self._lock_start[key] = t
-            out[i] = (t - self._lock_start[key]) // 1_000_000
-        return out
+        start = self._lock_start[sats, slots]
+        slip = ((epoch.lli[rows, slots] & LLI_SLIP) != 0) | ~np.isfinite(epoch.cp_cyc[rows, slots])
+        gap = self._last_seen[sats, slots] != self._last_epoch
+        reset = slip | gap | (start < 0)
+        start = np.where(reset, t, start)
+        self._lock_start[sats, slots] = start
+        self._last_seen[sats, slots] = t
+        return (t - start) // 1_000_000
 
 
 # ---------------------------------------------------------------------------------------------

@@ -220,11 +220,12 @@ class _Plan:
     """Bit positions and conversions of every data field of one MSM shape (level, nsat, ncell)."""
 
     __slots__ = ("byte_off", "lshift", "rshift", "andmask", "scale", "invalid", "table", "slices", "end", "n",
-                 "views")
+                 "views", "fields", "width", "lo", "hi")
 
     def __init__(self, level: int, nsat: int, ncell: int, start: int):
         sat_fields, cell_fields = LEVELS[level]
         offs, widths, signed, scale, invalid, slices = [], [], [], [], [], {}
+        self.fields = []
         pos = start
         for group, n in ((sat_fields, nsat), (cell_fields, ncell)):
             for f in group:
@@ -237,6 +238,7 @@ class _Plan:
                 scale.extend([sc] * n)
                 invalid.extend([f.invalid if f.invalid is not None else _NO_INVALID] * n)
                 slices[f.name] = slice(first, first + n)
+                self.fields.append((f, slices[f.name]))
                 pos += n * f.width
         offs_a = np.array(offs, dtype=np.int64)
         w = np.array(widths, dtype=np.int64)
@@ -249,6 +251,9 @@ class _Plan:
         self.andmask = np.where(sg, np.int64(-1), (np.int64(1) << w) - 1)
         self.scale = np.array(scale, dtype=np.float64)
         self.invalid = np.array(invalid, dtype=np.int64)
+        self.width = w
+        self.lo = np.where(sg, -(np.int64(1) << (w - 1)), 0)
+        self.hi = np.where(sg, (np.int64(1) << (w - 1)) - 1, (np.int64(1) << w) - 1)
         # all six per-value arrays in one block, so a batch concatenates one array per message
         self.table = np.stack([self.byte_off, self.lshift, self.rshift, self.andmask, self.invalid,
                                self.scale.view(np.int64)])
@@ -431,31 +436,32 @@ def decode_msm_many(payloads: list[bytes]) -> list:
     return out
 
 
-def _raw_block(values: np.ndarray, f: _Field, msg_type: int) -> np.ndarray:
-    # Physical values -> checked raw integers of one field block.
-    values = np.asarray(values)
-    if f.scale is None:
-        raw = values.astype(np.int64)
-        bad = raw != values
-    else:
-        v = np.asarray(values, dtype=np.float64)
-        nan = np.isnan(v)
-        if nan.any() and f.invalid is None:
-            raise FieldRangeError(f"{f.df} {f.name}", float(v[nan][0]), f"in MSM {msg_type} has no invalid marker")
-        raw = np.where(nan, 0, np.rint(np.where(nan, 0.0, v) / f.scale)).astype(np.int64)
-        bad = ~np.isfinite(np.where(nan, 0.0, v))
-        if f.invalid is not None:
-            bad |= (raw == f.invalid) & ~nan
-            raw[nan] = f.invalid
-    lo = -(1 << (f.width - 1)) if f.signed else 0
-    hi = (1 << (f.width - 1)) - 1 if f.signed else (1 << f.width) - 1
-    bad |= (raw < lo) | (raw > hi)
+def _pack_fields(values: np.ndarray, plan: _Plan, msg_type: int) -> int:
+    # Physical values of every data field of a plan -> checked raw values -> one integer of all their bits.
+    nan = np.isnan(values)
+    with np.errstate(invalid="ignore"):
+        raw = np.rint(np.where(nan, 0.0, values) / plan.scale)
+    bad = ~np.isfinite(raw) | (raw < plan.lo) | (raw > plan.hi) | ((raw == plan.invalid) & ~nan)
+    bad |= nan & (plan.invalid == _NO_INVALID)
     if bad.any():
         i = int(np.argmax(bad))
-        scale = f.scale or 1
-        raise FieldRangeError(f"{f.df} {f.name}", values.ravel()[i],
-                              f"in MSM {msg_type} is outside {lo * scale}..{hi * scale} ({f.width} bits)")
-    return raw & ((1 << f.width) - 1)
+        for f, sl in plan.fields:
+            if sl.start <= i < sl.stop:
+                scale = f.scale or 1.0
+                detail = ("is NaN but the field has no invalid marker" if nan[i] else
+                          f"is outside {plan.lo[i] * scale}..{plan.hi[i] * scale} ({f.width} bits)")
+                raise FieldRangeError(f"{f.df} {f.name}", float(values[i]), f"in MSM {msg_type} {detail}")
+    raw = np.where(nan, plan.invalid, raw.astype(np.int64)) & ((np.int64(1) << plan.width) - 1)
+    width = plan.width
+    total = int(width.sum())
+    if total == 0:
+        return 0
+    # every field's bits, MSB first: repeat each value over its width and pick bit (width - 1 - k)
+    first = np.cumsum(width) - width
+    k = np.arange(total) - np.repeat(first, width)
+    bits = (np.repeat(raw, width) >> (np.repeat(width, width) - 1 - k)) & 1
+    packed = np.packbits(bits.astype(np.uint8)).tobytes()
+    return int.from_bytes(packed, "big") >> (len(packed) * 8 - total)
 
 
 def encode_msm(m: Msm) -> bytes:
@@ -497,34 +503,30 @@ def encode_msm(m: Msm) -> bytes:
     w.put(sum(1 << (32 - s) for s in sig.tolist()), 32)
     if nsat * nsig:
         w.put(int("".join("1" if c else "0" for c in m.cell_mask.ravel()), 2), nsat * nsig)
-    sat_fields, cell_fields = LEVELS[level]
     rough = np.asarray(m.rough_range_ms, dtype=np.float64)
+    if rough.shape != (nsat,):
+        raise MessageContentError(f"MSM {m.msg_type}: rough_range_ms has shape {rough.shape}, expected ({nsat},)")
     rough_nan = np.isnan(rough)
     filled = np.where(rough_nan, 0.0, rough)
-    if "rough_int" in {f.name for f in sat_fields}:
+    if level >= 4:
+        if np.any(~rough_nan & ((filled < 0) | (filled >= 255.0))):
+            raise FieldRangeError("DF397 rough_range_ms", rough.tolist(), "must be within 0..254.999 ms")
         whole = np.floor(filled)
         mod = np.rint((filled - whole) * 1024.0)
         carry = mod >= 1024.0
-        whole, mod = whole + carry, np.where(carry, 0.0, mod)
-        whole = np.where(rough_nan, 255, whole)
+        whole, mod = np.where(rough_nan, np.nan, whole + carry), np.where(carry, 0.0, mod)
     else:
         whole, mod = None, np.rint(filled * 1024.0) % 1024
-    values = {"rough_int": whole, "rough_mod": mod, "ext_info": m.ext_info, "rough_rate_mps": m.rough_rate_mps,
-              "fine_pr_ms": m.fine_pr_ms, "fine_cp_ms": m.fine_cp_ms, "lock": m.lock, "half_cycle": m.half_cycle,
-              "cn0_dbhz": m.cn0_dbhz, "fine_rate_mps": m.fine_rate_mps}
-    for group, n in ((sat_fields, nsat), (cell_fields, ncell)):
-        for f in group:
-            v = np.asarray(values[f.name])
-            if v.shape != (n,):
-                raise MessageContentError(f"MSM {m.msg_type}: {f.name} has shape {v.shape}, expected ({n},)")
-            if f is _ROUGH_INT:
-                raw = v.astype(np.int64)
-                if np.any((raw < 0) | (raw > 255) | ((raw == 255) & ~rough_nan)):
-                    raise FieldRangeError("DF397 rough_range_ms", rough.tolist(), "must be within 0..254.999 ms")
-                raw = raw & 0xFF
-            elif f is _ROUGH_MOD:
-                raw = v.astype(np.int64)
-            else:
-                raw = _raw_block(v, f, m.msg_type)
-            w.put_array(raw, f.width)
+    values = {"rough_int": whole, "rough_mod": mod / 1024.0, "ext_info": m.ext_info,
+              "rough_rate_mps": m.rough_rate_mps, "fine_pr_ms": m.fine_pr_ms, "fine_cp_ms": m.fine_cp_ms,
+              "lock": m.lock, "half_cycle": m.half_cycle, "cn0_dbhz": m.cn0_dbhz, "fine_rate_mps": m.fine_rate_mps}
+    plan = _plan(level, nsat, ncell, 169 + nsat * nsig)
+    blocks = []
+    for f, sl in plan.fields:
+        v = np.asarray(values[f.name], dtype=np.float64)
+        n = sl.stop - sl.start
+        if v.shape != (n,):
+            raise MessageContentError(f"MSM {m.msg_type}: {f.name} has shape {v.shape}, expected ({n},)")
+        blocks.append(v)
+    w.put(_pack_fields(np.concatenate(blocks) if blocks else np.zeros(0), plan, m.msg_type), int(plan.width.sum()))
     return w.to_bytes()
