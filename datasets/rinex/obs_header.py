@@ -13,7 +13,7 @@ import numpy as np
 
 from gnssaug.errors import FileFormatError, GnssError
 from gnssaug.gnss import GLO_FCN_UNKNOWN, N_SAT, SYSTEMS, parse_sv, system_index
-from gnssaug.time import BDT_OFFSET_NS, gpst_ns_from_calendar, leap_seconds_at_utc
+from gnssaug.time import BDT_OFFSET_NS, datetime_from_gpst_ns, gpst_ns_from_calendar, leap_seconds_at_utc
 
 #: Time systems of TIME OF FIRST OBS and what to add to a tag in that system to get GPST [ns],
 #: except GLO (UTC(SU) + 3 h, needs leap seconds) and UTC, handled by :func:`to_gpst_ns`.
@@ -97,8 +97,6 @@ def to_gpst_ns(t_ns, time_system: str, leap_s: int | None = None):
         raise GnssError(f"unknown time system {time_system!r}")
     utc_ns = t_ns - _GLO_MINUS_UTC_NS if time_system == "GLO" else t_ns
     if leap_s is None:
-        from gnssaug.time import datetime_from_gpst_ns
-
         leap_s = leap_seconds_at_utc(datetime_from_gpst_ns(int(np.min(utc_ns))))
     return utc_ns + leap_s * 10**9
 

@@ -185,3 +185,13 @@ def test_corrupt_gzip_raises_file_format_error(tmp_path):
     bad.write_bytes(b"\x1f\x8b\x08\x00garbage")
     with pytest.raises(FileFormatError, match="decompress"):
         read_obs(bad)
+
+
+def test_glonass_and_utc_time_systems():
+    from gnssaug.datasets.rinex.obs_header import to_gpst_ns
+
+    utc = gpst_ns_from_calendar(2024, 6, 24, 8, 20, 0)  # the calendar fields read as UTC
+    gpst = gpst_ns_from_calendar(2024, 6, 24, 8, 20, 18 * S)  # GPS - UTC = 18 s in 2024
+    assert to_gpst_ns(utc, "UTC", 18) == gpst
+    assert to_gpst_ns(utc + 3 * 3600 * S, "GLO", None) == gpst  # GLONASST = UTC + 3 h, leap from table
+    assert to_gpst_ns(utc, "GAL") == utc
