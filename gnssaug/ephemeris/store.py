@@ -8,9 +8,12 @@ Selection rules (documented choices):
 
 - Per query, the record with toe nearest to the requested time within the validity half-window
   of :data:`DEFAULT_WINDOWS_S` (GPS/QZSS: 2 h or half the curve-fit interval if longer, IS-GPS-200
-  §20.3.4.4; Galileo: 4 h, Galileo OS SIS ICD §5.1.9 nominal validity; BeiDou: 1 h, the hourly
-  update of BDS-SIS-ICD-B1I-3.0 §5.2.4; NavIC: 2 h; GLONASS: 30 min, the t_b spacing, so one
-  missed update is bridged). On equal distance the earlier toe wins. If that record declares the
+  §20.3.4.4; Galileo: 2 h, although the ICD allows 4 h: Galileo records are fitted on short arcs
+  and refreshed every 10 min, and on the WUHN day (2025-01-01, against WUM final orbits) their 3D
+  error grows from 1.2 m within 1 h of toe to 4.7 m at 1-2 h, 16 m at 2-3 h and 38 m at 3-4 h;
+  BeiDou: 1 h, the hourly update of BDS-SIS-ICD-B1I-3.0 §5.2.4 (1.4 m within 1 h, 1.8 m at 1-2 h
+  on the same day); NavIC: 2 h; GLONASS: 30 min, the t_b spacing, so one missed update is
+  bridged). On equal distance the earlier toe wins. If that record declares the
   satellite unhealthy (health word not 0; QZSS: ignoring bit 0), the satellite has no
   state: an unhealthy satellite is never served from an older healthy record.
 - Records with the same satellite and toe (a re-upload with a new IODE, or the same data
@@ -53,7 +56,7 @@ from gnssaug.gnss import (
 from gnssaug.kernels import orbits as _k
 
 #: Validity half-windows per system [s] (see the module docstring).
-DEFAULT_WINDOWS_S = {GPS: 7200.0, GLO: 1800.0, GAL: 14400.0, QZS: 7200.0, BDS: 3600.0, IRN: 7200.0}
+DEFAULT_WINDOWS_S = {GPS: 7200.0, GLO: 1800.0, GAL: 7200.0, QZS: 7200.0, BDS: 3600.0, IRN: 7200.0}
 
 
 @dataclass(frozen=True)

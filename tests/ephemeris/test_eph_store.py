@@ -72,6 +72,19 @@ def test_selection_nearest_toe_within_window(store, nav):
     assert st.valid[0]
 
 
+def test_default_windows_per_system(nav):
+    """One record per satellite: valid up to the system's half-window from toe, not beyond."""
+    k = nav.kepler
+    windows_h = {"G05": 2.0, "E02": 2.0, "C08": 1.0, "C01": 1.0}
+    for sv, hours in windows_h.items():
+        rows = np.flatnonzero(k.sat == parse_sv(sv))
+        one = EphStore(kepler=k.take(rows[len(rows) // 2:len(rows) // 2 + 1]))
+        toe = one.kepler.toe_gpst_ns[0]
+        t = toe + np.array([-1, 1, -1, 1]) * np.array([0.99, 0.99, 1.01, 1.01]) * hours * 3600 * NS_PER_S
+        st = one.sat_states(np.full(4, parse_sv(sv), dtype=np.int16), t.astype(np.int64))
+        assert st.valid.tolist() == [True, True, False, False], sv
+
+
 def test_unhealthy_records_are_not_used(nav):
     k = nav.kepler
     sat = parse_sv("G05")
