@@ -107,7 +107,7 @@ HEADER_BITS = 169
 MAX_CELLS = 64
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Msm:
     """One decoded MSM (RTCM 10403.3 §3.5.12).
 
