@@ -1,9 +1,9 @@
 """Bit-level reading and writing of RTCM payloads (RTCM 10403.3 §3.3: big-endian, MSB first).
 
 :class:`BitReader` reads the payload as one big integer and extracts fields by shifting, so a field
-costs a few integer operations regardless of its alignment. :func:`gather_fields` extracts many
-fields at arbitrary bit offsets in one vectorised numpy pass (the MSM cell blocks). :class:`BitWriter`
+costs a few integer operations regardless of its alignment. :class:`BitWriter`
 accumulates fields into a big integer; array blocks of equal-width fields are packed by numpy.
+The vectorised MSM field extraction lives with its tables in :mod:`gnssaug.rtcm.msm`.
 """
 
 from __future__ import annotations
@@ -104,27 +104,3 @@ class BitWriter:
         """The written bits, zero-padded to whole bytes."""
         pad = -self.nbits % 8
         return (self._value << pad).to_bytes((self.nbits + pad) // 8, "big")
-
-
-def gather_fields(payload: bytes, offsets: np.ndarray, shifts: np.ndarray, masks: np.ndarray) -> np.ndarray:
-    """Extract many fields of up to 57 bits at arbitrary bit offsets in one vectorised pass.
-
-    Parameters
-    ----------
-    payload : bytes
-        The message bytes.
-    offsets : intp[n, 8]
-        For each field, the 8 byte indices starting at its first byte (``offset_bits // 8 + 0..7``).
-    shifts : uint64[n]
-        Right shift that aligns each field's last bit: ``64 - offset_bits % 8 - width``.
-    masks : uint64[n]
-        ``2**width - 1`` per field.
-
-    Returns
-    -------
-    uint64[n]
-        The unsigned bit patterns.
-    """
-    buf = np.frombuffer(payload + bytes(8), dtype=np.uint8)
-    words = buf[offsets].view(">u8")[:, 0]
-    return (words >> shifts) & masks

@@ -5,17 +5,19 @@ masks, a cell mask (which satellite tracks which signal), then *field blocks*: e
 value of one field, then the next field, and the same for the cells. Each block holds equal-width
 fields, so the whole data section is a fixed pattern of (offset, width) pairs for a given MSM level,
 satellite count and cell count. That pattern is computed once and cached; a message is then decoded
-with a handful of numpy operations (:func:`gnssaug.rtcm.bits.gather_fields`) however many cells it
-holds, and encoded by packing each block with numpy.
+with a handful of numpy operations however many cells it holds (each field is read from the 64-bit
+word at its first byte), :func:`decode_msm_many` does the same for a whole batch of messages at once,
+and encoding packs all fields of a message in one numpy pass.
 
 Values stay in the units of the message (milliseconds of range, m/s of range rate); the conversion
 to pseudorange, phase and Doppler of an :class:`gnssaug.obs.ObsEpoch` is in
 :mod:`gnssaug.rtcm.epochs`.
 
 Signal identifiers follow RTCM 10403.3 Tables 3.5-91 (GPS), 3.5-96 (GLONASS), 3.5-99 (Galileo),
-3.5-105 (QZSS), 3.5-108.3 (NavIC) and 3.5-108 (BeiDou, with the BDS-3 signals of its amendments: B1C 1D/1P/1X at 30-32,
-B2a 5D/5P/5X at 22-24, B2b 7D at 25). B2b 7P/7Z and B2a+b 8D/8P/8X have no MSM signal ID in the
-10403.3 tables implemented by RTKLIB 2.4.3 and pyrtcm, so they are not written (no invented IDs).
+3.5-105 (QZSS), 3.5-108.3 (NavIC) and 3.5-108 (BeiDou). The BeiDou table carries the BDS-3 signals:
+B1C 1D/1P/1X at 30-32, B2a 5D/5P/5X at 22-24, B2b 7D/7P/7Z at 25-27 and B2a+b 8D/8P/8X at 18-20 (the
+amended table 3.5-108 as read by PocketSDR and RTKLIB demo5; RTKLIB 2.4.3 and pyrtcm 1.2 know only
+7D of these, so their decoders skip the other B2b and B2a+b cells).
 """
 
 from __future__ import annotations
@@ -39,8 +41,9 @@ _SIG_GAL = {2: "1C", 3: "1A", 4: "1B", 5: "1X", 6: "1Z", 8: "6C", 9: "6A", 10: "
 _SIG_SBS = {2: "1C", 22: "5I", 23: "5Q", 24: "5X"}
 _SIG_QZS = {2: "1C", 9: "6S", 10: "6L", 11: "6X", 15: "2S", 16: "2L", 17: "2X", 22: "5I", 23: "5Q", 24: "5X",
             30: "1S", 31: "1L", 32: "1X"}
-_SIG_BDS = {2: "2I", 3: "2Q", 4: "2X", 8: "6I", 9: "6Q", 10: "6X", 14: "7I", 15: "7Q", 16: "7X", 22: "5D",
-            23: "5P", 24: "5X", 25: "7D", 30: "1D", 31: "1P", 32: "1X"}
+_SIG_BDS = {2: "2I", 3: "2Q", 4: "2X", 8: "6I", 9: "6Q", 10: "6X", 14: "7I", 15: "7Q", 16: "7X", 18: "8D",
+            19: "8P", 20: "8X", 22: "5D", 23: "5P", 24: "5X", 25: "7D", 26: "7P", 27: "7Z", 30: "1D", 31: "1P",
+            32: "1X"}
 _SIG_IRN = {22: "5A"}
 
 #: ``SIGNAL_CODES[system][signal_id]`` -> RINEX band digit + attribute (``"2I"``).

@@ -139,3 +139,31 @@ def test_glonass_time_of_day_resolves():
 
 def test_empty_glo_fcn_array_shape():
     assert np.full(N_SAT, GLO_FCN_UNKNOWN, dtype=np.int8).shape == (N_SAT,)
+
+
+def test_bds3_signals_survive_msm7():
+    """B1I, B3I, B2b (7D/7P/7Z), B1C, B2a, B2a+b of a BDS-3 satellite keep their slots and codes."""
+    from gnssaug.gnss import BDS, band_slot, sat_index
+    from gnssaug.obs import ObsEpoch
+
+    t = 1_403_252_400 * 10**9
+    sats = np.array([sat_index(BDS, 7), sat_index(BDS, 35)], dtype=np.int16)
+    e = ObsEpoch.empty(t, sats)
+    codes = {("2", "I"): 0, ("6", "I"): 0, ("7", "P"): 0, ("1", "P"): 0, ("5", "P"): 0, ("8", "X"): 0}
+    freq = sat_freq_hz(sats)
+    for row in range(2):
+        for band, attr in codes:
+            k = band_slot(BDS, band, attr)
+            e.pr_m[row, k] = 21_000_000.0 + 1000 * row + 3.1 * k
+            e.cp_cyc[row, k] = e.pr_m[row, k] * freq[row, k] / C + 0.25
+            e.dop_hz[row, k] = -1234.5
+            e.cn0_dbhz[row, k] = 44.0
+            e.code[row, k] = ord(attr)
+    (m,) = MsmEncoder(7).encode(e)
+    assert m.msg_type == 1127 and set(m.sig.tolist()) == {2, 8, 26, 31, 23, 20}
+    (d,) = EpochAssembler(t).feed(decode(encode(m)))
+    assert np.array_equal(d.code, e.code)
+    ok = np.isfinite(e.pr_m)
+    assert np.all(np.abs(d.pr_m - e.pr_m)[ok] <= TOL[7]["pr_m"])
+    lam = C / freq
+    assert np.all(np.abs((d.cp_cyc - e.cp_cyc) * lam)[ok] <= TOL[7]["cp_m"] * 1.0001)
