@@ -22,7 +22,7 @@ import sys
 import numpy as np
 
 from gnssaug.errors import UsageError
-from gnssaug.rtcm.codec import decode, encode
+from gnssaug.rtcm.codec import decode_many, encode
 from gnssaug.rtcm.epochs import EpochAssembler, MsmEncoder, msm_epoch_gpst_ns, obs_to_legacy
 from gnssaug.rtcm.errors import RtcmError
 from gnssaug.rtcm.framing import Deframer, frame
@@ -82,13 +82,7 @@ def _decoded(data: bytes):
     deframer = Deframer()
     frames = deframer.feed(data)
     deframer.flush()
-    out = []
-    for f in frames:
-        try:
-            out.append((f, decode(f)))
-        except RtcmError as exc:
-            out.append((f, exc))
-    return out, deframer
+    return list(zip(frames, decode_many(frames), strict=True)), deframer
 
 
 def reference_time(messages, given: str | None) -> int:

@@ -29,16 +29,20 @@ from gnssaug.gnss import (
     GLO,
     GLO_FCN_UNKNOWN,
     GPS,
+    MAX_PRN,
     N_BAND,
     N_SAT,
     PRN_BASE,
     SAT_PRN,
     SAT_SYSTEM,
     SBS,
+    SYSTEM_OFFSET,
+    SYSTEMS,
     attribute_rank,
     sat_index,
 )
 from gnssaug.obs import LLI_HALF_CYCLE, LLI_SLIP, OBS_FIELDS, ObsEpoch
+from gnssaug.rtcm.errors import MessageContentError
 from gnssaug.rtcm.messages import Message
 from gnssaug.rtcm.msm import MAX_CELLS, MS_TO_M, MSM_SYSTEM, SIGNAL_IDS, SIGNAL_SLOTS, Msm
 from gnssaug.time import NS_PER_DAY, NS_PER_WEEK, leap_seconds_at_gpst_ns
@@ -150,9 +154,14 @@ def _wavelength_m(system: int, slots: np.ndarray, fcn: np.ndarray) -> np.ndarray
 
 
 def _msm_sats(m: Msm) -> np.ndarray:
+    # Global satellite indices of an MSM's satellite IDs (SBAS ID 1 is PRN 120; QZSS ID 1 is J01).
     system = m.system
     prn = m.prn.astype(np.int64) + (PRN_BASE[SBS] - 1 if system == SBS else 0)
-    return np.array([sat_index(system, int(p)) for p in prn], dtype=np.int64)
+    slot = prn - PRN_BASE[system]
+    if np.any((slot < 0) | (slot >= MAX_PRN[system])):
+        bad = int(prn[(slot < 0) | (slot >= MAX_PRN[system])][0])
+        raise MessageContentError(f"MSM {m.msg_type}: satellite ID {bad} is outside the {SYSTEMS[system]} range")
+    return SYSTEM_OFFSET[system] + slot
 
 
 class _Cells:
@@ -179,25 +188,57 @@ class _Cells:
         return epoch
 
 
-def _add_msm(cells: _Cells, m: Msm, glo_fcn: np.ndarray, lock_state: dict | None, t_gpst_ns: int) -> None:
+class LockState:
+    """Lock times seen at the previous epoch per satellite and slot, to turn MSM lock-time indicators
+    into loss-of-lock flags (a lock time that went down, or restarted from zero, is a slip)."""
+
+    def __init__(self):
+        self.t_gpst_ns = np.full((N_SAT, N_BAND), -1, dtype=np.int64)
+        self.lock_ms = np.zeros((N_SAT, N_BAND), dtype=np.int64)
+
+    def update(self, sats: np.ndarray, slots: np.ndarray, lock_ms: np.ndarray, t_gpst_ns: int) -> np.ndarray:
+        """Record this epoch's lock times; returns bool[n], True where the signal slipped."""
+        prev_t = self.t_gpst_ns[sats, slots]
+        prev = self.lock_ms[sats, slots]
+        elapsed_ms = (t_gpst_ns - prev_t) // 1_000_000
+        slip = (prev_t >= 0) & (lock_ms < prev + elapsed_ms) & ((lock_ms < prev) | (lock_ms == 0))
+        self.t_gpst_ns[sats, slots] = t_gpst_ns
+        self.lock_ms[sats, slots] = lock_ms
+        return slip
+
+
+def _signal_tables(system: int):
+    # MSM signal ID (0..32) -> ObsEpoch slot (-1: none), attribute letter, preference rank
+    slot = np.full(33, -1, dtype=np.int64)
+    letter = np.zeros(33, dtype=np.uint8)
+    rank = np.zeros(33, dtype=np.int64)
+    for sig, (k, attr) in SIGNAL_SLOTS[system].items():
+        slot[sig], letter[sig], rank[sig] = k, ord(attr), attribute_rank(system, k, attr)
+    return slot, letter, rank
+
+
+_SIG_TABLES = {s: _signal_tables(s) for s in SIGNAL_SLOTS}
+
+
+def _add_msm(cells: _Cells, m: Msm, glo_fcn: np.ndarray, lock_state: LockState | None, t_gpst_ns: int) -> None:
     system = m.system
-    table = SIGNAL_SLOTS[system]
+    slot_of, letter_of, rank_of = _SIG_TABLES[system]
     sat_pos, sig_pos = m.cell_index()
     sig_ids = m.sig[sig_pos]
-    known = np.array([int(s) in table for s in sig_ids], dtype=bool)
+    slot = slot_of[sig_ids]
+    known = slot >= 0
     if not known.any():
         return
-    sat_pos, sig_pos, sig_ids = sat_pos[known], sig_pos[known], sig_ids[known]
     idx = np.flatnonzero(known)
-    sats = _msm_sats(m)[sat_pos]
-    slot = np.array([table[int(s)][0] for s in sig_ids], dtype=np.int64)
-    letter = np.array([ord(table[int(s)][1]) for s in sig_ids], dtype=np.uint8)
-    rank = np.array([attribute_rank(system, int(k), chr(c)) for k, c in zip(slot, letter, strict=True)])
+    sat_pos, sig_ids, slot = sat_pos[idx], sig_ids[idx], slot[idx]
+    letter, rank = letter_of[sig_ids], rank_of[sig_ids]
+    all_sats = _msm_sats(m)
+    sats = all_sats[sat_pos]
     if system == GLO:
         if m.level in (5, 7):
             ext = m.ext_info.astype(np.int64)
             learned = ext <= 13
-            glo_fcn[_msm_sats(m)[learned]] = ext[learned] - 7
+            glo_fcn[all_sats[learned]] = ext[learned] - 7
         fcn = glo_fcn[sats].astype(np.float64)
     else:
         fcn = np.zeros(len(sats))
@@ -211,19 +252,13 @@ def _add_msm(cells: _Cells, m: Msm, glo_fcn: np.ndarray, lock_state: dict | None
     if lock_state is not None:
         table_ms = LOCK_MS_MSM_EXT if m.level >= 6 else LOCK_MS_MSM
         lock_ms = table_ms[np.minimum(m.lock[idx], len(table_ms) - 1)]
-        for i, (s, k) in enumerate(zip(sats.tolist(), slot.tolist(), strict=True)):
-            prev = lock_state.get((s, k))
-            # a slip: the lock time is shorter than at the previous epoch plus the time elapsed
-            if prev is not None and lock_ms[i] < prev[1] + (t_gpst_ns - prev[0]) // 1_000_000 and (
-                    lock_ms[i] < prev[1] or lock_ms[i] == 0):
-                lli[i] |= LLI_SLIP
-            lock_state[(s, k)] = (t_gpst_ns, int(lock_ms[i]))
+        lli |= np.where(lock_state.update(sats, slot, lock_ms, t_gpst_ns), LLI_SLIP, 0).astype(np.uint8)
     cells.add(sats, slot, rank, pr_m=pr_m, cp_cyc=cp_cyc, dop_hz=dop, cn0_dbhz=m.cn0_dbhz[idx], lli=lli,
               code=letter)
 
 
 def msm_to_obs(messages: list[Msm], t_ref_gpst_ns: int, glo_fcn: np.ndarray | None = None,
-               lock_state: dict | None = None) -> ObsEpoch:
+               lock_state: LockState | None = None) -> ObsEpoch:
     """One ObsEpoch from the MSMs of one epoch (any systems, any levels).
 
     Parameters
@@ -235,9 +270,9 @@ def msm_to_obs(messages: list[Msm], t_ref_gpst_ns: int, glo_fcn: np.ndarray | No
     glo_fcn : int8[N_SAT], optional
         GLONASS frequency channel per satellite; updated from MSM5/7 extended info. Phases and
         Dopplers of GLONASS satellites with unknown channel are NaN.
-    lock_state : dict, optional
-        Per-signal lock times of the previous epoch, updated in place; a shorter lock time sets the
-        LLI slip bit. Without it only the half-cycle bit is set.
+    lock_state : LockState, optional
+        Per-signal lock times of the previous epoch, updated; a shorter lock time sets the LLI slip
+        bit. Without it only the half-cycle bit is set.
 
     Returns
     -------
@@ -587,7 +622,7 @@ class EpochAssembler:
         self.glo_fcn = np.full(N_SAT, GLO_FCN_UNKNOWN, dtype=np.int8)
         self._pending: list = []
         self._pending_t: int | None = None
-        self._lock_state: dict = {}
+        self._lock_state = LockState()
 
     def feed(self, message) -> list[ObsEpoch]:
         """Add one decoded message; returns the epochs it completes (usually none or one)."""
@@ -647,6 +682,6 @@ def merge_epochs(parts: list[ObsEpoch], t_gpst_ns: int) -> ObsEpoch:
     return ObsEpoch(t_gpst_ns, uniq.astype(np.int16), **arrays)
 
 
-__all__ = ["BDS", "EpochAssembler", "LOCK_MS_MSM", "LOCK_MS_MSM_EXT", "LOCK_S_LEGACY", "MsmEncoder",
+__all__ = ["BDS", "EpochAssembler", "LOCK_MS_MSM", "LOCK_MS_MSM_EXT", "LOCK_S_LEGACY", "LockState", "MsmEncoder",
            "epoch_fields", "legacy_to_obs", "lock_indicator", "merge_epochs", "msm_epoch_gpst_ns", "msm_to_obs",
            "obs_to_legacy"]
