@@ -625,20 +625,33 @@ class EpochAssembler:
         self._lock_state = LockState()
 
     def feed(self, message) -> list[ObsEpoch]:
-        """Add one decoded message; returns the epochs it completes (usually none or one)."""
+        """Add one decoded message; returns the epochs it completes (usually none or one).
+
+        Raises
+        ------
+        MessageContentError
+            For an observation message naming satellites outside the satellite index; the message
+            is not added and the pending epoch is kept.
+        """
         if isinstance(message, Message):
             if message.msg_type == 1020:
-                fcn = message.values["fcn_plus7"] - 7
-                if -7 <= fcn <= 6:
-                    self.glo_fcn[sat_index(GLO, message.values["slot"])] = fcn
+                fcn, slot = message.values["fcn_plus7"] - 7, message.values["slot"]
+                if -7 <= fcn <= 6 and 1 <= slot <= MAX_PRN[GLO]:
+                    self.glo_fcn[sat_index(GLO, slot)] = fcn
                 return []
             if message.msg_type not in (1001, 1002, 1003, 1004, 1009, 1010, 1011, 1012):
                 return []
             glonass = message.msg_type >= 1009
+            system = GLO if glonass else GPS
+            prns = [s["slot" if glonass else "prn"] for s in message.values["sats"]]
+            if any(not 1 <= p <= MAX_PRN[system] for p in prns) or len(set(prns)) != len(prns):
+                raise MessageContentError(f"message {message.msg_type}: satellite IDs {prns} are outside "
+                                          f"1..{MAX_PRN[system]} or repeated")
             t = msm_epoch_gpst_ns(101 if glonass else 100, message.values["tod_ms" if glonass else "tow_ms"],
                                   self.t_ref_gpst_ns)
             more = message.values["sync"]
         elif isinstance(message, Msm):
+            _msm_sats(message)  # rejects satellite IDs outside the system's range
             t = msm_epoch_gpst_ns(message.msg_type // 10, message.epoch_ms, self.t_ref_gpst_ns, message.glo_dow)
             more = message.multiple
         else:
