@@ -356,7 +356,7 @@ def parse_obs_bytes(data: bytes, path: str = "<bytes>", systems: str | None = No
 
 
 def _assemble(ep, header, row_epoch, row_line, sat, bad, out, warn) -> ObsSeries:
-    """Drop broken epochs and empty records, sort satellites within epochs, build the series."""
+    """Drop broken epochs and empty records, order epochs by time and satellites within epochs."""
     n_epoch = len(ep.fields)
     epoch_bad = np.zeros(n_epoch, dtype=bool)
     if bad.any():
@@ -364,10 +364,18 @@ def _assemble(ep, header, row_epoch, row_line, sat, bad, out, warn) -> ObsSeries
         for e in np.flatnonzero(epoch_bad).tolist():
             line = int(row_line[bad & (row_epoch == e)][0]) + 1
             warn(line, "an observation field is not a number")
+    t_all = _epoch_times(ep, header)
+    # ObsSeries promises non-decreasing tags; a file written out of order is sorted (stably).
+    by_time = np.argsort(t_all, kind="stable")
+    if np.any(np.diff(t_all) < 0):
+        warnings.warn(f"{header.path}: epochs are not in time order; sorted", ObsFileWarning, stacklevel=3)
+    rank = np.empty(n_epoch, dtype=np.int64)
+    rank[by_time] = np.arange(n_epoch)
+    row_rank = rank[row_epoch]
     keep = ~epoch_bad[row_epoch] & (out["code"] != 0).any(axis=1)
-    order = np.lexsort((sat, row_epoch))
+    order = np.lexsort((sat, row_rank))
     order = order[keep[order]]
-    e_sorted, s_sorted = row_epoch[order], sat[order]
+    e_sorted, s_sorted = row_rank[order], sat[order]
     dup = np.zeros(order.size, dtype=bool)
     dup[1:] = (e_sorted[1:] == e_sorted[:-1]) & (s_sorted[1:] == s_sorted[:-1])
     if dup.any():
@@ -376,11 +384,9 @@ def _assemble(ep, header, row_epoch, row_line, sat, bad, out, warn) -> ObsSeries
             message = f"{header.path}:{line}: satellite listed twice in one epoch; second record ignored"
             warnings.warn(message, ObsFileWarning, stacklevel=3)
         order, e_sorted = order[~dup], e_sorted[~dup]
-    good = np.flatnonzero(~epoch_bad)
-    counts = np.bincount(e_sorted, minlength=n_epoch)[good] if n_epoch else np.zeros(0, np.int64)
+    good = by_time[~epoch_bad[by_time]]  # good epochs in time order
+    counts = np.bincount(e_sorted, minlength=n_epoch)[rank[good]]
     offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
-    t = _epoch_times(ep, header)[good]
-    flag = np.asarray(ep.flag, dtype=np.uint8)[good] if n_epoch else np.zeros(0, np.uint8)
+    flag = np.asarray(ep.flag, dtype=np.uint8).reshape(-1)[good]
     arrays = {name: np.ascontiguousarray(arr[order]) for name, arr in out.items()}
-    return ObsSeries(t_gpst_ns=t, offsets=offsets, flag=flag, sat=sat[order].astype(np.int16), **arrays)
-
+    return ObsSeries(t_gpst_ns=t_all[good], offsets=offsets, flag=flag, sat=sat[order].astype(np.int16), **arrays)

@@ -195,3 +195,12 @@ def test_glonass_and_utc_time_systems():
     assert to_gpst_ns(utc, "UTC", 18) == gpst
     assert to_gpst_ns(utc + 3 * 3600 * S, "GLO", None) == gpst  # GLONASST = UTC + 3 h, leap from table
     assert to_gpst_ns(utc, "GAL") == utc
+
+
+def test_epochs_out_of_order_are_sorted():
+    (_, s), warned = _read_quiet(DATA / "epochs_out_of_order.rnx")
+    (_, ref), _ = _read_quiet(DATA / "rinex304_tiny.rnx")
+    assert len(warned) == 1 and "time order" in warned[0]
+    np.testing.assert_array_equal(s.t_gpst_ns, ref.t_gpst_ns)
+    np.testing.assert_array_equal(s.sat, ref.sat)
+    np.testing.assert_array_equal(s.pr_m, ref.pr_m)
