@@ -17,7 +17,7 @@ import numpy as np
 
 from gnssaug import __version__
 from gnssaug.errors import InvalidInputError
-from gnssaug.gnss import GLO, GLO_FCN_UNKNOWN, N_BAND, SAT_SYSTEM, SYSTEMS, attribute_rank, band_slot, sv_name
+from gnssaug.gnss import GLO, GLO_FCN_UNKNOWN, N_BAND, N_SAT, SAT_SYSTEM, SYSTEMS, attribute_rank, band_slot, sv_name
 from gnssaug.kernels.rinex_text import format_obs_rows
 from gnssaug.obs import ObsSeries
 from gnssaug.time import NS_PER_DAY
@@ -28,6 +28,8 @@ from .obs_header import ObsHeader
 WRITE_VERSION = 3.04
 _GPS_EPOCH_DAY = np.datetime64("1980-01-06", "D")
 _KIND_FIELDS = {"C": "pr_m", "L": "cp_cyc", "D": "dop_hz", "S": "cn0_dbhz"}
+#: ``_SV_NAMES[sat]``: the three ASCII bytes of every satellite's name (uint8[N_SAT, 3]).
+_SV_NAMES = np.frombuffer("".join(sv_name(i) for i in range(N_SAT)).encode("ascii"), dtype=np.uint8).reshape(-1, 3)
 
 
 def _rec(body: str, label: str) -> str:
@@ -189,8 +191,7 @@ def write_obs(path: str | Path, header: ObsHeader, series: ObsSeries) -> None:
     """
     obs_types = series_obs_types(series)
     n_type, kind, slot, attr = _tables(obs_types)
-    names = "".join(sv_name(int(s)) for s in series.sat).encode("ascii")
-    row_name = np.frombuffer(names, dtype=np.uint8).reshape(-1, 3) if names else np.zeros((0, 3), np.uint8)
+    row_name = _SV_NAMES[series.sat]
     epoch_text = _epoch_lines(series) if len(series) else np.zeros((0, 35), np.uint8)
     body = format_obs_rows(
         epoch_text, series.offsets, SAT_SYSTEM[series.sat].astype(np.int8), row_name, n_type, kind, slot, attr,

@@ -122,3 +122,12 @@ def test_rnx2rtkp_solves_written_file_like_the_original(nagoya_dir, nagoya_writt
     original = _rnx2rtkp(tool, nagoya_dir / "rover.obs", nav, tmp_path / "original.pos")
     assert len(ours) >= len(series) - 1  # a single-point solution for (nearly) every epoch
     assert ours == original
+
+
+def test_wuhn_day_round_trip_is_exact(wuhn_dir, tmp_path):
+    # RINEX 3.01 Hatanaka input (trimmed lines, ".000" Dopplers, GLONASS P code on G2) -> 3.04 text.
+    header, series = read_obs(wuhn_dir / "WUHN00CHN_R_20250010000_01D_30S_MO.crx")
+    out = tmp_path / "wuhn.rnx"
+    write_obs(out, header, series)
+    _, back = read_obs(out)
+    _assert_round_trip(series, back)
