@@ -65,8 +65,8 @@ def decode_many(items) -> list:
     out: list = [None] * len(payloads)
     msm_pos, msm_payloads = [], []
     for i, payload in enumerate(payloads):
-        msg_type = message_type(payload)
-        if is_msm(msg_type):
+        msg_type = (payload[0] << 4) | (payload[1] >> 4) if len(payload) >= 2 else 0
+        if 1071 <= msg_type <= 1137 and is_msm(msg_type):
             msm_pos.append(i)
             msm_payloads.append(payload)
             continue

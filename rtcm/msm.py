@@ -223,7 +223,7 @@ class _Plan:
     """Bit positions and conversions of every data field of one MSM shape (level, nsat, ncell)."""
 
     __slots__ = ("byte_off", "lshift", "rshift", "andmask", "scale", "invalid", "table", "slices", "end", "n",
-                 "views", "fields", "width", "lo", "hi")
+                 "views", "fields", "width", "lo", "hi", "partner")
 
     def __init__(self, level: int, nsat: int, ncell: int, start: int):
         sat_fields, cell_fields = LEVELS[level]
@@ -257,9 +257,14 @@ class _Plan:
         self.width = w
         self.lo = np.where(sg, -(np.int64(1) << (w - 1)), 0)
         self.hi = np.where(sg, (np.int64(1) << (w - 1)) - 1, (np.int64(1) << w) - 1)
-        # all six per-value arrays in one block, so a batch concatenates one array per message
+        # rough range = whole ms + fraction: each fraction value gets the offset back to its whole ms
+        self.partner = np.zeros(len(offs), dtype=np.int64)
+        if "rough_int" in slices:
+            mod, whole = slices["rough_mod"], slices["rough_int"]
+            self.partner[mod] = whole.start - mod.start
+        # all seven per-value arrays in one block, so a batch concatenates one array per message
         self.table = np.stack([self.byte_off, self.lshift, self.rshift, self.andmask, self.invalid,
-                               self.scale.view(np.int64)])
+                               self.scale.view(np.int64), self.partner])
         self.slices = slices
         # value ranges of: rough_mod, rough_int, ext_info, rough_rate, fine_pr, fine_cp, lock, half, cn0, fine_rate
         order = ("rough_mod", "rough_int", "ext_info", "rough_rate_mps", "fine_pr_ms", "fine_cp_ms", "lock",
@@ -343,21 +348,22 @@ def _header(payload: bytes):
 
 def _build(head, prn, sig, cell_mask, ncell, plan: _Plan, vals: np.ndarray, u16: np.ndarray, u8: np.ndarray,
            base: int) -> Msm:
-    # One Msm from the converted values of its plan, starting at ``base`` of the batch arrays.
+    # One Msm from the converted values of its plan, starting at ``base`` of the batch arrays
+    # (the rough ranges were completed in the batch: see ``_convert``).
     v = plan.views
     nsat = len(prn)
-    a, b = v[0]
-    rough = vals[base + a:base + b]
-    if v[1] is not None:
-        a, b = v[1]
-        rough = vals[base + a:base + b] + rough
-    out = []
-    for k, src, kind, n in ((2, u8, "u8", nsat), (3, vals, "nan", nsat), (4, vals, "nan", ncell),
-                            (5, vals, "nan", ncell), (6, u16, "u16", ncell), (7, u8, "u8", ncell),
-                            (8, vals, "nan", ncell), (9, vals, "nan", ncell)):
-        ab = v[k]
-        out.append(src[base + ab[0]:base + ab[1]] if ab is not None else _const(kind, n))
-    return Msm(*head, prn, sig, cell_mask, rough, *out)
+    mod, ext, rate, pr, cp, lock, half, cn0, fine_rate = v[0], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9]
+    return Msm(
+        *head, prn, sig, cell_mask, vals[base + mod[0]:base + mod[1]],
+        u8[base + ext[0]:base + ext[1]] if ext else _const("u8", nsat),
+        vals[base + rate[0]:base + rate[1]] if rate else _const("nan", nsat),
+        vals[base + pr[0]:base + pr[1]] if pr else _const("nan", ncell),
+        vals[base + cp[0]:base + cp[1]] if cp else _const("nan", ncell),
+        u16[base + lock[0]:base + lock[1]] if lock else _const("u16", ncell),
+        u8[base + half[0]:base + half[1]] if half else _const("u8", ncell),
+        vals[base + cn0[0]:base + cn0[1]] if cn0 else _const("nan", ncell),
+        vals[base + fine_rate[0]:base + fine_rate[1]] if fine_rate else _const("nan", ncell),
+    )
 
 
 def _words(buf: bytes) -> np.ndarray:
@@ -366,10 +372,12 @@ def _words(buf: bytes) -> np.ndarray:
     return np.ndarray(shape=(len(buf),), dtype=">i8", buffer=padded, strides=(1,))
 
 
-def _convert(buf: bytes, byte_off, lshift, rshift, andmask, scale, invalid):
+def _convert(buf: bytes, byte_off, lshift, rshift, andmask, scale, invalid, partner):
     raw = ((_words(buf)[byte_off].astype(np.int64) << lshift) >> rshift) & andmask
     vals = raw * scale
     vals[raw == invalid] = np.nan
+    has = np.flatnonzero(partner)
+    vals[has] += vals[has + partner[has]]  # rough range: whole ms (NaN if invalid) + fraction
     return vals, raw.astype(np.uint16), raw.astype(np.uint8)
 
 
@@ -398,7 +406,8 @@ def decode_msm(payload: bytes) -> Msm:
     plan = _plan(head[0] % 10, len(prn), ncell, start)
     if plan.end > len(payload) * 8:
         raise MessageLengthError(head[0], plan.end, len(payload) * 8)
-    vals, u16, u8 = _convert(payload, plan.byte_off, plan.lshift, plan.rshift, plan.andmask, plan.scale, plan.invalid)
+    vals, u16, u8 = _convert(payload, plan.byte_off, plan.lshift, plan.rshift, plan.andmask, plan.scale, plan.invalid,
+                             plan.partner)
     return _build(head, prn, sig, cell_mask, ncell, plan, vals, u16, u8, 0)
 
 
@@ -433,7 +442,7 @@ def decode_msm_many(payloads: list[bytes]) -> list:
     table = np.concatenate([p.table for p in plans], axis=1)
     table[0] += np.repeat(np.array(bases, dtype=np.int64), [p.n for p in plans])
     vals, u16, u8 = _convert(b"".join(chunks), table[0], table[1], table[2], table[3], table[5].view(np.float64),
-                             table[4])
+                             table[4], table[6])
     for i, head, prn, sig, cell_mask, ncell, plan, base in parts:
         out[i] = _build(head, prn, sig, cell_mask, ncell, plan, vals, u16, u8, base)
     return out
