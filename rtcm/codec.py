@@ -9,7 +9,7 @@ the vectorised MSM codec (:mod:`gnssaug.rtcm.msm`), the types of
 from __future__ import annotations
 
 from gnssaug.rtcm.errors import RtcmError, UnsupportedMessageError
-from gnssaug.rtcm.framing import Frame, frame, message_type
+from gnssaug.rtcm.framing import Deframer, Frame, frame, message_type
 from gnssaug.rtcm.layouts import LAYOUTS, decode_layout, encode_layout
 from gnssaug.rtcm.messages import Message, Unknown
 from gnssaug.rtcm.msm import Msm, decode_msm, decode_msm_many, encode_msm, is_msm
@@ -104,3 +104,30 @@ def encode(message: AnyMessage) -> bytes:
 def encode_frame(message: AnyMessage) -> bytes:
     """Encode one message and wrap it in a transport frame."""
     return frame(encode(message))
+
+
+class StreamDecoder:
+    """Sans-IO byte stream -> decoded messages: a :class:`~gnssaug.rtcm.framing.Deframer` plus
+    :func:`decode_many`, counting what could not be used.
+
+    Attributes
+    ----------
+    deframer : Deframer
+        Frame counters (``frames``, ``crc_errors``, ``dropped_bytes``, ``truncated``).
+    decode_errors : int
+        Frames with a valid CRC whose message could not be decoded (they are still returned, with
+        the :class:`RtcmError`, so a caster can relay them).
+    """
+
+    def __init__(self):
+        self.deframer = Deframer()
+        self.decode_errors = 0
+
+    def feed(self, data: bytes) -> list[tuple[Frame, AnyMessage | RtcmError]]:
+        """Add bytes; returns (frame, message or error) for every frame now complete."""
+        frames = self.deframer.feed(data)
+        if not frames:
+            return []
+        messages = decode_many(frames)
+        self.decode_errors += sum(isinstance(m, RtcmError) for m in messages)
+        return list(zip(frames, messages, strict=True))

@@ -79,3 +79,18 @@ def test_empty_payload_frame():
     raw = frame(b"")
     (f,) = iter_frames(raw)
     assert f.msg_type == 0 and f.payload == b"" and f.station_id is None
+
+
+def test_stream_decoder_in_chunks(data_dir):
+    from gnssaug.rtcm.codec import StreamDecoder, decode
+    from gnssaug.rtcm.msm import Msm
+
+    raw = (data_dir / "rtcm3_samples" / "pygpsdata-NTRIP-USCL00CHL0.log").read_bytes()
+    expected = iter_frames(raw)
+    dec = StreamDecoder()
+    got = []
+    for i in range(0, len(raw), 97):
+        got += dec.feed(b"\xd3\x00" + raw[i:i + 97] if i == 0 else raw[i:i + 97])
+    assert [f for f, _ in got] == expected
+    assert all(m == decode(f) for f, m in got)
+    assert any(isinstance(m, Msm) for _, m in got) and dec.decode_errors == 0
