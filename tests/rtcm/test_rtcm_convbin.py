@@ -86,3 +86,36 @@ def test_rnx2rtkp_same_solution_from_roundtripped_base(nagoya_dir, convbin_round
     assert np.array_equal(orig[:, 5], rt[:, 5]) and (orig[:, 5] == 1).mean() > 0.9  # same status, mostly fixed
     # same positions to the printed resolution: 1e-9 deg (0.1 mm) and 0.1 mm of height
     assert np.max(np.abs(orig[:, 2:4] - rt[:, 2:4])) <= 1e-9 and np.max(np.abs(orig[:, 4] - rt[:, 4])) <= 1e-4
+
+
+def test_convbin_reads_our_legacy_1004_1012(nagoya_dir, tmp_path):
+    """The legacy messages for older rovers: convbin gives back L1/L2 of GPS and GLONASS."""
+    from gnssaug.datasets.rinex.obs import read_obs
+
+    convbin = rtklib_tool("convbin")
+    stream = tmp_path / "legacy.rtcm3"
+    assert main(["rtcm", "encode", str(nagoya_dir / "base.obs"), str(nagoya_dir / "base.nav"), "-o", str(stream),
+                 "--messages", "1006(10),1004(1),1012(1),1020(60)"]) == 0
+    out = tmp_path / "lg.obs"
+    subprocess.run([convbin, "-r", "rtcm3", "-tr", "2024/06/24", "08:20:00", "-f", "2", "-v", "3.04", "-o", str(out),
+                    str(stream)], check=True, capture_output=True)
+    h1, s1 = read_obs(nagoya_dir / "base.obs")
+    _, s2 = read_obs(out)
+    assert np.array_equal(s1.t_gpst_ns, s2.t_gpst_ns)
+    n = 0
+    for i in range(0, len(s1), 30):
+        a, b = s1.epoch(i), s2.epoch(i)
+        keep = np.isin(a.sat, b.sat) & np.isin(SAT_SYSTEM[a.sat], (0, 1))
+        a = a.select(keep)
+        b = b.select(np.isin(b.sat, a.sat))
+        assert np.array_equal(a.sat, b.sat) and a.n_sat > 15
+        lam = C / sat_freq_hz(a.sat, h1.glo_fcn)
+        for k in (0, 1):  # DF011/DF017 0.02 m and DF012/DF018 0.5 mm steps, plus RINEX rounding
+            ok = np.isfinite(a.pr_m[:, k])
+            assert np.array_equal(ok, np.isfinite(b.pr_m[:, k]))
+            assert np.all(np.abs(a.pr_m[:, k] - b.pr_m[:, k])[ok] <= 0.01 + RINEX_STEP)
+            ok = np.isfinite(a.cp_cyc[:, k])
+            d = np.abs(a.cp_cyc[:, k] - b.cp_cyc[:, k]) * lam[:, k]
+            assert np.all(d[ok] <= 0.00025 + RINEX_STEP * lam[ok, k])
+            n += int(ok.sum())
+    assert n > 100
