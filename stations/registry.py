@@ -258,6 +258,9 @@ class Registry:
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA foreign_keys = ON")
             self._db.execute("PRAGMA journal_mode = WAL")
+            # WAL + NORMAL: every commit is atomic and survives a process crash; no fsync per
+            # session record, which would stall the caster under thousands of logins.
+            self._db.execute("PRAGMA synchronous = NORMAL")
             self._db.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
             raise RegistryError(f"{self.path}: not a usable registry database ({exc})") from None

@@ -26,6 +26,7 @@ from gnssaug.server.hub import Hub, Subscriber
 from gnssaug.server.near import choose_station
 from gnssaug.server.ntrip import protocol as P
 from gnssaug.server.ntrip.sourcetable import MountInfo, build_sourcetable
+from gnssaug.server.profiles import ProfileEncoder, profile_message_counts, split_profile
 from gnssaug.server.settings import Settings
 from gnssaug.stations.ingest import StationIngests
 from gnssaug.stations.registry import CredentialCache, NotFoundError, Registry, User, ecef_to_llh
@@ -96,6 +97,7 @@ class Caster:
         self._writers: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task] = set()
         self._next_id = 0
+        self.profiles: dict[str, ProfileEncoder] = {}
         self.port: int | None = None
         self.started_s = time.time()
 
@@ -257,8 +259,12 @@ class Caster:
 
     # ---- clients -------------------------------------------------------------------------------
     def is_mount(self, mount: str) -> bool:
-        """True for a mountpoint a client may ask for (a registered station or the NEAR mount)."""
+        """True for a mountpoint a client may ask for: a registered station, one of its re-encoded
+        profiles (``_MSM4``, ``_LEGACY``), or the NEAR mount."""
         if mount == self.settings.near_mount:
+            return True
+        prof = split_profile(mount)
+        if prof is not None and self.is_mount(prof[0]):
             return True
         try:
             self.registry.station(mount)
@@ -313,6 +319,7 @@ class Caster:
                     self._on_client_bytes(sess, scanner, rest)
             else:
                 sess.station = req.mount
+                self._ensure_profile(req.mount)
                 self.hub.subscribe(req.mount, sub)
             gga_deadline = time.monotonic() + self.settings.gga_timeout_s
             while not sub.closed:
@@ -336,6 +343,21 @@ class Caster:
             if self.user_sessions[user.name] <= 0:
                 del self.user_sessions[user.name]
             self.registry.close_session(sid, sub.bytes_out, sess.bytes_in)
+
+    def _ensure_profile(self, mount: str) -> None:
+        """Start the re-encoder of a profile mountpoint on its first subscriber."""
+        prof = split_profile(mount)
+        if prof is None or mount in self.profiles:
+            return
+        try:
+            self.registry.station(mount)
+            return  # a station really named like a profile
+        except NotFoundError:
+            pass
+        enc = ProfileEncoder(self.hub.publish, *prof)
+        self.profiles[mount] = enc
+        self.hub.add_listener(prof[0], enc)
+        log.info("re-encoding %s as %s", prof[0], mount)
 
     def _on_client_bytes(self, sess: ClientSession, scanner: P.NmeaScanner, data: bytes) -> None:
         sess.bytes_in += len(data)
@@ -512,8 +534,14 @@ class Caster:
             lat, lon = ecef_to_llh(xyz)[:2] if xyz else (0.0, 0.0)
             src = self.sources.get(st.mount)
             elapsed = now - src.started_s if src else 0.0
-            infos.append(MountInfo(st.mount, st.identifier, lat, lon, st.country, dict(ing.health.message_types),
+            counts = dict(ing.health.message_types)
+            infos.append(MountInfo(st.mount, st.identifier, lat, lon, st.country, counts,
                                    elapsed, self.hub.bytes_published[st.mount]))
+            for suffix, label in (("_MSM4", "msm4"), ("_LEGACY", "legacy")):
+                infos.append(MountInfo(st.mount + suffix, st.identifier, lat, lon, st.country,
+                                       profile_message_counts(counts, label), elapsed,
+                                       self.hub.bytes_published[st.mount + suffix],
+                                       misc=f"{label.upper()} re-encoded from {st.mount}"))
         if infos:
             lat = sum(m.lat_deg for m in infos) / len(infos)
             lon = sum(m.lon_deg for m in infos) / len(infos)

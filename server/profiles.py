@@ -1,0 +1,107 @@
+"""Re-encoded mountpoints: a station's stream as MSM4, or as legacy 1004/1012 for older rovers.
+
+``STATION_MSM4`` and ``STATION_LEGACY`` exist for every station. The first subscriber starts a
+:class:`ProfileEncoder` that listens to the station's relayed frames (a hub listener), joins each
+epoch's MSMs (:class:`gnssaug.rtcm.epochs.EpochAssembler`), re-encodes the epoch
+(:class:`gnssaug.rtcm.epochs.MsmEncoder` level 4, or :func:`gnssaug.rtcm.epochs.obs_to_legacy`) and
+publishes it on the profile mountpoint, with the station's other messages (ARP, antenna,
+ephemerides, biases) relayed unchanged. Message layouts: RTCM 10403.3 §3.5.12 (MSM) and §3.5.2
+(1004, 1012).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from gnssaug.rtcm.codec import decode_many, encode_frame
+from gnssaug.rtcm.epochs import EpochAssembler, MsmEncoder, obs_to_legacy
+from gnssaug.rtcm.framing import iter_frames
+from gnssaug.rtcm.msm import is_msm
+
+log = logging.getLogger(__name__)
+
+#: Mountpoint suffix -> profile name.
+PROFILES = {"_MSM4": "msm4", "_LEGACY": "legacy"}
+_LEGACY_OBS = (1001, 1002, 1003, 1004, 1009, 1010, 1011, 1012)
+_GPS_EPOCH_UNIX_S = 315_964_800
+
+
+def split_profile(mount: str) -> tuple[str, str] | None:
+    """``("BASE1", "msm4")`` for ``BASE1_MSM4``; None for a mountpoint that is not a profile."""
+    for suffix, name in PROFILES.items():
+        if mount.endswith(suffix) and len(mount) > len(suffix):
+            return mount[: -len(suffix)], name
+    return None
+
+
+def profile_message_counts(counts: dict[int, int], profile: str) -> dict[int, int]:
+    """What a profile mountpoint carries, from the station's message counts (for the sourcetable)."""
+    out: dict[int, int] = {}
+    msm_epochs = 0
+    for t, n in counts.items():
+        if is_msm(t):
+            if profile == "msm4":
+                out[t - t % 10 + 4] = out.get(t - t % 10 + 4, 0) + n
+            msm_epochs = max(msm_epochs, n)
+        elif t not in _LEGACY_OBS:
+            out[t] = n
+    if profile == "legacy" and msm_epochs:
+        out[1004] = out[1012] = msm_epochs
+    return out
+
+
+class ProfileEncoder:
+    """Hub listener that re-encodes one station's stream into one profile and publishes it.
+
+    Parameters
+    ----------
+    publish : callable
+        ``publish(mount, data)``, normally :meth:`gnssaug.server.hub.Hub.publish`.
+    station : str
+        The source station's mountpoint.
+    profile : str
+        ``"msm4"`` or ``"legacy"``.
+    """
+
+    def __init__(self, publish, station: str, profile: str):
+        self.publish = publish
+        self.station = station
+        self.profile = profile
+        self.mount = station + {v: k for k, v in PROFILES.items()}[profile]
+        # the reference time only has to be within half a week of the data for the epoch to be
+        # joined; re-encoding writes back the same time of week
+        self.assembler = EpochAssembler(int((time.time() - _GPS_EPOCH_UNIX_S + 18) * 1e9))
+        self.encoder: MsmEncoder | None = None
+        self.station_id = 0
+        self.errors = 0
+        self.epochs = 0
+
+    def __call__(self, data: bytes) -> None:
+        frames = iter_frames(data)
+        out: list[bytes] = []
+        for fr, msg in zip(frames, decode_many(frames), strict=True):
+            if isinstance(msg, Exception):
+                self.errors += 1
+                continue
+            if is_msm(fr.msg_type) or fr.msg_type in _LEGACY_OBS:
+                self.station_id = fr.station_id or self.station_id
+                try:
+                    epochs = self.assembler.feed(msg)
+                    for epoch in epochs:
+                        out.extend(self._encode(epoch))
+                except Exception as exc:  # a bad epoch is counted and skipped, the stream goes on
+                    self.errors += 1
+                    log.debug("%s: epoch re-encoding failed: %s", self.mount, exc)
+            else:
+                out.append(fr.raw)
+        if out:
+            self.publish(self.mount, b"".join(out))
+
+    def _encode(self, epoch) -> list[bytes]:
+        self.epochs += 1
+        if self.profile == "legacy":
+            return [encode_frame(m) for m in obs_to_legacy(epoch, self.station_id, self.assembler.glo_fcn)]
+        if self.encoder is None:
+            self.encoder = MsmEncoder(4, self.station_id, self.assembler.glo_fcn)
+        return [encode_frame(m) for m in self.encoder.encode(epoch)]
