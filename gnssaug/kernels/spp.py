@@ -43,7 +43,11 @@ OPT_TROPO_ERR_M = 10
 OPT_CONV_M = 11
 OPT_IONO_SCALE_SIGMA = 12  # prior sigma of the per-epoch broadcast-ionosphere scale error; 0: not estimated
 OPT_FDE_UNIQUE = 13  # 1: accept an exclusion only when exactly one candidate's removal passes the test
-N_OPT = 14
+OPT_IONO_GRAD_SIGMA = 14  # prior sigma of a north gradient of the vertical iono error [m/deg]; 0: off
+OPT_IONO_MIN_REDUNDANCY = 15  # estimate the ionosphere parameters only with n_used - n_clock_pos >= this
+N_OPT = 16
+N_EXTRA = 2  # parameters after the clocks in x: ionosphere scale error, ionosphere north gradient
+_SHELL_RATIO = 6371.0 / (6371.0 + 350.0)  # Earth radius / thin-shell radius (350 km shell)
 
 # Columns of the per-row float inputs (float64[n, N_ROWF]).
 COL_PR_M = 0  # pseudorange, group delays removed (or ionosphere-free) [m]
@@ -115,10 +119,12 @@ def _cholesky_inverse(a, k, out):
 
 
 @kernel
-def _atmosphere(rx, sat_pos, rowf, rowi, t_gps_day_s, doy, ion, opts, az, el, iono_m, tropo_m):
+def _atmosphere(rx, sat_pos, rowf, rowi, t_gps_day_s, doy, ion, opts, az, el, iono_m, tropo_m, grad_m):
     """Azimuth, elevation, ionospheric and tropospheric delays of every active row seen from ``rx``.
 
-    ``ion`` is float64[16]: GPS alpha, GPS beta, BDS alpha, BDS beta.
+    ``ion`` is float64[16]: GPS alpha, GPS beta, BDS alpha, BDS beta. ``grad_m`` receives the
+    partial of the slant delay on a north gradient of the vertical delay [m per (m/deg)]: the
+    350 km shell obliquity times the pierce point's latitude offset [deg] (0 without a model).
     """
     llh = llh_from_ecef(rx)
     rot = enu_rotation(llh[0], llh[1])
@@ -145,24 +151,32 @@ def _atmosphere(rx, sat_pos, rowf, rowi, t_gps_day_s, doy, ion, opts, az, el, io
         iono_m[i] = iono * rowf[i, COL_IONO_SCALE] if not math.isnan(iono) else 0.0
         trop = tropo_slant_delay(llh[0], llh[2], el[i], doy, opts[OPT_HUMIDITY])
         tropo_m[i] = trop if not math.isnan(trop) else 0.0
+        grad_m[i] = 0.0
+        if iono_m[i] != 0.0 and el[i] > 0.0:
+            ratio = _SHELL_RATIO * math.cos(el[i])
+            psi = math.pi / 2.0 - el[i] - math.asin(ratio)
+            sin_ipp = math.sin(llh[0]) * math.cos(psi) + math.cos(llh[0]) * math.sin(psi) * math.cos(az[i])
+            dlat_deg = (math.asin(min(max(sin_ipp, -1.0), 1.0)) - llh[0]) * 180.0 / math.pi
+            grad_m[i] = dlat_deg / math.sqrt(1.0 - ratio * ratio) * rowf[i, COL_IONO_SCALE]
 
 
 @kernel
 def _wls(sat_pos, rowf, rowi, active, t_gps_day_s, doy, ion, opts, n_groups, x, work, atmo_rx, used, resid_m,
          var_m2, qinv, pidx):
-    """Iterate the weighted least squares from ``x`` (float64[3 + n_groups + 1], updated in place).
+    """Iterate the weighted least squares from ``x`` (float64[3 + n_groups + N_EXTRA], updated in place).
 
     ``x`` holds the position, one clock per group and, last, the relative scale error ``s`` of the
     broadcast ionosphere (model delays are multiplied by ``1 + s``; estimated with a zero-mean prior
-    of sigma ``opts[OPT_IONO_SCALE_SIGMA]`` when that is positive, else held at 0).
+    of sigma ``opts[OPT_IONO_SCALE_SIGMA]`` when that is positive, else held at 0) and a north
+    gradient of the vertical delay error [m/deg] (prior sigma ``opts[OPT_IONO_GRAD_SIGMA]``).
 
-    ``work`` is float64[4, n]: az, el, iono, tropo caches, computed at the receiver position
+    ``work`` is float64[5, n]: az, el, iono, tropo, iono-gradient partial caches, computed at the receiver position
     ``atmo_rx`` (float64[3], NaN: not yet). Returns
     ``(reason, n_used, n_param, chi2)``; ``qinv[:k, :k]`` is the inverse normal matrix of the
     parameters in the order position, then the clocks of the groups with ``pidx[g] >= 0``.
     """
     n = sat_pos.shape[0]
-    az, el, iono_m, tropo_m = work[0], work[1], work[2], work[3]
+    az, el, iono_m, tropo_m, grad_m = work[0], work[1], work[2], work[3], work[4]
     nmat = np.zeros((_MAX_PARAM, _MAX_PARAM))
     bvec = np.zeros(_MAX_PARAM)
     hrow = np.zeros(_MAX_PARAM)
@@ -176,7 +190,8 @@ def _wls(sat_pos, rowf, rowi, active, t_gps_day_s, doy, ion, opts, n_groups, x, 
         if on_earth:
             moved = math.sqrt((x[0] - atmo_rx[0]) ** 2 + (x[1] - atmo_rx[1]) ** 2 + (x[2] - atmo_rx[2]) ** 2)
             if not moved < 1.0:  # NaN (no cache yet) lands here too
-                _atmosphere(x[:3], sat_pos, rowf, rowi, t_gps_day_s, doy, ion, opts, az, el, iono_m, tropo_m)
+                _atmosphere(x[:3], sat_pos, rowf, rowi, t_gps_day_s, doy, ion, opts, az, el, iono_m, tropo_m,
+                            grad_m)
                 atmo_rx[:3] = x[:3]
         # one clock parameter per group with at least one usable row
         count[:] = 0
@@ -194,13 +209,16 @@ def _wls(sat_pos, rowf, rowi, active, t_gps_day_s, doy, ion, opts, n_groups, x, 
             return TOO_FEW_SATS, n_used, k, 0.0
         # the ionosphere scale is a constrained parameter: it costs no degree of freedom
         k_iono = -1
-        if on_earth and opts[OPT_IONO_SCALE_SIGMA] > 0.0:
+        # extra ionosphere parameters only with enough redundancy to tell them from the position
+        if on_earth and opts[OPT_IONO_SCALE_SIGMA] > 0.0 and n_used - k >= opts[OPT_IONO_MIN_REDUNDANCY]:
             for i in range(n):
                 if used[i] and iono_m[i] != 0.0:
                     k_iono = k
                     break
-        k_all = k + 1 if k_iono >= 0 else k
+        k_grad = k + 1 if k_iono >= 0 and opts[OPT_IONO_GRAD_SIGMA] > 0.0 else -1
+        k_all = k + (1 if k_iono >= 0 else 0) + (1 if k_grad >= 0 else 0)
         scale = x[3 + n_groups] if k_iono >= 0 else 0.0
+        grad = x[4 + n_groups] if k_grad >= 0 else 0.0
         nmat[:k_all, :k_all] = 0.0
         bvec[:k_all] = 0.0
         chi2 = 0.0
@@ -214,7 +232,7 @@ def _wls(sat_pos, rowf, rowi, active, t_gps_day_s, doy, ion, opts, n_groups, x, 
             # Earth rotation during the signal flight (first-order Sagnac term)
             sagnac = OMEGA_E_GPS_RADPS * (sat_pos[i, 0] * x[1] - sat_pos[i, 1] * x[0]) / C_MPS
             g = rowi[i, COL_GROUP]
-            atmo = (1.0 + scale) * iono_m[i] + tropo_m[i] if on_earth else 0.0
+            atmo = (1.0 + scale) * iono_m[i] + grad * grad_m[i] + tropo_m[i] if on_earth else 0.0
             v = rowf[i, COL_PR_M] - (rng + sagnac + x[3 + g] - rowf[i, COL_SAT_CLK_M] + atmo)
             sin_el = max(math.sin(el[i]), 0.05) if on_earth else 1.0
             var_code = opts[OPT_ERR_A_M] ** 2 + (opts[OPT_ERR_B_M] / sin_el) ** 2
@@ -236,6 +254,8 @@ def _wls(sat_pos, rowf, rowi, active, t_gps_day_s, doy, ion, opts, n_groups, x, 
             hrow[pidx[g]] = 1.0
             if k_iono >= 0:
                 hrow[k_iono] = iono_m[i]
+            if k_grad >= 0:
+                hrow[k_grad] = grad_m[i]
             w = 1.0 / var
             for p in range(k_all):
                 bvec[p] += hrow[p] * w * v
@@ -245,6 +265,10 @@ def _wls(sat_pos, rowf, rowi, active, t_gps_day_s, doy, ion, opts, n_groups, x, 
             w_prior = 1.0 / opts[OPT_IONO_SCALE_SIGMA] ** 2
             nmat[k_iono, k_iono] += w_prior
             bvec[k_iono] -= w_prior * scale
+        if k_grad >= 0:
+            w_prior = 1.0 / opts[OPT_IONO_GRAD_SIGMA] ** 2
+            nmat[k_grad, k_grad] += w_prior
+            bvec[k_grad] -= w_prior * grad
         for p in range(k_all):
             for q in range(p):
                 nmat[p, q] = nmat[q, p]
@@ -270,6 +294,13 @@ def _wls(sat_pos, rowf, rowi, active, t_gps_day_s, doy, ion, opts, n_groups, x, 
             x[3 + n_groups] = scale + d
         else:
             x[3 + n_groups] = 0.0
+        if k_grad >= 0:
+            d = 0.0
+            for q in range(k_all):
+                d += qinv[k_grad, q] * bvec[q]
+            x[4 + n_groups] = grad + d
+        else:
+            x[4 + n_groups] = 0.0
         if on_earth and math.sqrt(step_pos2) < opts[OPT_CONV_M]:
             reason = OK
             break
@@ -344,8 +375,8 @@ def spp_epoch(sat_pos, rowf, rowi, valid, t_gps_day_s, doy, ion, opts, chi2_tabl
         Chi-square test thresholds for 1..m degrees of freedom.
     n_groups : int
         Number of clock groups.
-    x : float64[3 + n_groups + 1]
-        In: initial position, clocks [m] and ionosphere scale error. Out: the solution.
+    x : float64[3 + n_groups + N_EXTRA]
+        In: initial position, clocks [m], ionosphere scale error and gradient. Out: the solution.
     used : bool[n]
         Out: rows used in the final solution.
     resid_m : float64[n]
@@ -362,7 +393,7 @@ def spp_epoch(sat_pos, rowf, rowi, valid, t_gps_day_s, doy, ion, opts, chi2_tabl
     """
     n = sat_pos.shape[0]
     active = valid.copy()
-    work = np.full((4, n), np.nan)
+    work = np.full((5, n), np.nan)
     atmo_rx = np.full(3, np.nan)
     var_m2 = np.zeros(n)
     qinv = np.zeros((_MAX_PARAM, _MAX_PARAM))
@@ -436,7 +467,7 @@ def spp_batch(offsets, sat_pos, rowf, rowi, valid, t_gps_day_s, doy, ion, opts, 
     """Run :func:`spp_epoch` over every epoch of a file (rows ``offsets[e]:offsets[e+1]``).
 
     Each epoch starts from the previous epoch's solution when there is one, else from ``x_init``
-    (float64[3 + n_groups + 1]). Outputs are per epoch (``out_*`` with a leading epoch axis) and per
+    (float64[3 + n_groups + N_EXTRA]). Outputs are per epoch (``out_*`` with a leading epoch axis) and per
     row (``out_used`` bool[n_row], ``out_resid`` float64[n_row]). Epoch ``ion`` rows are
     ``ion[e]`` (float64[n_epoch, 16]) so navigation updates within a file are honoured.
     """

@@ -121,6 +121,15 @@ class SppOptions:
         Klobuchar delays, estimated as an extra parameter (0: not estimated). The default 1.0
         says the model may be off by its own size (Klobuchar removes only about half of the delay,
         less at solar maximum and after local sunset).
+    iono_grad_sigma : float
+        With broadcast ionosphere and the scale parameter on: prior sigma [m/deg] of a per-epoch
+        north gradient of the vertical delay error, estimated (0: not estimated). Klobuchar's
+        worst error is the latitude structure of the equatorial anomaly (evening, solar maximum,
+        south China: several TECU/deg, 1 TECU = 0.16 m on L1), hence 1 m/deg.
+    iono_min_redundancy : int
+        Estimate those ionosphere parameters only in epochs with at least this many more
+        satellites than position and clock unknowns (default 4: the two ionosphere parameters
+        plus the two redundant measurements that fault identification needs).
     fde_unique : bool
         Fault exclusion only when the faulty satellite is identified unambiguously: exactly one
         candidate exclusion makes the residual test pass (else status NONE).
@@ -148,6 +157,8 @@ class SppOptions:
     max_iter: int = 10
     iono_scale_sigma: float = 1.0
     fde_unique: bool = True
+    iono_grad_sigma: float = 1.0
+    iono_min_redundancy: int = 4
     init_pos_ecef_m: np.ndarray | None = None
 
     def __post_init__(self):
@@ -178,6 +189,8 @@ class SppOptions:
         opts[_k.OPT_CONV_M] = 1e-4
         opts[_k.OPT_IONO_SCALE_SIGMA] = self.iono_scale_sigma if self.iono == "broadcast" else 0.0
         opts[_k.OPT_FDE_UNIQUE] = 1.0 if self.fde_unique else 0.0
+        opts[_k.OPT_IONO_GRAD_SIGMA] = self.iono_grad_sigma if self.iono == "broadcast" else 0.0
+        opts[_k.OPT_IONO_MIN_REDUNDANCY] = self.iono_min_redundancy
         return opts
 
 
@@ -376,7 +389,7 @@ def solve_spp(series: ObsSeries, nav, eph: SatStateSource, options: SppOptions |
     ion, _, _ = klobuchar_table(nav, options.klobuchar)
     ion_epoch = np.ascontiguousarray(np.tile(ion, (n_epoch, 1)))
     t_day_s, doy = _epoch_times(series.t_gpst_ns)
-    x_init = np.zeros(3 + N_CLOCK_GROUPS + 1)
+    x_init = np.zeros(3 + N_CLOCK_GROUPS + _k.N_EXTRA)
     if options.init_pos_ecef_m is not None:
         x_init[:3] = options.init_pos_ecef_m
     out = SolutionSeries.empty(n_epoch)

@@ -53,7 +53,7 @@ def _chi2_table():
     return chi2.ppf(0.999, np.arange(1, 101))
 
 
-def _constellation(n_gps=7, n_bds=6, noise_m=0.0, seed=1, fault=None):
+def _constellation(n_gps=7, n_bds=6, noise_m=0.0, seed=1, fault=None, iono_error=None):
     """Satellites spread over the sky above 12 deg; returns the kernel's row inputs."""
     rng = np.random.default_rng(seed)
     rx = ecef_from_llh(TRUE_LLH)
@@ -89,6 +89,8 @@ def _constellation(n_gps=7, n_bds=6, noise_m=0.0, seed=1, fault=None):
                 TRUE_LLH[0], TRUE_LLH[1], az[i] % (2 * math.pi), el[i], T_DAY_S - 14, ION[8:12], ION[12:16]
             )
         trop = atmo.tropo_slant_delay(TRUE_LLH[0], TRUE_LLH[2], el[i], DOY, 0.7)
+        if iono_error is not None:  # the real ionosphere differs from the model (scale, gradient [m/deg])
+            iono += iono_error[0] * iono + iono_error[1] * _gradient_partial(el[i], az[i] % (2 * math.pi))
         pr[i] = rho + TRUE_CLK_M[group[i]] - sat_clk_m[i] + iono + trop + noise_m * rng.standard_normal()
     if fault is not None:
         pr[fault[0]] += fault[1]
@@ -103,9 +105,19 @@ def _constellation(n_gps=7, n_bds=6, noise_m=0.0, seed=1, fault=None):
     return rx, sat_pos, rowf, rowi
 
 
+def _gradient_partial(el, az):
+    """Independent 350 km thin-shell pierce-point latitude offset [deg] times the shell obliquity."""
+    r_e, h = 6371.0, 350.0
+    zenith_ipp = math.asin(r_e / (r_e + h) * math.cos(el))  # zenith angle at the pierce point
+    psi = math.pi / 2 - el - zenith_ipp
+    lat = TRUE_LLH[0]
+    lat_ipp = math.asin(math.sin(lat) * math.cos(psi) + math.cos(lat) * math.sin(psi) * math.cos(az))
+    return math.degrees(lat_ipp - lat) / math.cos(zenith_ipp)
+
+
 def _solve(sat_pos, rowf, rowi, opts=None, x0=None, valid=None):
     n = sat_pos.shape[0]
-    x = np.zeros(3 + N_GROUPS + 1) if x0 is None else x0.copy()
+    x = np.zeros(3 + N_GROUPS + k.N_EXTRA) if x0 is None else x0.copy()
     used = np.zeros(n, np.bool_)
     resid = np.zeros(n)
     cov = np.zeros((3, 3))
@@ -181,7 +193,7 @@ def test_batch_matches_single_epochs_and_seeds_from_previous():
     used = np.zeros(n * reps, np.bool_)
     resid = np.zeros(n * reps)
     k.spp_batch(offsets, big[0], big[1], big[2], valid, np.full(reps, T_DAY_S), np.full(reps, DOY),
-                np.tile(ION, (reps, 1)), _opts(), _chi2_table(), N_GROUPS, np.zeros(3 + N_GROUPS + 1),
+                np.tile(ION, (reps, 1)), _opts(), _chi2_table(), N_GROUPS, np.zeros(3 + N_GROUPS + k.N_EXTRA),
                 out_pos, out_cov, out_clk, out_dops, reason, n_used, n_excl, used, resid)
     assert list(reason) == [k.OK, k.TOO_FEW_SATS, k.OK]
     assert np.isnan(out_pos[1]).all() and not used[n:2 * n].any()
@@ -197,3 +209,27 @@ def test_chi2_quantiles_match_scipy():
 
     for alpha in (1e-3, 0.01, 0.05):
         np.testing.assert_allclose(chi2_table(alpha, 120), chi2.ppf(1 - alpha, np.arange(1, 121)), rtol=1e-8)
+
+
+def test_ionosphere_scale_and_gradient_parameters_absorb_a_model_error():
+    # Real ionosphere 60 % above Klobuchar with a 0.8 m/deg north gradient: the solution without
+    # ionosphere parameters is metres off. With loose priors the parameters are recovered and the
+    # position is exact again; the default priors (1 and 1 m/deg) shrink the weakly observable
+    # scale but still remove most of the error.
+    rx, sat_pos, rowf, rowi = _constellation(n_gps=10, n_bds=10, seed=21, iono_error=(0.6, 0.8))
+    opts = _opts(max_exclude=0)
+    (reason, *_), x_plain, *_ = _solve(sat_pos, rowf, rowi, opts=opts)
+    err_plain = np.linalg.norm(x_plain[:3] - rx)
+    assert reason == k.OK and err_plain > 5.0
+    opts[k.OPT_IONO_SCALE_SIGMA] = opts[k.OPT_IONO_GRAD_SIGMA] = 10.0
+    (reason, *_), x_loose, *_ = _solve(sat_pos, rowf, rowi, opts=opts)
+    assert reason == k.OK and np.linalg.norm(x_loose[:3] - rx) < 0.3
+    assert x_loose[3 + N_GROUPS] == pytest.approx(0.6, abs=0.05)
+    assert x_loose[4 + N_GROUPS] == pytest.approx(0.8, abs=0.05)
+    opts[k.OPT_IONO_SCALE_SIGMA] = opts[k.OPT_IONO_GRAD_SIGMA] = 1.0
+    (reason, *_), x_default, *_ = _solve(sat_pos, rowf, rowi, opts=opts)
+    assert reason == k.OK and np.linalg.norm(x_default[:3] - rx) < 0.5 * err_plain
+    # too little redundancy for the extra parameters: they are not estimated
+    opts[k.OPT_IONO_MIN_REDUNDANCY] = 100
+    (reason, *_), x_off, *_ = _solve(sat_pos, rowf, rowi, opts=opts)
+    np.testing.assert_allclose(x_off[:3], x_plain[:3], atol=1e-6)
