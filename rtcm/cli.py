@@ -306,7 +306,9 @@ def _eph_time(m: Message, series) -> int:
     t0 = int(series.t_gpst_ns[0]) if len(series) else 0
     v = m.values
     if m.msg_type == 1020:
-        return t0
+        from gnssaug.rtcm.ephemerides import message_to_glonass
+
+        return message_to_glonass(m, t0)["toe_gpst_ns"]
     week_start = (t0 // NS_PER_WEEK) * NS_PER_WEEK
     toe = week_start + int(v["toe_s"] * 1e9) + (14 * 10**9 if m.msg_type == 1042 else 0)
     return toe + NS_PER_WEEK * round((t0 - toe) / NS_PER_WEEK)
