@@ -119,6 +119,15 @@ def _cholesky_inverse(a, k, out):
 
 
 @kernel
+def _step(qinv, bvec, p, k):
+    """Update of parameter ``p``: row ``p`` of the inverse normal matrix times the right-hand side."""
+    d = 0.0
+    for q in range(k):
+        d += qinv[p, q] * bvec[q]
+    return d
+
+
+@kernel
 def _atmosphere(rx, sat_pos, rowf, rowi, t_gps_day_s, doy, ion, opts, az, el, iono_m, tropo_m, grad_m):
     """Azimuth, elevation, ionospheric and tropospheric delays of every active row seen from ``rx``.
 
@@ -276,31 +285,14 @@ def _wls(sat_pos, rowf, rowi, active, t_gps_day_s, doy, ion, opts, n_groups, x, 
             return SINGULAR, n_used, k, chi2
         step_pos2 = 0.0
         for p in range(3):
-            d = 0.0
-            for q in range(k_all):
-                d += qinv[p, q] * bvec[q]
+            d = _step(qinv, bvec, p, k_all)
             x[p] += d
             step_pos2 += d * d
         for g in range(n_groups):
             if pidx[g] >= 0:
-                d = 0.0
-                for q in range(k_all):
-                    d += qinv[pidx[g], q] * bvec[q]
-                x[3 + g] += d
-        if k_iono >= 0:
-            d = 0.0
-            for q in range(k_all):
-                d += qinv[k_iono, q] * bvec[q]
-            x[3 + n_groups] = scale + d
-        else:
-            x[3 + n_groups] = 0.0
-        if k_grad >= 0:
-            d = 0.0
-            for q in range(k_all):
-                d += qinv[k_grad, q] * bvec[q]
-            x[4 + n_groups] = grad + d
-        else:
-            x[4 + n_groups] = 0.0
+                x[3 + g] += _step(qinv, bvec, pidx[g], k_all)
+        x[3 + n_groups] = scale + _step(qinv, bvec, k_iono, k_all) if k_iono >= 0 else 0.0
+        x[4 + n_groups] = grad + _step(qinv, bvec, k_grad, k_all) if k_grad >= 0 else 0.0
         if on_earth and math.sqrt(step_pos2) < opts[OPT_CONV_M]:
             reason = OK
             break
