@@ -43,7 +43,7 @@ def parse_fixed_float(buf, start, stop):
     started = False
     ended = False
     for i in range(start, stop):
-        c = buf[i]
+        c = int(buf[i])  # int: uint8 arithmetic would wrap without numba (NUMBA_DISABLE_JIT runs)
         if c == _SPACE:
             if started:
                 ended = True
@@ -135,7 +135,7 @@ def parse_obs_rows(
             if v != 0.0:
                 value[j] = v
             if a + 14 < end:
-                c = buf[a + 14]
+                c = int(buf[a + 14])
                 if c >= _ZERO and c <= _NINE:
                     flag[j] = c - _ZERO
         for k in range(n_slot):
@@ -256,14 +256,15 @@ def format_obs_rows(
                 kd = kind[s, j]
                 value = math.nan
                 if code[r, k] == attr[s, j]:
+                    # float(): float32 Doppler/C/N0 are formatted in float64 arithmetic
                     if kd == KIND_PR:
-                        value = pr_m[r, k]
+                        value = float(pr_m[r, k])
                     elif kd == KIND_CP:
-                        value = cp_cyc[r, k]
+                        value = float(cp_cyc[r, k])
                     elif kd == KIND_DOP:
-                        value = dop_hz[r, k]
+                        value = float(dop_hz[r, k])
                     elif kd == KIND_CN0:
-                        value = cn0_dbhz[r, k]
+                        value = float(cn0_dbhz[r, k])
                 written = format_fixed_float(value, 3, out, p, 14)
                 out[p + 14] = _SPACE
                 out[p + 15] = _SPACE
