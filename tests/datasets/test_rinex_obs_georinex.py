@@ -29,6 +29,7 @@ FILES = {
         ("2025-01-01T23:30:00", "2025-01-02T00:00:00"),  # includes the next day's 00:00:00
     ),
 }
+LLI_FILES = ("tst2019",)
 KIND_FIELDS = {"C": "pr_m", "L": "cp_cyc", "D": "dop_hz", "S": "cn0_dbhz"}
 #: georinex's time tags may differ from the exact file text by float rounding (microseconds).
 TAG_TOLERANCE_NS = 2_000
@@ -45,7 +46,8 @@ def georinex_slices(data_dir):
             rel, tlim = FILES[key]
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                cache[key] = georinex.load(data_dir / rel, tlim=tlim)
+                # Loss-of-lock indicators are compared on the u-blox file, which has many.
+                cache[key] = georinex.load(data_dir / rel, tlim=tlim, useindicators=key in LLI_FILES)
         return cache[key]
 
     return load
@@ -86,7 +88,7 @@ def test_same_epochs_and_values_as_georinex(key, data_dir, georinex_slices):
     row_sv = [sv_name(int(s)) for s in series.sat[rows]]
     assert all(sv in col for sv in row_sv), "a satellite we read is unknown to georinex"
     row_col = np.array([col[sv] for sv in row_sv])
-    n_checked = 0
+    n_checked = n_lli = 0
     seen = np.zeros((geo_t.size, len(svs)), dtype=bool)  # georinex (time, sv) with a C or L value
     for letter in {sv[0] for sv in svs}:
         codes = _file_codes(header, letter)
@@ -106,12 +108,18 @@ def test_same_epochs_and_values_as_georinex(key, data_dir, georinex_slices):
             want = geo.astype(np.float32) if code[0] in "DS" else geo
             np.testing.assert_array_equal(ours[chosen], want[chosen], err_msg=f"{key} {letter} {code}")
             n_checked += int(np.count_nonzero(np.isfinite(want[chosen])))
+            if code[0] == "L" and f"{code}lli" in ds:
+                geo_lli = np.nan_to_num(ds[f"{code}lli"].values[t, c], nan=0.0)
+                has_phase = chosen & np.isfinite(ours)
+                np.testing.assert_array_equal(series.lli[r, k][has_phase], geo_lli[has_phase], err_msg=f"{code} LLI")
+                n_lli += int(np.count_nonzero(geo_lli[has_phase]))
             if code[0] in "CL":
                 # No better-ranked mode may have been passed over, no slot left empty by mistake.
                 our_rank = np.array([attribute_rank(SYSTEMS.index(letter), k, chr(a)) if a else 99
                                      for a in series.code[r, k]])
                 assert not np.any(np.isfinite(geo) & (rank < our_rank)), f"{key} {code}: better mode skipped"
     assert n_checked > 1000
+    assert key not in LLI_FILES or n_lli > 10
     # Every (epoch, satellite) georinex has a pseudorange or phase for is one of our rows.
     assert int(np.count_nonzero(seen)) == rows.size
     assert int(SAT_SYSTEM[series.sat[rows]].size) == rows.size
