@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
+import socket
 import time
 from collections.abc import Callable
 
@@ -68,10 +70,14 @@ class Hub:
         Transport buffer size above which a subscriber counts as slow.
     stall_timeout_s : float
         A slow subscriber whose socket has not drained for this long is disconnected.
+    socket_buffer_bytes : int
+        Kernel send buffer (``SO_SNDBUF``) of subscriber sockets; 0 keeps the system default.
     """
 
-    def __init__(self, backlog_items: int = 32, high_water_bytes: int = 64 * 1024, stall_timeout_s: float = 60.0):
+    def __init__(self, backlog_items: int = 32, high_water_bytes: int = 64 * 1024, stall_timeout_s: float = 60.0,
+                 socket_buffer_bytes: int = 64 * 1024):
         self.backlog_items = backlog_items
+        self.socket_buffer_bytes = socket_buffer_bytes
         self.high_water_bytes = high_water_bytes
         self.stall_timeout_s = stall_timeout_s
         self._subs: dict[str, set[Subscriber]] = collections.defaultdict(set)
@@ -89,6 +95,12 @@ class Hub:
             self.unsubscribe(sub)
         # drain() of a slow subscriber wakes once its buffer is below a quarter of the high-water mark
         sub.transport.set_write_buffer_limits(high=self.high_water_bytes, low=self.high_water_bytes // 4)
+        sock = sub.transport.get_extra_info("socket")
+        if sock is not None and self.socket_buffer_bytes:
+            # bound what the kernel holds for a client that does not read (loopback autotuning
+            # would otherwise let each one pin megabytes)
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.socket_buffer_bytes)
         self._subs[mount].add(sub)
         sub.mount = mount
 

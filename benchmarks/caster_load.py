@@ -1,0 +1,390 @@
+"""Caster load: thousands of concurrent NTRIP clients on loopback, a handful of 1 Hz station streams.
+
+The caster (``gnssaug serve``) runs in its own process pinned to one CPU core. Station sources
+upload one epoch per second each (real RTCM 3 frames from the shared samples plus a proprietary
+message 4095 carrying the send time). Client processes open the connections, a mix of NTRIP 1 and
+NTRIP 2 (chunked), with a share that never reads. The benchmark prints:
+
+- clients served (reply received and at least one epoch delivered),
+- delivery latency, median and p99, from the send time of the epoch's last frame (on loopback:
+  its arrival at the caster) to its receipt by a reading client, over all (client, epoch) pairs,
+- starved healthy clients (reading clients that missed more than 10 % of the epochs),
+- caster CPU (share of one core) and memory per client (RSS growth / clients).
+
+Then, on the same input, RTKLIB's str2str in caster mode (``ntripc://``) is offered a share of the
+same clients, and the number it serves is printed: it accepts at most 32 (``MAXCLI``-style limit in
+``stream.c``), pygnssutils' test caster defaults to 5.
+
+Usage: ``python benchmarks/caster_load.py [--clients 10000] [--stations 5] [--seconds 20]``.
+Everything stays on 127.0.0.1 and stops after a bounded time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import json
+import multiprocessing as mp
+import os
+import resource
+import shutil
+import socket
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MARK = b"LATX"
+STAMP = struct.Struct(">HIq")  # station, sequence, send time (Unix ns)
+USER, PASSWORD = "load", "loadpw"
+
+
+def _crc24q(data: bytes) -> int:
+    crc = 0
+    for b in data:
+        crc ^= b << 16
+        for _ in range(8):
+            crc <<= 1
+            if crc & 0x1000000:
+                crc ^= 0x1864CFB
+    return crc & 0xFFFFFF
+
+
+def _frame(payload: bytes) -> bytes:
+    head = bytes((0xD3, len(payload) >> 8, len(payload) & 0xFF)) + payload
+    return head + _crc24q(head).to_bytes(3, "big")
+
+
+def _stamp_frame(station: int, seq: int) -> bytes:
+    # message 4095 (proprietary range, RTCM 10403.3 §3.1): type bits 0xFFF, then our marker and times
+    payload = bytes((0xFF, 0xF0)) + MARK + STAMP.pack(station, seq, time.time_ns())
+    return _frame(payload)
+
+
+def _epoch_frames() -> bytes:
+    """One epoch of real frames: 1005, MSM7 for GPS/GLO/GAL/BDS, 1230, 4072 (pyrtcm's capture)."""
+    sys.path.insert(0, str(ROOT))
+    from gnssaug.datasets.paths import shared_data_dir
+    from gnssaug.rtcm.framing import iter_frames
+
+    raw = (shared_data_dir() / "rtcm3_samples" / "pygpsdata-MIXED-RTCM3.log").read_bytes()
+    return b"".join(f.raw for f in iter_frames(raw))
+
+
+# ----------------------------------------------------------------------------------------------
+# clients (run in worker processes)
+# ----------------------------------------------------------------------------------------------
+class _LoadClient(asyncio.Protocol):
+    """One NTRIP client as a bare protocol (no task per read: the client side must stay cheap)."""
+
+    def __init__(self, request: bytes, reads: bool, stats: dict, t_start_ns: int, t_stop_ns: int):
+        self.request, self.reads, self.stats = request, reads, stats
+        self.t_start_ns, self.t_stop_ns = t_start_ns, t_stop_ns
+        self.replied = False
+        self.tail = b""
+        self.epochs = 0
+        self.transport = None
+
+    def connection_made(self, transport):
+        self.transport = transport
+        transport.write(self.request)
+        if not self.reads:
+            transport.pause_reading()  # never reads: the caster's socket buffers fill up
+
+    def data_received(self, data: bytes):
+        now = time.time_ns()
+        if not self.replied:
+            if not (data.startswith(b"ICY 200 OK") or data.startswith(b"HTTP/1.1 200")):
+                self.stats["refused"] += 1
+                self.transport.close()
+                return
+            self.replied = True
+        buf = self.tail + data
+        end = 4 + STAMP.size
+        i = buf.find(MARK)
+        while i >= 0 and i + end <= len(buf):
+            _st, _seq, t_sent = STAMP.unpack_from(buf, i + 4)
+            if self.t_start_ns <= t_sent <= self.t_stop_ns:
+                self.stats["lat_ms"].append((now - t_sent) / 1e6)
+                self.epochs += 1
+            i = buf.find(MARK, i + end)
+        self.tail = buf[-(end - 1):] if i < 0 else buf[i:]
+
+    def connection_lost(self, exc):
+        if exc is not None:
+            self.stats["dropped"] += 1
+
+    def finish(self):
+        if self.reads:
+            if self.replied:
+                self.stats["epochs_per_client"].append(self.epochs)
+        else:
+            self.stats["silent"] += 1
+        if self.transport is not None:
+            self.transport.abort()
+
+
+def _request(mount: str, version: int) -> bytes:
+    token = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+    if version == 2:
+        return (f"GET /{mount} HTTP/1.1\r\nHost: x\r\nNtrip-Version: Ntrip/2.0\r\nUser-Agent: NTRIP load\r\n"
+                f"Authorization: Basic {token}\r\n\r\n").encode()
+    return f"GET /{mount} HTTP/1.0\r\nUser-Agent: NTRIP load\r\nAuthorization: Basic {token}\r\n\r\n".encode()
+
+
+def _client_worker(port, jobs, t_start_ns, t_stop_ns, out_q, cpu):
+    if cpu is not None:
+        with contextlib.suppress(OSError):
+            os.sched_setaffinity(0, {cpu})
+    resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
+    stats = {"lat_ms": [], "epochs_per_client": [], "refused": 0, "silent": 0, "dropped": 0, "connect_errors": 0}
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        sem = asyncio.Semaphore(100)  # connection ramp
+        clients = []
+
+        async def connect(mount, version, reads):
+            async with sem:
+                try:
+                    await loop.create_connection(
+                        lambda: clients.append(_LoadClient(_request(mount, version), reads, stats, t_start_ns,
+                                                           t_stop_ns)) or clients[-1], "127.0.0.1", port)
+                except OSError:
+                    stats["connect_errors"] += 1
+
+        await asyncio.gather(*(connect(*job) for job in jobs))
+        await asyncio.sleep(max(0.0, (t_stop_ns - time.time_ns()) / 1e9 + 2.0))
+        for c in clients:
+            c.finish()
+
+    asyncio.run(main())
+    out_q.put(stats)
+
+
+# ----------------------------------------------------------------------------------------------
+# sources
+# ----------------------------------------------------------------------------------------------
+def _source_thread_main(port, mounts, epoch, t_stop_ns, connected, sent_ns, mode="gnssaug"):
+    socks = []
+    for m in mounts:
+        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        if mode == "gnssaug":
+            s.sendall(f"SOURCE srcpw /{m}\r\nSource-Agent: NTRIP load\r\n\r\n".encode())
+            assert s.recv(100).startswith(b"ICY 200 OK"), m
+        socks.append(s)
+    connected.set()
+    seq = 0
+    next_t = time.monotonic()
+    while time.time_ns() < t_stop_ns + 1e9:
+        sent_ns.append(time.time_ns())
+        for k, s in enumerate(socks):
+            s.sendall(epoch + _stamp_frame(k, seq))
+        seq += 1
+        next_t += 1.0
+        time.sleep(max(0.0, next_t - time.monotonic()))
+    for s in socks:
+        s.close()
+
+
+def _proc_cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _proc_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_port(port: int, timeout_s: float = 60.0) -> None:
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"port {port} did not open")
+
+
+def _run_clients(port, mounts, n_clients, silent_share, seconds, n_procs, warmup_s, pin=False):
+    jobs = []
+    for i in range(n_clients):
+        jobs.append((mounts[i % len(mounts)], 1 if i % 2 == 0 else 2, (i % 100) >= silent_share * 100))
+    t_start_ns = time.time_ns() + int(warmup_s * 1e9)
+    t_stop_ns = t_start_ns + int(seconds * 1e9)
+    q = mp.Queue()
+    # with --pin: clients on the second core, the caster alone on the first
+    procs = [mp.Process(target=_client_worker, args=(port, jobs[k::n_procs], t_start_ns, t_stop_ns, q,
+                                                     1 % os.cpu_count() if pin else None))
+             for k in range(n_procs)]
+    for p in procs:
+        p.start()
+    return procs, q, t_start_ns, t_stop_ns
+
+
+def _collect(procs, q, timeout_s):
+    merged = {"lat_ms": [], "epochs_per_client": [], "refused": 0, "silent": 0, "dropped": 0, "connect_errors": 0}
+    for _ in procs:
+        st = q.get(timeout=timeout_s)
+        for k, v in st.items():
+            merged[k] = merged[k] + v
+    for p in procs:
+        p.join(10)
+    return merged
+
+
+def bench_gnssaug(args, epoch) -> dict:
+    """Run the load against ``gnssaug serve``; returns the figures."""
+    sys.path.insert(0, str(ROOT))
+    from gnssaug.stations.registry import Registry
+
+    tmp = Path(tempfile.mkdtemp(prefix="gnssaug-load-"))
+    reg = Registry.in_dir(tmp)
+    mounts = [f"LOAD{k}" for k in range(args.stations)]
+    for m in mounts:
+        reg.add_station(m, "srcpw", llh_deg_m=(35.0 + 0.1 * len(m), 137.0, 50.0))
+    reg.add_user(USER, PASSWORD, max_sessions=args.clients + 10)
+    reg.close()
+    port, http = _free_port(), _free_port()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    caster = subprocess.Popen([sys.executable, "-m", "gnssaug", "serve", "--data-dir", str(tmp), "--host", "127.0.0.1",
+                               "--ntrip-port", str(port), "--http-port", str(http)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=ROOT,
+                              preexec_fn=(lambda: os.sched_setaffinity(0, {0})) if args.pin else None)
+    try:
+        _wait_port(port)
+        rss0 = _proc_rss_mb(caster.pid)
+        warmup_s = max(10.0, args.clients / 500.0)  # connection ramp before measuring
+        connected = threading.Event()
+        # stations first (they are up before rovers come); they stream through the client ramp
+        t_stop_guess = time.time_ns() + int((warmup_s + args.seconds + 5) * 1e9)
+        sent_ns: list[int] = []
+        src = threading.Thread(target=_source_thread_main,
+                               args=(port, mounts, epoch, t_stop_guess, connected, sent_ns), daemon=True)
+        src.start()
+        if not connected.wait(30):
+            raise RuntimeError("station sources could not connect")
+        procs, q, t_start_ns, t_stop_ns = _run_clients(port, mounts, args.clients, args.silent, args.seconds,
+                                                        args.procs, warmup_s, args.pin)
+        time.sleep(max(0.0, (t_start_ns - time.time_ns()) / 1e9))
+        cpu0, wall0 = _proc_cpu_s(caster.pid), time.monotonic()
+        time.sleep(args.seconds)
+        cpu1, wall1 = _proc_cpu_s(caster.pid), time.monotonic()
+        rss1 = _proc_rss_mb(caster.pid)
+        with urllib_open(f"http://127.0.0.1:{http}/api/v1/sessions?limit=1") as r:
+            active = len(json.loads(r.read())["active"])
+        stats = _collect(procs, q, args.seconds + 120)
+        src.join(5)
+    finally:
+        caster.terminate()
+        caster.wait(30)
+        shutil.rmtree(tmp, ignore_errors=True)
+    lat = sorted(stats["lat_ms"])
+    readers = stats["epochs_per_client"]
+    # epochs each station sent inside the window (stamps are taken just before the send)
+    expected = sum(1 for t in sent_ns if t_start_ns <= t <= t_stop_ns)
+    starved = sum(1 for n in readers if n < 0.9 * expected)
+    return {
+        "clients": args.clients, "active_sessions": active - args.stations,
+        "served": sum(1 for n in readers if n > 0), "readers": len(readers),
+        "silent": stats["silent"], "refused": stats["refused"], "connect_errors": stats["connect_errors"],
+        "starved": starved, "samples": len(lat),
+        "median_ms": statistics.median(lat) if lat else float("nan"),
+        "p99_ms": lat[int(0.99 * (len(lat) - 1))] if lat else float("nan"),
+        "cpu_core_share": (cpu1 - cpu0) / (wall1 - wall0),
+        "rss_mb": rss1, "kb_per_client": (rss1 - rss0) * 1024.0 / max(1, args.clients),
+    }
+
+
+def urllib_open(url):
+    import urllib.request
+
+    return urllib.request.urlopen(url, timeout=30)
+
+
+def bench_str2str(args, epoch) -> dict | None:
+    """Offer ``args.peer_clients`` readers to RTKLIB's str2str caster; returns how many it served."""
+    exe = shutil.which("str2str")
+    if exe is None:
+        return None
+    port, feed_port = _free_port(), _free_port()
+    feeder = socket.create_server(("127.0.0.1", feed_port))
+    proc = subprocess.Popen([exe, "-in", f"tcpcli://127.0.0.1:{feed_port}",
+                             "-out", f"ntripc://{USER}:{PASSWORD}@:{port}/LOAD0"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        feeder.settimeout(20)
+        conn, _ = feeder.accept()
+        _wait_port(port)
+        seconds = 6
+        procs, q, t_start_ns, t_stop_ns = _run_clients(port, ["LOAD0"], args.peer_clients, 0.0, seconds, 1, 4.0)
+        end = time.time_ns() + (t_stop_ns - time.time_ns()) + int(1e9)
+        seq = 0
+        while time.time_ns() < end:
+            conn.sendall(epoch + _stamp_frame(0, seq))
+            seq += 1
+            time.sleep(1.0)
+        stats = _collect(procs, q, seconds + 60)
+        conn.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        feeder.close()
+    return {"offered": args.peer_clients, "served": sum(1 for n in stats["epochs_per_client"] if n > 0)}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--clients", type=int, default=10_000)
+    ap.add_argument("--stations", type=int, default=5)
+    ap.add_argument("--seconds", type=float, default=20.0, help="measurement window")
+    ap.add_argument("--silent", type=float, default=0.05, help="share of clients that never read")
+    ap.add_argument("--procs", type=int, default=2, help="client processes")
+    ap.add_argument("--peer-clients", type=int, default=100, help="clients offered to str2str's caster")
+    ap.add_argument("--pin", action="store_true", help="caster on CPU 0, clients on CPU 1 (an idle machine)")
+    args = ap.parse_args(argv)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    if args.clients + 100 > hard:
+        print(f"fd limit {hard} is below {args.clients} clients; lowering the count", file=sys.stderr)
+        args.clients = hard - 200
+    epoch = _epoch_frames()
+    r = bench_gnssaug(args, epoch)
+    print(f"gnssaug caster, one core: {r['clients']} clients ({r['silent']} never reading, {r['refused']} refused, "
+          f"{r['connect_errors']} connect errors); {r['served']} of {r['readers']} reading clients served, "
+          f"{args.stations} stations at 1 Hz, {len(epoch) + 28} B/epoch")
+    print(f"  delivery latency over {r['samples']} client-epochs: median {r['median_ms']:.1f} ms, "
+          f"p99 {r['p99_ms']:.1f} ms; starved healthy clients: {r['starved']}")
+    print(f"  sessions open at the end of the window: {r['active_sessions']}; machine load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print(f"  caster CPU {100 * r['cpu_core_share']:.1f} % of one core; RSS {r['rss_mb']:.0f} MB, "
+          f"{r['kb_per_client']:.1f} kB per client")
+    peer = bench_str2str(args, epoch)
+    if peer is not None:
+        print(f"RTKLIB str2str caster (ntripc) on the same stream: {peer['served']}/{peer['offered']} clients served; "
+              f"ratio gnssaug/str2str clients served: {r['served'] / max(1, peer['served']):.0f}x")
+    else:
+        print("RTKLIB str2str not installed: peer comparison skipped")
+    print("pygnssutils: its test caster (gnssserver ntripmode) defaults to 5 clients (not run)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
