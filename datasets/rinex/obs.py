@@ -181,7 +181,7 @@ def _epoch_v2(lines: _Lines, i: int, file_letter: str):
         part = lines.text(i + n_line)[32:68]
         n_line += 1
         for k in range(0, len(part), 3):
-            sv = part[k : k + 3]
+            sv = part[k : k + 3].ljust(3)
             if sv.strip() and len(svs) < n:
                 svs.append((sv[0] if sv[0] != " " else file_letter) + sv[1:].replace(" ", "0"))
         if not part.strip():
@@ -242,7 +242,9 @@ def _rows_v2(ep: _Epochs, n_types: int):
     starts = np.concatenate(([0], np.cumsum(counts)[:-1])) if counts.size else counts
     firsts = np.asarray(ep.row_first, dtype=np.int64)
     row_line = firsts[row_epoch] + per_sat * (np.arange(row_epoch.size) - starts[row_epoch])
-    names = np.frombuffer("".join(sv for svs in ep.row_sv for sv in svs).encode("ascii"), dtype=np.uint8)
+    # "?" for non-ASCII bytes keeps 3 bytes per name; such a name is no satellite and is dropped.
+    text = "".join(sv for svs in ep.row_sv for sv in svs).encode("ascii", errors="replace")
+    names = np.frombuffer(text, dtype=np.uint8)
     names = names.reshape(-1, 3) if names.size else np.zeros((0, 3), np.uint8)
     return row_epoch, row_line, names[:, 0], names[:, 1], names[:, 2]
 
