@@ -205,8 +205,8 @@ def register(subparsers) -> None:
     p.add_argument("--max-exclude", type=int, default=1, help="satellites RAIM may exclude per epoch (default 1)")
     p.add_argument("--iono-scale-sigma", type=float, default=1.0,
                    help="prior sigma of the per-epoch Klobuchar scale error, estimated (0: off; default 1)")
-    p.add_argument("--iono-grad-sigma", type=float, default=1.0,
-                   help="prior sigma [m/deg] of the north gradient of the Klobuchar error (0: off; default 1)")
+    p.add_argument("--iono-grad-sigma", type=float, default=0.5,
+                   help="prior sigma [m/deg] of the north gradient of the Klobuchar error (0: off; default 0.5)")
     p.add_argument("--start", help="first epoch (ISO 8601 GPST or WEEK:TOW)")
     p.add_argument("--end", help="last epoch (ISO 8601 GPST or WEEK:TOW)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on stderr")

@@ -125,7 +125,9 @@ class SppOptions:
         With broadcast ionosphere and the scale parameter on: prior sigma [m/deg] of a per-epoch
         north gradient of the vertical delay error, estimated (0: not estimated). Klobuchar's
         worst error is the latitude structure of the equatorial anomaly (evening, solar maximum,
-        south China: several TECU/deg, 1 TECU = 0.16 m on L1), hence 1 m/deg.
+        south China: a few TECU/deg, 1 TECU = 0.16 m on L1). The default 0.5 m/deg (~3 TECU/deg)
+        was chosen among 0.3/0.5/0.7/1.0 m/deg on the benchmark data (WUHN, TST 2019, Nagoya):
+        looser priors help open-sky static receivers more but let urban multipath leak in.
     iono_min_redundancy : int
         Estimate those ionosphere parameters only in epochs with at least this many more
         satellites than position and clock unknowns (default 4: the two ionosphere parameters
@@ -157,7 +159,7 @@ class SppOptions:
     max_iter: int = 10
     iono_scale_sigma: float = 1.0
     fde_unique: bool = True
-    iono_grad_sigma: float = 1.0
+    iono_grad_sigma: float = 0.5
     iono_min_redundancy: int = 4
     init_pos_ecef_m: np.ndarray | None = None
 
