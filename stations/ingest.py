@@ -12,10 +12,17 @@ the registered frame consumers (``add_consumer``), e.g. the epoch assembler once
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
+from gnssaug.obs import ObsEpoch
+from gnssaug.rtcm.codec import decode_many
+from gnssaug.rtcm.epochs import EpochAssembler
 from gnssaug.rtcm.framing import Deframer, Frame
+from gnssaug.rtcm.messages import Message
+from gnssaug.rtcm.msm import is_msm
 from gnssaug.stations.health import StationHealth
+from gnssaug.time import isoformat_gpst
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +48,64 @@ def arp_ecef_m(payload: bytes) -> tuple[float, float, float] | None:
     return signed38(34) * 1e-4, signed38(74) * 1e-4, signed38(114) * 1e-4
 
 
+#: Broadcast ephemeris messages (RTCM 10403.3 §3.5.6-3.5.10: GPS, GLONASS, BDS, QZSS, Galileo F/NAV, I/NAV).
+EPHEMERIS_TYPES = (1019, 1020, 1041, 1042, 1044, 1045, 1046)
+_OBS_LEGACY = (1001, 1002, 1003, 1004, 1009, 1010, 1011, 1012)
+_GPS_EPOCH_UNIX_S = 315_964_800
+
+
+class StationDecoder:
+    """Frame consumer: decodes a station's messages into epochs and keeps its latest ephemerides.
+
+    Observation messages (MSM, 1001-1004, 1009-1012) are joined per epoch by
+    :class:`gnssaug.rtcm.epochs.EpochAssembler` into :class:`gnssaug.obs.ObsEpoch`; ephemeris
+    messages are kept per (message type, satellite), the newest wins. Malformed messages are
+    counted in ``errors`` and skipped.
+
+    Parameters
+    ----------
+    on_epoch : callable, optional
+        Called with every completed ``ObsEpoch`` (solvers, network engines).
+    """
+
+    def __init__(self, on_epoch: Callable[[ObsEpoch], None] | None = None):
+        # the reference only has to be within half a week of the data (GPST ~ UTC + 18 s)
+        self.assembler = EpochAssembler(int((time.time() - _GPS_EPOCH_UNIX_S + 18) * 1e9))
+        self.on_epoch = on_epoch
+        self.latest_epoch: ObsEpoch | None = None
+        self.epochs = 0
+        self.errors = 0
+        self.ephemerides: dict[tuple[int, int], Message] = {}
+
+    def __call__(self, frames: list[Frame]) -> None:
+        for fr, msg in zip(frames, decode_many(frames), strict=True):
+            if isinstance(msg, Exception):
+                self.errors += 1
+                continue
+            if is_msm(fr.msg_type) or fr.msg_type in _OBS_LEGACY:
+                try:
+                    done = self.assembler.feed(msg)
+                except Exception:  # an impossible epoch is counted, the stream goes on
+                    self.errors += 1
+                    continue
+                for epoch in done:
+                    self.epochs += 1
+                    self.latest_epoch = epoch
+                    if self.on_epoch is not None:
+                        self.on_epoch(epoch)
+            elif fr.msg_type in EPHEMERIS_TYPES and isinstance(msg, Message):
+                v = msg.values
+                sat = v.get("prn", v.get("slot", v.get("prn_minus_192", -1)))
+                self.ephemerides[(fr.msg_type, int(sat))] = msg
+
+    def summary(self) -> dict:
+        """Counts for the API: decoded epochs, last epoch time and size, ephemerides, errors."""
+        e = self.latest_epoch
+        return {"epochs": self.epochs, "errors": self.errors, "ephemerides": len(self.ephemerides),
+                "last_epoch_gpst": isoformat_gpst(int(e.t_gpst_ns)) if e is not None else None,
+                "last_epoch_satellites": int(len(e.sat)) if e is not None else 0}
+
+
 class StationIngest:
     """The ingest state of one station mountpoint.
 
@@ -58,6 +123,8 @@ class StationIngest:
         self.deframer = Deframer()
         self.arp_ecef_m: tuple[float, float, float] | None = None
         self._consumers: list[Callable[[list[Frame]], None]] = []
+        self.decoder = StationDecoder()
+        self.add_consumer(self.decoder)
 
     def add_consumer(self, callback: Callable[[list[Frame]], None]) -> None:
         """Call ``callback(frames)`` with every non-empty batch of frames (decoders, assemblers)."""

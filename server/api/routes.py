@@ -28,7 +28,8 @@ def _station_dicts(app: web.Application) -> list[dict]:
     for st in app[REGISTRY].stations():
         ing = ingests.find(st.mount)
         snap = ing.health.snapshot() if ing is not None else None
-        out.append(schemas.station(st, snap, st.mount in caster.sources, ing.arp_ecef_m if ing else None))
+        out.append(schemas.station(st, snap, st.mount in caster.sources, ing.arp_ecef_m if ing else None,
+                                   ing.decoder.summary() if ing else None))
     return out
 
 
@@ -59,7 +60,8 @@ async def station_detail(request: web.Request) -> web.Response:
     ing = request.app[INGESTS].find(mount)
     snap = ing.health.snapshot() if ing is not None else None
     return web.json_response(schemas.station(st, snap, mount in request.app[CASTER].sources,
-                                             ing.arp_ecef_m if ing else None))
+                                             ing.arp_ecef_m if ing else None,
+                                             ing.decoder.summary() if ing else None))
 
 
 @routes.get("/api/v1/stations/{mount}/health")

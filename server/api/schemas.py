@@ -25,8 +25,9 @@ def health(snapshot) -> dict:
     return d
 
 
-def station(st, snapshot, online: bool, arp_ecef_m=None) -> dict:
-    """A registered station with its position and, when it ever streamed, its health."""
+def station(st, snapshot, online: bool, arp_ecef_m=None, decoded: dict | None = None) -> dict:
+    """A registered station with its position and, when it ever streamed, its health and what was
+    decoded from it (epochs, last epoch time, ephemerides)."""
     xyz = st.xyz_ecef_m or arp_ecef_m
     llh = None
     if xyz is not None:
@@ -44,6 +45,7 @@ def station(st, snapshot, online: bool, arp_ecef_m=None) -> dict:
         "lon_deg": _round(llh[1], 9) if llh else None,
         "h_m": _round(llh[2], 4) if llh else None,
         "health": health(snapshot) if snapshot is not None else None,
+        "decoded": decoded,
     }
 
 
@@ -53,7 +55,7 @@ def stations_geojson(stations: list[dict]) -> dict:
     for s in stations:
         if s["lat_deg"] is None:
             continue
-        props = {k: v for k, v in s.items() if k not in ("lat_deg", "lon_deg", "health")}
+        props = {k: v for k, v in s.items() if k not in ("lat_deg", "lon_deg", "health", "decoded")}
         props["state"] = s["health"]["state"] if s["health"] else "never"
         feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [s["lon_deg"], s["lat_deg"],
                                                                                       s["h_m"]]},

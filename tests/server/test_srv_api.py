@@ -44,6 +44,8 @@ def test_stations_and_health(service, data_dir):
     assert st["BASE1"]["online"] and st["BASE1"]["lat_deg"] == pytest.approx(35.15)
     assert st["BASE1"]["health"]["state"] == "up" and st["BASE1"]["health"]["frames"] == 70
     assert st["BASE2"]["health"] is None and st["BASE2"]["lat_deg"] is None
+    dec = st["BASE1"]["decoded"]  # the stream was decoded: epochs (MSM + legacy) and ephemerides
+    assert dec["epochs"] >= 2 and dec["errors"] == 0 and dec["ephemerides"] >= 5 and dec["last_epoch_satellites"] > 10
     _, ctype, body = _get(service, "/api/v1/stations?format=geojson")
     gj = json.loads(body)
     assert ctype.startswith("application/geo+json") and gj["type"] == "FeatureCollection"
@@ -70,7 +72,8 @@ def test_mountpoints_sessions_metrics_openapi(service, data_dir):
     assert cli.recv(12) == b"ICY 200 OK\r\n"
     service.wait_for(lambda: service.hub.subscribers("BASE1") == 1)
     mps = {m["mount"]: m for m in json.loads(_get(service, "/api/v1/mountpoints")[2])["mountpoints"]}
-    assert set(mps) == {"BASE1", "NEAR"} and mps["BASE1"]["subscribers"] == 1 and mps["NEAR"]["nmea"]
+    assert set(mps) == {"BASE1", "BASE1_MSM4", "BASE1_LEGACY", "NEAR"}
+    assert mps["BASE1"]["subscribers"] == 1 and mps["NEAR"]["nmea"] and "1124(" in mps["BASE1_MSM4"]["format_details"]
     assert "1127(" in mps["BASE1"]["format_details"]
     sess = json.loads(_get(service, "/api/v1/sessions")[2])
     kinds = sorted(s["kind"] for s in sess["active"])
