@@ -131,3 +131,19 @@ def test_wuhn_day_round_trip_is_exact(wuhn_dir, tmp_path):
     write_obs(out, header, series)
     _, back = read_obs(out)
     _assert_round_trip(series, back)
+
+
+@pytest.mark.rtklib
+def test_convbin_reads_written_file(tmp_path):
+    tool = rtklib_tool("convbin")
+    _, series = read_obs(DATA / "rinex304_tiny.rnx")
+    ours = tmp_path / "tiny_written.rnx"
+    write_obs(ours, ObsHeader(), series)
+    converted = tmp_path / "tiny_convbin.obs"
+    subprocess.run([tool, "-r", "rinex", "-v", "3.04", "-od", "-os", "-o", str(converted), str(ours)],
+                   check=True, capture_output=True, timeout=60)
+    _, back = read_obs(converted)
+    np.testing.assert_array_equal(back.t_gpst_ns, series.t_gpst_ns)
+    np.testing.assert_array_equal(back.sat, series.sat)
+    for name in ("pr_m", "cp_cyc"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(series, name))
