@@ -123,6 +123,8 @@ def _epoch_v3(text: str) -> tuple[tuple[int, ...], int, int]:
     # A1, 1X, I4, 4(1X, I2.2), F11.7, 2X, I1, I3 (RINEX 3.05 Table A3); event epochs (flags 2-5)
     # may leave the time blank, so it is read only for observation epochs.
     flag, n = int(text[31:32]), int(text[32:35])
+    if n < 0:
+        raise ValueError("negative record count")
     if flag > 1:
         return (0, 0, 0, 0, 0, 0), flag, n
     y, mo, d, h, mi = (int(text[a:b]) for a, b in ((2, 6), (7, 9), (10, 12), (13, 15), (16, 18)))
@@ -168,10 +170,12 @@ def _walk_v3(lines: _Lines, first_line: int, warn: _Warner) -> _Epochs:
 def _epoch_v2(lines: _Lines, i: int, file_letter: str):
     # 1X, I2.2, 4(1X, I2), F11.7, 2X, I1, I3, 12(A1, I2) [, F12.9] (RINEX 2.11 Table A2).
     text = lines.text(i)
-    y, mo, d, h, mi = (int(text[a:b]) for a, b in ((1, 3), (4, 6), (7, 9), (10, 12), (13, 15)))
     flag, n = int(text[28:29]), int(text[29:32])
-    if flag > 1:
+    if n < 0 or flag > 6:
+        raise ValueError("bad epoch flag or record count")
+    if 2 <= flag <= 5:  # events: the time may be blank, n header lines follow
         return (0, 0, 0, 0, 0, 0), flag, n, [], 1
+    y, mo, d, h, mi = (int(text[a:b]) for a, b in ((1, 3), (4, 6), (7, 9), (10, 12), (13, 15)))
     sec_ns = seconds_to_ns(text[15:26])
     y += 2000 if y < 80 else 1900
     svs, n_line = [], 0

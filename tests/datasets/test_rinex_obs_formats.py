@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import warnings
 from pathlib import Path
 
 import hatanaka
@@ -96,3 +97,21 @@ def test_rinex4_header_reads_like_rinex3(tmp_path):
     header, series = read_obs(v4)
     assert header.version == 4.01
     _assert_same_series(series, read_obs(plain)[1])
+
+
+def test_rinex2_event_and_cycle_slip_records_are_skipped(tmp_path):
+    lines = (DATA / "rinex211_convbin_nagoya.rnx").read_text().splitlines()
+    second = next(i for i, line in enumerate(lines) if line.startswith(" 24 06 24 08 20 01.0000000"))
+    first_sat_record = lines[20:24]  # E04 of the first epoch: 17 types on 4 lines
+    extra = [
+        "                            4  1",
+        "EVENT RECORD WITH ONE HEADER LINE                           COMMENT",
+        " 24 06 24 08 20 00.5000000  6  1E04",
+        *first_sat_record,
+    ]
+    path = tmp_path / "events2.rnx"
+    path.write_text("\n".join(lines[:second] + extra + lines[second:]) + "\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _, got = read_obs(path)
+    _assert_same_series(got, read_obs(DATA / "rinex211_convbin_nagoya.rnx")[1])
