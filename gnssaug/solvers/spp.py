@@ -33,6 +33,7 @@ from gnssaug.gnss import (
     BDS,
     GAL,
     GLO,
+    GLO_FCN_UNKNOWN,
     GPS,
     N_CLOCK_GROUPS,
     QZS,
@@ -281,6 +282,13 @@ def _transmit_states(eph: SatStateSource, sat, t_rx_ns, pr_m):
     return st.pos_ecef_m, st.clk_s, np.asarray(st.valid, bool), acc
 
 
+def _merge_fcn(primary, fallback):
+    """GLONASS channels from ``primary`` (observation header) where known, else from ``fallback`` (nav)."""
+    if primary is None or fallback is None:
+        return fallback if primary is None else primary
+    return np.where(primary == GLO_FCN_UNKNOWN, fallback, primary).astype(np.int8)
+
+
 @dataclass
 class SppRows:
     """The per-row kernel inputs of a series (kept for diagnostics and tests)."""
@@ -299,7 +307,7 @@ def prepare_rows(series: ObsSeries, nav, eph: SatStateSource, options: SppOption
     sys_row = SAT_SYSTEM[sat].astype(np.int64)
     wanted = np.isin(sys_row, [SYSTEMS.index(c) for c in options.systems]) & np.isin(sys_row, list(FIRST_SLOT))
     slot1, slot2 = _select_slots(series, sys_row, options.iono)
-    freq = sat_freq_hz(sat, glo_fcn if glo_fcn is not None else getattr(nav, "glo_fcn", None))
+    freq = sat_freq_hz(sat, _merge_fcn(glo_fcn, getattr(nav, "glo_fcn", None)))
     rows = np.arange(n)
     t_rx = np.repeat(series.t_gpst_ns, np.diff(series.offsets))
     s1 = np.maximum(slot1, 0)
@@ -371,7 +379,7 @@ def solve_spp(series: ObsSeries, nav, eph: SatStateSource, options: SppOptions |
         Ephemeris store built from ``nav``.
     options : SppOptions, optional
     glo_fcn : int8[N_SAT], optional
-        GLONASS channels (e.g. from the observation header) overriding ``nav.glo_fcn``.
+        GLONASS channels (e.g. from the observation header); ``nav.glo_fcn`` fills the unknown ones.
     rows : SppRows, optional
         Prepared rows (from :func:`prepare_rows`) to reuse.
     progress : callable, optional

@@ -120,3 +120,13 @@ def test_single_epoch_front_end_and_missing_signals():
     # IF mode without second-frequency code: no usable satellites, a status and a reason
     sol = solve_epoch(_epoch(eph, T0_NS, slots=(0,)), _Nav(), eph, _opts(iono="if"))
     assert sol.status is SolStatus.NONE and "fewer satellites" in sol.reason
+
+
+def test_glonass_channels_merge_header_over_nav():
+    from gnssaug.gnss import GLO_FCN_UNKNOWN
+    from gnssaug.solvers.spp import _merge_fcn
+
+    header = np.array([GLO_FCN_UNKNOWN, 3, GLO_FCN_UNKNOWN], dtype=np.int8)
+    nav = np.array([-2, 1, GLO_FCN_UNKNOWN], dtype=np.int8)
+    np.testing.assert_array_equal(_merge_fcn(header, nav), [-2, 3, GLO_FCN_UNKNOWN])
+    assert _merge_fcn(None, nav) is nav and _merge_fcn(header, None) is header
