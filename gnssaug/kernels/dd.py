@@ -188,6 +188,11 @@ def form_dd(
     n_group = ref.shape[0]
     nx = x.shape[0]
     nv = 0
+    # The covariance is block diagonal: clear every entry the rows of this call can reach.
+    m_max = min(n * nf, r_out.shape[0])
+    for a in range(m_max):
+        for b in range(m_max):
+            r_out[a, b] = 0.0
     for f in range(nf):
         for g in range(n_group):
             j = ref[g, f]

@@ -23,9 +23,10 @@ LAMBDA_OK = 0
 LAMBDA_NOT_POSITIVE_DEFINITE = 1
 LAMBDA_SEARCH_LIMIT = 2
 
-# Iteration cap of the search loop: a guard against a degenerate covariance, far above what any
-# well-posed problem of a few hundred ambiguities needs.
-_MAX_SEARCH_LOOPS = 10_000_000
+# Iteration cap of the search loop (RTKLIB uses 10 000): a well-posed, decorrelated problem needs a
+# few loops per ambiguity; a poorly determined float solution (metre-level ambiguity sigmas) would
+# otherwise search for seconds and could not pass the ratio test anyway.
+_MAX_SEARCH_LOOPS = 100_000
 
 
 @kernel
