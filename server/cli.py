@@ -37,20 +37,28 @@ def register(subparsers) -> None:
     p.set_defaults(func=run_serve)
 
     r = subparsers.add_parser("replay", help="stream station files into a running caster as NTRIP sources")
-    r.add_argument("streams", nargs="+", metavar="MOUNT=FILE",
-                   help="station mountpoint and its RTCM 3 or RINEX observation file")
+    r.add_argument("streams", nargs="+", metavar="MOUNT=FILE|DIR",
+                   help="station mountpoint and its RTCM 3 or RINEX observation file, or a folder of RINEX "
+                   "observation files (gnssaug sim output: each NAME.obs is station NAME, nav.rnx its ephemerides)")
     r.add_argument("--caster", default="127.0.0.1:2101", metavar="HOST:PORT", help="caster address")
     r.add_argument("--password", required=True, help="upload password of the stations")
     r.add_argument("--nav", metavar="FILE", help="RINEX navigation file (ephemerides for RINEX inputs)")
     r.add_argument("--speed", type=float, default=1.0, help="1 = real time, 10 = 10x, 0 = as fast as possible")
     r.add_argument("--ntrip-version", type=int, choices=(1, 2), default=1, help="1: SOURCE, 2: chunked POST")
     r.add_argument("--loop", action="store_true", help="start over at the end of the files")
+    r.add_argument("--register", metavar="DATA_DIR",
+                   help="first add missing stations (with --password, position from the RINEX header) to the "
+                   "registry of the caster running on DATA_DIR")
     r.set_defaults(func=run_replay)
 
 
 def _parse_streams(items: list[str]) -> list[tuple[str, Path]]:
     out = []
     for item in items:
+        if Path(item).is_dir():
+            files = sorted(Path(item).glob("*.obs")) + sorted(Path(item).glob("*.rnx"))
+            out.extend((f.stem.upper(), f) for f in files if f.name != "nav.rnx")
+            continue
         mount, sep, path = item.partition("=")
         if not sep or not mount or not path:
             raise UsageError(f"expected MOUNT=FILE, got {item!r}")
@@ -72,7 +80,15 @@ def run_replay(args) -> int:
     if args.speed < 0:
         raise UsageError("--speed must be 0 or more")
     host, port = _host_port(args.caster)
-    streams = [(m, load_stream(p, args.nav)) for m, p in _parse_streams(args.streams)]
+    files = _parse_streams(args.streams)
+    if not files:
+        raise UsageError("no station files found")
+    if args.register:
+        _register(args.register, files, args.password)
+    streams = []
+    for m, p in files:
+        nav = args.nav or (p.parent / "nav.rnx" if (p.parent / "nav.rnx").is_file() else None)
+        streams.append((m, load_stream(p, nav)))
 
     async def _all():
         return await asyncio.gather(*(upload(host, port, m, args.password, data, speed=args.speed,
@@ -85,6 +101,32 @@ def run_replay(args) -> int:
     for (mount, _), n in zip(streams, sent, strict=True):
         print(f"{mount}: {n} bytes uploaded")
     return 0
+
+
+def _register(data_dir: str, files: list[tuple[str, Path]], password: str) -> None:
+    from gnssaug.server.replay import is_rinex_obs
+    from gnssaug.stations.registry import NotFoundError, Registry, RegistryError
+
+    reg = Registry.in_dir(data_dir)
+    try:
+        for mount, path in files:
+            try:
+                reg.station(mount)
+                continue
+            except NotFoundError:
+                pass
+            xyz = None
+            if is_rinex_obs(path):
+                from gnssaug.datasets.rinex.obs import read_obs_header
+
+                pos = read_obs_header(path).approx_pos_ecef_m
+                xyz = tuple(float(v) for v in pos) if pos is not None and any(pos) else None
+            reg.add_station(mount, password, xyz_ecef_m=xyz)
+            print(f"station {mount} registered")
+    except RegistryError as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        reg.close()
 
 
 def run_serve(args) -> int:

@@ -88,3 +88,18 @@ def test_serve_demo_runs_streams_and_stops(tmp_path, data_dir):
         proc.kill()
         reader.join(5)
     assert "gnssaug: stopped" in "".join(lines)
+
+
+def test_replay_simulated_network_folder(tmp_path):
+    sim_dir = tmp_path / "sim"
+    assert main(["sim", "--stations", "HB01,HB02", "--duration", "5", "-o", str(sim_dir)]) == 0
+    with RunningService(Settings(data_dir=tmp_path / "svc")) as svc:
+        rc = main(["replay", str(sim_dir), "--register", str(tmp_path / "svc"), "--password", "pw",
+                   "--caster", f"127.0.0.1:{svc.ntrip_port}", "--speed", "0"])
+        assert rc == 0
+        assert [s.mount for s in svc.registry.stations()] == ["HB01", "HB02"]
+        assert all(s.xyz_ecef_m is not None for s in svc.registry.stations())  # from the RINEX headers
+        svc.wait_for(lambda: all(svc.ingests.get(m).decoder.epochs == 5 for m in ("HB01", "HB02")),
+                     what="5 simulated epochs decoded per station")
+        snap = svc.sync(lambda: svc.ingests.get("HB01").health.snapshot())
+        assert snap.satellites.get("BeiDou", 0) > 5 and snap.completeness == 1.0
