@@ -25,7 +25,6 @@ import argparse
 import asyncio
 import base64
 import contextlib
-import json
 import multiprocessing as mp
 import os
 import resource
@@ -82,14 +81,16 @@ def _epoch_frames() -> bytes:
 # clients (run in worker processes)
 # ----------------------------------------------------------------------------------------------
 class _LoadClient(asyncio.Protocol):
-    """One NTRIP client as a bare protocol (no task per read: the client side must stay cheap)."""
+    """One NTRIP client as a bare protocol (no task per read: the client side must stay cheap).
 
-    def __init__(self, request: bytes, reads: bool, stats: dict, t_start_ns: int, t_stop_ns: int):
+    Records ``(send time, receipt time)`` of every stamp it sees; the window is applied afterwards.
+    """
+
+    def __init__(self, request: bytes, reads: bool, stats: dict):
         self.request, self.reads, self.stats = request, reads, stats
-        self.t_start_ns, self.t_stop_ns = t_start_ns, t_stop_ns
         self.replied = False
         self.tail = b""
-        self.epochs = 0
+        self.samples: list[tuple[int, int]] = []
         self.transport = None
 
     def connection_made(self, transport):
@@ -106,29 +107,18 @@ class _LoadClient(asyncio.Protocol):
                 self.transport.close()
                 return
             self.replied = True
+            self.stats["replied"] += 1
         buf = self.tail + data
         end = 4 + STAMP.size
         i = buf.find(MARK)
         while i >= 0 and i + end <= len(buf):
-            _st, _seq, t_sent = STAMP.unpack_from(buf, i + 4)
-            if self.t_start_ns <= t_sent <= self.t_stop_ns:
-                self.stats["lat_ms"].append((now - t_sent) / 1e6)
-                self.epochs += 1
+            self.samples.append((STAMP.unpack_from(buf, i + 4)[2], now))
             i = buf.find(MARK, i + end)
         self.tail = buf[-(end - 1):] if i < 0 else buf[i:]
 
     def connection_lost(self, exc):
         if exc is not None:
             self.stats["dropped"] += 1
-
-    def finish(self):
-        if self.reads:
-            if self.replied:
-                self.stats["epochs_per_client"].append(self.epochs)
-        else:
-            self.stats["silent"] += 1
-        if self.transport is not None:
-            self.transport.abort()
 
 
 def _request(mount: str, version: int) -> bytes:
@@ -139,51 +129,60 @@ def _request(mount: str, version: int) -> bytes:
     return f"GET /{mount} HTTP/1.0\r\nUser-Agent: NTRIP load\r\nAuthorization: Basic {token}\r\n\r\n".encode()
 
 
-def _client_worker(port, jobs, t_start_ns, t_stop_ns, out_q, cpu):
+def _client_worker(port, jobs, ready_q, stop, out_q, cpu):
+    """Open every connection, report ready, keep them until ``stop`` is set, return the samples."""
     if cpu is not None:
         with contextlib.suppress(OSError):
             os.sched_setaffinity(0, {cpu})
     resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
-    stats = {"lat_ms": [], "epochs_per_client": [], "refused": 0, "silent": 0, "dropped": 0, "connect_errors": 0}
+    stats = {"refused": 0, "dropped": 0, "connect_errors": 0, "replied": 0}
 
     async def main():
         loop = asyncio.get_running_loop()
         sem = asyncio.Semaphore(100)  # connection ramp
-        clients = []
+        clients: list[_LoadClient] = []
 
         async def connect(mount, version, reads):
             async with sem:
+                c = _LoadClient(_request(mount, version), reads, stats)
                 try:
-                    await loop.create_connection(
-                        lambda: clients.append(_LoadClient(_request(mount, version), reads, stats, t_start_ns,
-                                                           t_stop_ns)) or clients[-1], "127.0.0.1", port)
+                    await loop.create_connection(lambda: c, "127.0.0.1", port)
+                    clients.append(c)
                 except OSError:
                     stats["connect_errors"] += 1
 
         await asyncio.gather(*(connect(*job) for job in jobs))
-        await asyncio.sleep(max(0.0, (t_stop_ns - time.time_ns()) / 1e9 + 2.0))
+        n_readers = sum(c.reads for c in clients)
+        while stats["replied"] < n_readers and not stop.is_set():  # wait for every reply
+            await asyncio.sleep(0.1)
+        ready_q.put(len(clients))
+        while not stop.is_set():
+            await asyncio.sleep(0.1)
         for c in clients:
-            c.finish()
+            c.transport.abort()
+        return clients
 
-    asyncio.run(main())
-    out_q.put(stats)
+    clients = asyncio.run(main())
+    out_q.put({**stats, "readers": [c.samples for c in clients if c.reads and c.replied],
+               "silent": sum(1 for c in clients if not c.reads)})
 
 
-# ----------------------------------------------------------------------------------------------
-# sources
-# ----------------------------------------------------------------------------------------------
-def _source_thread_main(port, mounts, epoch, t_stop_ns, connected, sent_ns, mode="gnssaug"):
+def _connect_sources(port, mounts) -> list[socket.socket]:
+    """Station uploads (NTRIP 1 SOURCE), one socket per mountpoint."""
     socks = []
     for m in mounts:
-        s = socket.create_connection(("127.0.0.1", port), timeout=10)
-        if mode == "gnssaug":
-            s.sendall(f"SOURCE srcpw /{m}\r\nSource-Agent: NTRIP load\r\n\r\n".encode())
-            assert s.recv(100).startswith(b"ICY 200 OK"), m
+        s = socket.create_connection(("127.0.0.1", port), timeout=30)
+        s.sendall(f"SOURCE srcpw /{m}\r\nSource-Agent: NTRIP load\r\n\r\n".encode())
+        assert s.recv(100).startswith(b"ICY 200 OK"), m
         socks.append(s)
-    connected.set()
+    return socks
+
+
+def _source_thread_main(socks, epoch, stop, sent_ns):
+    """One epoch per second on every station socket, each ending with a time stamp frame."""
     seq = 0
     next_t = time.monotonic()
-    while time.time_ns() < t_stop_ns + 1e9:
+    while not stop.is_set():
         sent_ns.append(time.time_ns())
         for k, s in enumerate(socks):
             s.sendall(epoch + _stamp_frame(k, seq))
@@ -223,31 +222,60 @@ def _wait_port(port: int, timeout_s: float = 60.0) -> None:
     raise RuntimeError(f"port {port} did not open")
 
 
-def _run_clients(port, mounts, n_clients, silent_share, seconds, n_procs, warmup_s, pin=False):
-    jobs = []
-    for i in range(n_clients):
-        jobs.append((mounts[i % len(mounts)], 1 if i % 2 == 0 else 2, (i % 100) >= silent_share * 100))
-    t_start_ns = time.time_ns() + int(warmup_s * 1e9)
-    t_stop_ns = t_start_ns + int(seconds * 1e9)
-    q = mp.Queue()
-    # with --pin: clients on the second core, the caster alone on the first
-    procs = [mp.Process(target=_client_worker, args=(port, jobs[k::n_procs], t_start_ns, t_stop_ns, q,
-                                                     1 % os.cpu_count() if pin else None))
+def _load(port, source_socks, mounts, epoch, args, n_clients, silent_share, seconds, pid=None,
+          ramp_timeout_s=300.0) -> dict:
+    """Sources stream first, then the clients' ramp, then a measurement window of ``seconds``."""
+    stop_src, stop_cli = threading.Event(), mp.Event()
+    sent_ns: list[int] = []
+    src = threading.Thread(target=_source_thread_main, args=(source_socks, epoch, stop_src, sent_ns), daemon=True)
+    src.start()
+    jobs = [(mounts[i % len(mounts)], 1 if i % 2 == 0 else 2, (i % 100) >= silent_share * 100)
+            for i in range(n_clients)]
+    n_procs = max(1, min(args.procs, n_clients // 50))
+    ready_q, out_q = mp.Queue(), mp.Queue()
+    procs = [mp.Process(target=_client_worker, args=(port, jobs[k::n_procs], ready_q, stop_cli, out_q,
+                                                     1 % os.cpu_count() if args.pin else None))
              for k in range(n_procs)]
+    rss0 = _proc_rss_mb(pid) if pid else 0.0
+    t_ramp = time.monotonic()
     for p in procs:
         p.start()
-    return procs, q, t_start_ns, t_stop_ns
-
-
-def _collect(procs, q, timeout_s):
-    merged = {"lat_ms": [], "epochs_per_client": [], "refused": 0, "silent": 0, "dropped": 0, "connect_errors": 0}
-    for _ in procs:
-        st = q.get(timeout=timeout_s)
-        for k, v in st.items():
-            merged[k] = merged[k] + v
+    try:
+        connected_n = sum(ready_q.get(timeout=ramp_timeout_s) for _ in procs)
+    except Exception:
+        connected_n = -1
+    ramp_s = time.monotonic() - t_ramp
+    time.sleep(2.0)
+    t_start_ns = time.time_ns()
+    cpu0, wall0 = (_proc_cpu_s(pid), time.monotonic()) if pid else (0, 0)
+    time.sleep(seconds)
+    cpu1, wall1, rss1 = (_proc_cpu_s(pid), time.monotonic(), _proc_rss_mb(pid)) if pid else (0, 1, 0)
+    t_stop_ns = time.time_ns()
+    time.sleep(3.0)  # late deliveries still count, with their latency
+    stop_cli.set()
+    results = [out_q.get(timeout=120) for _ in procs]
     for p in procs:
         p.join(10)
-    return merged
+    stop_src.set()
+    src.join(5)
+    lat, per_client = [], []
+    for r in results:
+        for samples in r["readers"]:
+            inside = [(ts, tr) for ts, tr in samples if t_start_ns <= ts <= t_stop_ns]
+            per_client.append(len(inside))
+            lat.extend((tr - ts) / 1e6 for ts, tr in inside)
+    lat.sort()
+    expected = sum(1 for t in sent_ns if t_start_ns <= t <= t_stop_ns)
+    return {
+        "clients": n_clients, "connected": connected_n, "ramp_s": ramp_s,
+        "readers": len(per_client), "served": sum(1 for n in per_client if n > 0),
+        "starved": sum(1 for n in per_client if n < 0.9 * expected), "expected": expected,
+        "silent": sum(r["silent"] for r in results), "refused": sum(r["refused"] for r in results),
+        "connect_errors": sum(r["connect_errors"] for r in results), "samples": len(lat),
+        "median_ms": statistics.median(lat) if lat else float("nan"),
+        "p99_ms": lat[int(0.99 * (len(lat) - 1))] if lat else float("nan"),
+        "cpu_core_share": (cpu1 - cpu0) / (wall1 - wall0), "rss_mb": rss1, "rss0_mb": rss0,
+    }
 
 
 def bench_gnssaug(args, epoch) -> dict:
@@ -263,60 +291,20 @@ def bench_gnssaug(args, epoch) -> dict:
     reg.add_user(USER, PASSWORD, max_sessions=args.clients + 10)
     reg.close()
     port, http = _free_port(), _free_port()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     caster = subprocess.Popen([sys.executable, "-m", "gnssaug", "serve", "--data-dir", str(tmp), "--host", "127.0.0.1",
                                "--ntrip-port", str(port), "--http-port", str(http)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=ROOT,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT,
                               preexec_fn=(lambda: os.sched_setaffinity(0, {0})) if args.pin else None)
     try:
         _wait_port(port)
-        rss0 = _proc_rss_mb(caster.pid)
-        warmup_s = max(10.0, args.clients / 500.0)  # connection ramp before measuring
-        connected = threading.Event()
-        # stations first (they are up before rovers come); they stream through the client ramp
-        t_stop_guess = time.time_ns() + int((warmup_s + args.seconds + 5) * 1e9)
-        sent_ns: list[int] = []
-        src = threading.Thread(target=_source_thread_main,
-                               args=(port, mounts, epoch, t_stop_guess, connected, sent_ns), daemon=True)
-        src.start()
-        if not connected.wait(30):
-            raise RuntimeError("station sources could not connect")
-        procs, q, t_start_ns, t_stop_ns = _run_clients(port, mounts, args.clients, args.silent, args.seconds,
-                                                        args.procs, warmup_s, args.pin)
-        time.sleep(max(0.0, (t_start_ns - time.time_ns()) / 1e9))
-        cpu0, wall0 = _proc_cpu_s(caster.pid), time.monotonic()
-        time.sleep(args.seconds)
-        cpu1, wall1 = _proc_cpu_s(caster.pid), time.monotonic()
-        rss1 = _proc_rss_mb(caster.pid)
-        with urllib_open(f"http://127.0.0.1:{http}/api/v1/sessions?limit=1") as r:
-            active = len(json.loads(r.read())["active"])
-        stats = _collect(procs, q, args.seconds + 120)
-        src.join(5)
+        socks = _connect_sources(port, mounts)  # stations are up before the rovers come
+        r = _load(port, socks, mounts, epoch, args, args.clients, args.silent, args.seconds, pid=caster.pid)
     finally:
         caster.terminate()
         caster.wait(30)
         shutil.rmtree(tmp, ignore_errors=True)
-    lat = sorted(stats["lat_ms"])
-    readers = stats["epochs_per_client"]
-    # epochs each station sent inside the window (stamps are taken just before the send)
-    expected = sum(1 for t in sent_ns if t_start_ns <= t <= t_stop_ns)
-    starved = sum(1 for n in readers if n < 0.9 * expected)
-    return {
-        "clients": args.clients, "active_sessions": active - args.stations,
-        "served": sum(1 for n in readers if n > 0), "readers": len(readers),
-        "silent": stats["silent"], "refused": stats["refused"], "connect_errors": stats["connect_errors"],
-        "starved": starved, "samples": len(lat),
-        "median_ms": statistics.median(lat) if lat else float("nan"),
-        "p99_ms": lat[int(0.99 * (len(lat) - 1))] if lat else float("nan"),
-        "cpu_core_share": (cpu1 - cpu0) / (wall1 - wall0),
-        "rss_mb": rss1, "kb_per_client": (rss1 - rss0) * 1024.0 / max(1, args.clients),
-    }
-
-
-def urllib_open(url):
-    import urllib.request
-
-    return urllib.request.urlopen(url, timeout=30)
+    r["kb_per_client"] = (r["rss_mb"] - r["rss0_mb"]) * 1024.0 / max(1, args.clients)
+    return r
 
 
 def bench_str2str(args, epoch) -> dict | None:
@@ -333,21 +321,12 @@ def bench_str2str(args, epoch) -> dict | None:
         feeder.settimeout(20)
         conn, _ = feeder.accept()
         _wait_port(port)
-        seconds = 6
-        procs, q, t_start_ns, t_stop_ns = _run_clients(port, ["LOAD0"], args.peer_clients, 0.0, seconds, 1, 4.0)
-        end = time.time_ns() + (t_stop_ns - time.time_ns()) + int(1e9)
-        seq = 0
-        while time.time_ns() < end:
-            conn.sendall(epoch + _stamp_frame(0, seq))
-            seq += 1
-            time.sleep(1.0)
-        stats = _collect(procs, q, seconds + 60)
-        conn.close()
+        r = _load(port, [conn], ["LOAD0"], epoch, args, args.peer_clients, 0.0, 5.0, ramp_timeout_s=15.0)
     finally:
         proc.terminate()
         proc.wait(10)
         feeder.close()
-    return {"offered": args.peer_clients, "served": sum(1 for n in stats["epochs_per_client"] if n > 0)}
+    return {"offered": args.peer_clients, "served": r["served"], "connected": r["connected"]}
 
 
 def main(argv=None) -> int:
@@ -367,13 +346,14 @@ def main(argv=None) -> int:
         args.clients = hard - 200
     epoch = _epoch_frames()
     r = bench_gnssaug(args, epoch)
-    print(f"gnssaug caster, one core: {r['clients']} clients ({r['silent']} never reading, {r['refused']} refused, "
-          f"{r['connect_errors']} connect errors); {r['served']} of {r['readers']} reading clients served, "
+    print(f"gnssaug caster (one asyncio thread): {r['clients']} clients ({r['silent']} never reading, "
+          f"{r['refused']} refused, {r['connect_errors']} connect errors); "
+          f"{r['served']} of {r['readers']} reading clients served, "
           f"{args.stations} stations at 1 Hz, {len(epoch) + 28} B/epoch")
     print(f"  delivery latency over {r['samples']} client-epochs: median {r['median_ms']:.1f} ms, "
           f"p99 {r['p99_ms']:.1f} ms; starved healthy clients: {r['starved']}")
-    print(f"  sessions open at the end of the window: {r['active_sessions']}; machine load average "
-          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print(f"  ramp: {r['connected']} connections answered in {r['ramp_s']:.1f} s; window {args.seconds:.0f} s with "
+          f"{r['expected']} epochs per station; machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(f"  caster CPU {100 * r['cpu_core_share']:.1f} % of one core; RSS {r['rss_mb']:.0f} MB, "
           f"{r['kb_per_client']:.1f} kB per client")
     peer = bench_str2str(args, epoch)
