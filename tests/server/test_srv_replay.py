@@ -46,7 +46,7 @@ def test_replay_command_uploads_at_speed(tmp_path, data_dir):
         rc = main(["replay", f"R1={stream_file}", f"R2={stream_file}", "--caster", f"127.0.0.1:{svc.ntrip_port}",
                    "--password", "pw", "--speed", "0", "--ntrip-version", "2"])
         assert rc == 0
-        svc.wait_for(lambda: svc.ingests.get("R2").health.frames == 105)
+        svc.wait_for(lambda: all(svc.ingests.get(m).health.frames == 105 for m in ("R1", "R2")))
         assert svc.caster.hub.bytes_published["R1"] == len(stream)
         assert main(["replay", f"NOPE={stream_file}", "--caster", f"127.0.0.1:{svc.ntrip_port}",
                      "--password", "pw"]) == 2
