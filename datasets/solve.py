@@ -137,12 +137,35 @@ _add_differential_modes()
 MODE_TEXT = {"spp": "Single", "dgnss": "DGPS/DGNSS", "rtk": "Kinematic", "static": "Static"}
 
 
+def skip_numba_blas_probe() -> bool:
+    """Spare a process that needs no numba BLAS the ~0.5 s scipy import numba does to look for one.
+
+    When its CPU target first loads (the first kernel call, even from the cache), numba imports
+    ``numba.np.arraymath``, whose module body calls ``ensure_blas()`` = ``import scipy.linalg.cython_blas``:
+    all of scipy.linalg and, through its array-API layer, every lazy numpy submodule (f2py, testing ...).
+    The answer only picks ``np.dot``'s code path when a kernel is *compiled*; the SPP path has no
+    ``np.dot``/``np.linalg`` and loads its kernels from the cache. So the probe is made to fail cheaply
+    (numba then uses its loop fallback) and the block is lifted at once: a later ``np.linalg`` kernel
+    still imports scipy through its own ``ensure_lapack()`` call. Returns whether the probe was skipped.
+    """
+    if "numba.np.arraymath" in sys.modules or "scipy.linalg" in sys.modules:
+        return False
+    sys.modules["scipy.linalg.cython_blas"] = None  # "import" raises ImportError without importing scipy
+    try:
+        import numba.np.arraymath  # noqa: F401  (runs the probe now, while it is blocked)
+    finally:
+        del sys.modules["scipy.linalg.cython_blas"]
+    return True
+
+
 def run_solve(args) -> int:
     """Run ``gnssaug solve``."""
     from gnssaug.datasets.posfile import write_pos
 
     if args.mode not in MODES:
         raise UsageError(f"mode {args.mode!r} is not available; choose one of {', '.join(MODES)}")
+    if args.mode == "spp":
+        skip_numba_blas_probe()
     started = time.perf_counter()
     inputs = load_inputs(args.rover, args.nav, args.systems, args.start, args.end)
     sols = MODES[args.mode](args, inputs)

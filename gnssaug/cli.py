@@ -29,9 +29,14 @@ SUBCOMMAND_MODULES = (
     "gnssaug.rtcm.cli",
 )
 
+#: Subcommands whose module is known without importing every module: ``gnssaug solve ...`` then
+#: builds a parser from that module alone (no server, asyncio or RTCM imports before a 1 s SPP run).
+#: Commands not listed here (and ``--help``) use the full parser.
+COMMAND_MODULES = {name: "gnssaug.datasets.commands" for name in ("solve", "demo", "info", "evaluate")}
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every registered subcommand."""
+
+def build_parser(modules: tuple[str, ...] = SUBCOMMAND_MODULES) -> argparse.ArgumentParser:
+    """The argument parser with the subcommands of ``modules`` (default: every registered one)."""
     parser = argparse.ArgumentParser(
         prog="gnssaug",
         description="BeiDou+GNSS augmentation service: positioning, RTCM 3, NTRIP caster, replay.",
@@ -39,14 +44,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"gnssaug {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module_name in SUBCOMMAND_MODULES:
+    for module_name in modules:
         importlib.import_module(module_name).register(subparsers)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the ``gnssaug`` command line; returns the process exit status."""
-    parser = build_parser()
+    words = sys.argv[1:] if argv is None else argv
+    command = next((w for w in words if not w.startswith("-")), None)
+    owner = COMMAND_MODULES.get(command)
+    parser = build_parser((owner,) if owner else SUBCOMMAND_MODULES)
     args = parser.parse_args(argv)
     level = (logging.WARNING, logging.INFO, logging.DEBUG)[min(args.verbose, 2)]
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
