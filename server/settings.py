@@ -47,6 +47,8 @@ class Settings:
         ``window_s`` and the address is banned for ``ban_s`` after ``ban_after``.
     max_clients : int
         Connections beyond this are refused with 503.
+    api_token : str or None
+        When set, ``/api/v1/sessions`` (user names and addresses) needs ``Authorization: Bearer <token>``.
     """
 
     data_dir: Path = field(default_factory=default_data_dir)
@@ -75,6 +77,7 @@ class Settings:
     login_window_s: float = 600.0
     login_ban_s: float = 900.0
     max_clients: int = 20000
+    api_token: str | None = None
 
     def replace(self, **changes) -> Settings:
         """A copy with some fields changed (``None`` values are ignored)."""

@@ -6,6 +6,7 @@ replies only through :mod:`gnssaug.server.api.schemas`.
 
 from __future__ import annotations
 
+import hmac
 import time
 
 from aiohttp import web
@@ -101,6 +102,10 @@ async def mountpoints(request: web.Request) -> web.Response:
 async def sessions(request: web.Request) -> web.Response:
     """Active client and station sessions, and the most recent accounted ones (``?limit=N``)."""
     caster = request.app[CASTER]
+    token = caster.settings.api_token
+    if token and not hmac.compare_digest(request.headers.get("Authorization", ""), f"Bearer {token}"):
+        return web.json_response(schemas.error(401, "sessions need Authorization: Bearer <api_token>"), status=401,
+                                 headers={"WWW-Authenticate": "Bearer"})
     now = time.time()
     try:
         limit = max(1, min(int(request.query.get("limit", "100")), 10_000))

@@ -98,6 +98,7 @@ class Caster:
         self._tasks: set[asyncio.Task] = set()
         self._next_id = 0
         self.profiles: dict[str, ProfileEncoder] = {}
+        self._positions: dict[bool, tuple[float, dict]] = {}
         self.port: int | None = None
         self.started_s = time.time()
 
@@ -381,7 +382,14 @@ class Caster:
             self._route_near(sess)
 
     def station_positions(self, healthy_only: bool = True) -> dict[str, tuple[float, float, float]]:
-        """ECEF ARP of every (healthy) station: registry position, else the one from 1005/1006."""
+        """ECEF ARP of every (healthy) station: registry position, else the one from 1005/1006.
+
+        Cached for one second: NEAR routing asks for it on every GGA of every NEAR client.
+        """
+        now = time.monotonic()
+        cached = self._positions.get(healthy_only)
+        if cached is not None and now - cached[0] < 1.0:
+            return cached[1]
         out = {}
         for st in self.registry.stations():
             ing = self.ingests.find(st.mount)
@@ -390,6 +398,7 @@ class Caster:
             xyz = st.xyz_ecef_m or (ing.arp_ecef_m if ing is not None else None)
             if xyz is not None:
                 out[st.mount] = xyz
+        self._positions[healthy_only] = (now, out)
         return out
 
     def _route_near(self, sess: ClientSession) -> None:

@@ -93,3 +93,15 @@ def test_mountpoints_sessions_metrics_openapi(service, data_dir):
     assert info.value.code == 400
     cli.close()
     src.close()
+
+
+def test_sessions_need_the_api_token_when_set(tmp_path):
+    with RunningService(Settings(data_dir=tmp_path, api_token="s3cret")) as svc:
+        with pytest.raises(urllib.error.HTTPError) as info:
+            _get(svc, "/api/v1/sessions")
+        assert info.value.code == 401
+        req = urllib.request.Request(f"http://127.0.0.1:{svc.http_port}/api/v1/sessions",
+                                     headers={"Authorization": "Bearer s3cret"})
+        with urllib.request.urlopen(req, timeout=5) as r:
+            assert json.loads(r.read())["active"] == []
+        assert _get(svc, "/api/v1/stations")[0] == 200  # the rest stays public
