@@ -99,6 +99,7 @@ class Caster:
         self._next_id = 0
         self.profiles: dict[str, ProfileEncoder] = {}
         self._positions: dict[bool, tuple[float, dict]] = {}
+        self._pulls: dict[str, tuple[str, asyncio.Task]] = {}
         self.port: int | None = None
         self.started_s = time.time()
 
@@ -114,9 +115,7 @@ class Caster:
         self.port = self._server.sockets[0].getsockname()[1]
         self.registry.close_dangling_sessions()
         self._spawn(self._housekeeping())
-        for st in self.registry.stations():
-            if st.upstream:
-                self._spawn(self.pull_upstream(st.mount, st.upstream))
+        self._sync_pulls()
         log.info("NTRIP caster listening on %s:%d%s", self.settings.ntrip_host, self.port, " (TLS)" if ctx else "")
 
     async def stop(self) -> None:
@@ -143,10 +142,27 @@ class Caster:
         self._next_id += 1
         return self._next_id
 
+    def _sync_pulls(self) -> None:
+        """Start pulling stations registered with an upstream URL (also those added while running);
+        stop pulling removed ones."""
+        wanted = {st.mount: st.upstream for st in self.registry.stations() if st.upstream}
+        for mount, (url, task) in list(self._pulls.items()):
+            if wanted.get(mount) != url:
+                task.cancel()
+                del self._pulls[mount]
+        for mount, url in wanted.items():
+            if mount not in self._pulls:
+                self._pulls[mount] = (url, self._spawn(self.pull_upstream(mount, url)))
+
     async def _housekeeping(self) -> None:
-        """Once a second: outage states, and NEAR clients whose station went down move on."""
+        """Once a second: outage states, and NEAR clients whose station went down move on;
+        every five seconds: registry changes to upstream pulls."""
+        tick = 0
         while True:
             await asyncio.sleep(1.0)
+            tick += 1
+            if tick % 5 == 0:
+                self._sync_pulls()
             for ing in self.ingests.all().values():
                 ing.health.tick()
             for sess in list(self.clients.values()):

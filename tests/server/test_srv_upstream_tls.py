@@ -45,6 +45,11 @@ def test_pull_station_from_upstream_caster(tmp_path, data_dir, scheme):
             assert down.caster.sources["COPY"].kind == "pull"
             src.close()
             cli.close()
+            # a pulled station added while running is picked up; a removed one is let go
+            down.registry.add_station("COPY2", "unused", upstream=f"{scheme}://puller:ppw@127.0.0.1:{up.ntrip_port}/ORIG")
+            down.registry.remove_station("COPY")
+            up.wait_for(lambda: up.hub.subscribers("ORIG") == 1 and "COPY2" in down.caster._pulls
+                        and "COPY" not in down.caster._pulls, timeout=15, what="pull set follows the registry")
 
 
 def test_tls_listener(tmp_path):
