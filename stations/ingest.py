@@ -123,6 +123,7 @@ class StationIngest:
         self.deframer = Deframer()
         self.arp_ecef_m: tuple[float, float, float] | None = None
         self._consumers: list[Callable[[list[Frame]], None]] = []
+        self._pending: list[Frame] = []
         self.decoder = StationDecoder()
         self.add_consumer(self.decoder)
 
@@ -144,11 +145,13 @@ class StationIngest:
 
     _carry = (0, 0)
 
-    def feed(self, data: bytes) -> bytes:
+    def feed(self, data: bytes, dispatch: bool = True) -> bytes:
         """Take received bytes; return the whole frames they complete, concatenated, to relay.
 
         Garbage and frames with a bad CRC are dropped (counted in the health record), so every
-        subscriber gets only whole, checked frames and can join at any time.
+        subscriber gets only whole, checked frames and can join at any time. With
+        ``dispatch=False`` the frame consumers (decoding) run only at :meth:`dispatch`, so a caster
+        can relay first and decode after.
         """
         frames = self.deframer.feed(data)
         self.health.on_data(len(data), frames, self._carry[0] + self.deframer.crc_errors,
@@ -158,12 +161,21 @@ class StationIngest:
         for fr in frames:
             if fr.msg_type in ARP_TYPES:
                 self.arp_ecef_m = arp_ecef_m(fr.payload) or self.arp_ecef_m
+        self._pending.extend(frames)
+        if dispatch:
+            self.dispatch()
+        return frames[0].raw if len(frames) == 1 else b"".join(fr.raw for fr in frames)
+
+    def dispatch(self) -> None:
+        """Hand the frames received since the last call to the consumers (decoder, assemblers)."""
+        if not self._pending:
+            return
+        frames, self._pending = self._pending, []
         for cb in self._consumers:
             try:
                 cb(frames)
             except Exception:  # one failing consumer must not stop the relay
                 log.exception("frame consumer of %s failed", self.mount)
-        return frames[0].raw if len(frames) == 1 else b"".join(fr.raw for fr in frames)
 
 
 class StationIngests:

@@ -471,9 +471,10 @@ class Caster:
                 if data:
                     sess.bytes_in += len(data)
                     payload = decoder.feed(data) if decoder is not None else data
-                    out = ingest.feed(payload)
+                    out = ingest.feed(payload, dispatch=False)
                     if out:
-                        self.hub.publish(mount, out)
+                        self.hub.publish(mount, out)  # relay first, decode after
+                        ingest.dispatch()
                     if decoder is not None and decoder.finished:
                         break
                 try:
