@@ -191,8 +191,9 @@ def check_password(password: str, stored: str) -> bool:
 class CredentialCache:
     """Remembers successful password checks for ``ttl_s`` so reconnects skip the slow scrypt.
 
-    Keys are HMACs of ``(kind, name, password)`` under a per-process random key, so the cache never
-    holds a password in the clear.
+    Keys are HMACs of ``(kind, name, password, stored hash)`` under a per-process random key, so the
+    cache never holds a password in the clear, and a changed or removed account (another stored
+    hash, or none) never matches an old entry.
     """
 
     def __init__(self, ttl_s: float = 300.0):
@@ -200,19 +201,20 @@ class CredentialCache:
         self._ttl_s = ttl_s
         self._until: dict[bytes, float] = {}
 
-    def _token(self, kind: str, name: str, password: str) -> bytes:
-        return hmac.new(self._key, f"{kind}\0{name}\0{password}".encode(), hashlib.sha256).digest()
+    def token(self, kind: str, name: str, password: str, stored: str) -> bytes:
+        """The cache key of a credential checked against the stored hash ``stored``."""
+        return hmac.new(self._key, f"{kind}\0{name}\0{password}\0{stored}".encode(), hashlib.sha256).digest()
 
-    def hit(self, kind: str, name: str, password: str) -> bool:
+    def hit(self, token: bytes) -> bool:
         """True when this exact credential was verified within the last ``ttl_s``."""
-        until = self._until.get(self._token(kind, name, password))
+        until = self._until.get(token)
         return until is not None and until > time.monotonic()
 
-    def remember(self, kind: str, name: str, password: str) -> None:
+    def remember(self, token: bytes) -> None:
         """Record a successful check."""
         if len(self._until) > 100_000:
             self._until.clear()
-        self._until[self._token(kind, name, password)] = time.monotonic() + self._ttl_s
+        self._until[token] = time.monotonic() + self._ttl_s
 
     def forget(self) -> None:
         """Drop every cached credential (after a password change or removal)."""
@@ -336,6 +338,13 @@ class Registry:
         """Delete a station; raises :class:`NotFoundError`."""
         if not self._x("DELETE FROM stations WHERE mount = ?", (mount,)):
             raise NotFoundError(f"no station {mount!r}")
+
+    def stored_hash(self, kind: str, name: str) -> str | None:
+        """The stored password hash of a ``"user"`` or a ``"station"``, None if there is none."""
+        sql = ("SELECT password_hash FROM users WHERE name = ?" if kind == "user"
+               else "SELECT password_hash FROM stations WHERE mount = ?")
+        rows = self._q(sql, (name,))
+        return rows[0][0] if rows else None
 
     def verify_station(self, mount: str, password: str) -> bool:
         """True when ``password`` is the upload password of ``mount`` (slow: scrypt)."""

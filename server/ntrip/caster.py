@@ -29,7 +29,7 @@ from gnssaug.server.ntrip.sourcetable import MountInfo, build_sourcetable
 from gnssaug.server.profiles import ProfileEncoder, profile_message_counts, split_profile
 from gnssaug.server.settings import Settings
 from gnssaug.stations.ingest import StationIngests
-from gnssaug.stations.registry import CredentialCache, NotFoundError, Registry, User, ecef_to_llh
+from gnssaug.stations.registry import CredentialCache, NotFoundError, Registry, User, check_password, ecef_to_llh
 
 log = logging.getLogger(__name__)
 _READ_BYTES = 4096
@@ -252,19 +252,22 @@ class Caster:
 
     # ---- authentication ------------------------------------------------------------------------
     async def _verify(self, kind: str, name: str, password: str) -> bool:
-        """Check a password (cached; one scrypt per distinct credential in flight, off the loop)."""
-        if self.creds.hit(kind, name, password):
+        """Check a password against the registry: cached per stored hash, otherwise one scrypt per
+        distinct credential in flight, in a worker thread so the loop keeps serving."""
+        stored = self.registry.stored_hash(kind, name)
+        if stored is None:
+            return False
+        token = self.creds.token(kind, name, password, stored)
+        if self.creds.hit(token):
             return True
-        key = (kind, self.creds._token(kind, name, password))
-        pending = self._verifying.get(key)
+        pending = self._verifying.get(token)
         if pending is None:
-            check = self.registry.verify_station if kind == "station" else self.registry.verify_user
-            pending = asyncio.get_running_loop().run_in_executor(None, check, name, password)
-            self._verifying[key] = pending
-            pending.add_done_callback(lambda _f: self._verifying.pop(key, None))
+            pending = asyncio.get_running_loop().run_in_executor(None, check_password, password, stored)
+            self._verifying[token] = pending
+            pending.add_done_callback(lambda _f: self._verifying.pop(token, None))
         ok = bool(await asyncio.shield(pending))
         if ok:
-            self.creds.remember(kind, name, password)
+            self.creds.remember(token)
         return ok
 
     async def _auth_failed(self, writer, address: str, reply: bytes, status: int) -> None:
@@ -307,7 +310,11 @@ class Caster:
                                                                     realm=realm), 401)
             return
         self.guard.success(address)
-        user = self.registry.user(req.user)
+        try:
+            user = self.registry.user(req.user)
+        except NotFoundError:  # removed between the password check and now
+            await self._finish(writer, P.render_error(401, "wrong user name or password", v, realm=realm), 401)
+            return
         reason = self.registry.may_read(user, req.mount)
         if reason is not None:
             await self._finish(writer, P.render_error(403, reason, v), 403)

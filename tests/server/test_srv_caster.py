@@ -255,3 +255,15 @@ def test_failed_logins_are_slowed_then_banned(tmp_path):
         good = f"GET /BASE1 HTTP/1.0\r\nAuthorization: Basic {basic('al', 'pw')}\r\n\r\n".encode()
         r = raw_request(svc.ntrip_port, good)
         assert r.startswith(b"HTTP/1.0 429 Too Many Requests\r\n") and b"Retry-After:" in r
+
+
+def test_removed_or_changed_account_stops_working_at_once(service):
+    port = service.ntrip_port
+    good = f"GET /BASE1 HTTP/1.0\r\nAuthorization: Basic {basic('al', 'pw')}\r\n\r\n".encode()
+    assert raw_request(port, good, read_s=0.5).startswith(b"ICY 200 OK\r\n")  # now cached
+    service.registry.remove_user("al")
+    assert raw_request(port, good).startswith(b"HTTP/1.0 401 ")
+    service.registry.add_user("al", "new")  # same name, new password: the old one is refused
+    assert raw_request(port, good).startswith(b"HTTP/1.0 401 ")
+    new = f"GET /BASE1 HTTP/1.0\r\nAuthorization: Basic {basic('al', 'new')}\r\n\r\n".encode()
+    assert raw_request(port, new, read_s=0.5).startswith(b"ICY 200 OK\r\n")
