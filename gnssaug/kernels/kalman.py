@@ -136,7 +136,8 @@ def ekf_update(x, p, act, h, v, r):
         State covariance.
     act : int64[k]
         Indices of the states the measurements depend on (others keep their values; their
-        cross-covariance with ``act`` is left unchanged, as in RTKLIB).
+        cross-covariance with ``act`` is left unchanged, as in RTKLIB). The first three are the
+        position: rows that touch only them are compressed to three equivalent rows.
     h : float64[m, nx]
         Design matrix (full state width; only the ``act`` columns are read).
     v : float64[m]
@@ -163,24 +164,71 @@ def ekf_update(x, p, act, h, v, r):
     dx = np.zeros(k)
     ph = np.empty(k)
     nz = np.empty(k, dtype=np.int64)
-    for i in range(m):
+    # Rows that touch only the first three states (code rows: position) carry information
+    # A = H3^T H3 and H3^T v; three rows U (A = U^T U) with innovations U^-T H3^T v carry the same,
+    # so they replace them all (three rank-one updates instead of one per code row).
+    pos_only = np.zeros(m, dtype=np.bool_)
+    info = np.zeros((3, 3))
+    rhs = np.zeros(3)
+    n_pos = 0
+    if k >= 3:
+        for i in range(m):
+            only = True
+            for c in range(3, k):
+                if hw[i, c] != 0.0:
+                    only = False
+                    break
+            if only:
+                pos_only[i] = True
+                n_pos += 1
+                for a in range(3):
+                    rhs[a] += hw[i, a] * vw[i]
+                    for b in range(3):
+                        info[a, b] += hw[i, a] * hw[i, b]
+    rows_h = np.zeros((3, k))
+    rows_v = np.zeros(3)
+    n_extra = 0
+    if n_pos >= 3:
+        lo = np.empty((3, 3))
+        if cholesky_lower(info, lo):
+            # U = lo^T; innovations y' = lo^-1 rhs.
+            for a in range(3):
+                t = rhs[a]
+                for b in range(a):
+                    t -= lo[a, b] * rows_v[b]
+                rows_v[a] = t / lo[a, a]
+                for b in range(3):
+                    rows_h[a, b] = lo[b, a]
+            n_extra = 3
+        else:
+            pos_only[:] = False
+    else:
+        pos_only[:] = False
+    for i in range(n_extra + m):
+        if i < n_extra:
+            row = rows_h[i]
+            inno = rows_v[i]
+        else:
+            if pos_only[i - n_extra]:
+                continue
+            row = hw[i - n_extra]
+            inno = vw[i - n_extra]
         n_nz = 0
         for c in range(k):
-            if hw[i, c] != 0.0:
+            if row[c] != 0.0:
                 nz[n_nz] = c
                 n_nz += 1
         # Innovation of this row at the current (sequentially updated) state.
-        inno = vw[i]
         for q in range(n_nz):
-            inno -= hw[i, nz[q]] * dx[nz[q]]
+            inno -= row[nz[q]] * dx[nz[q]]
         for a in range(k):
-            s = 0.0
+            t = 0.0
             for q in range(n_nz):
-                s += pa[a, nz[q]] * hw[i, nz[q]]
-            ph[a] = s
+                t += pa[a, nz[q]] * row[nz[q]]
+            ph[a] = t
         s_inno = 1.0
         for q in range(n_nz):
-            s_inno += hw[i, nz[q]] * ph[nz[q]]
+            s_inno += row[nz[q]] * ph[nz[q]]
         if not s_inno > 0.0:
             return False
         for a in range(k):

@@ -57,21 +57,22 @@ def ld_factor(q, l_out, d_out):
 
 
 @kernel
-def _gauss(l, z, zinv, i, j):
+def _gauss(l, zt, zinv, i, j):
     # Integer Gauss transformation zeroing the integer part of L[i, j] (MLAMBDA Algorithm 2.1):
-    # Z <- Z G with G = I - mu e_i e_j^T, so Z^-1 <- (I + mu e_i e_j^T) Z^-1.
+    # Z <- Z G with G = I - mu e_i e_j^T, so Z^-1 <- (I + mu e_i e_j^T) Z^-1. Z is kept transposed
+    # (``zt``) so that both updates run along rows.
     mu = round(l[i, j])
     if mu != 0.0:
         n = l.shape[0]
         for k in range(i, n):
             l[k, j] -= mu * l[k, i]
         for k in range(n):
-            z[k, j] -= mu * z[k, i]
+            zt[j, k] -= mu * zt[i, k]
             zinv[i, k] += mu * zinv[j, k]
 
 
 @kernel
-def _permute(l, d, j, delta, z, zinv):
+def _permute(l, d, j, delta, zt, zinv):
     # Swap ambiguities j and j+1 and update the factors (MLAMBDA Algorithm 2.2).
     n = l.shape[0]
     eta = d[j] / delta
@@ -89,21 +90,21 @@ def _permute(l, d, j, delta, z, zinv):
         l[k, j] = l[k, j + 1]
         l[k, j + 1] = t
     for k in range(n):
-        t = z[k, j]
-        z[k, j] = z[k, j + 1]
-        z[k, j + 1] = t
+        t = zt[j, k]
+        zt[j, k] = zt[j + 1, k]
+        zt[j + 1, k] = t
         t = zinv[j, k]
         zinv[j, k] = zinv[j + 1, k]
         zinv[j + 1, k] = t
 
 
 @kernel
-def decorrelate(l, d, z, zinv):
+def decorrelate(l, d, zt, zinv):
     """Reduce ``L``/``d`` in place by integer Gauss transforms and permutations (MLAMBDA Alg. 3.1).
 
-    ``z`` and ``zinv`` (float64[n, n]) must hold the identity on entry; on exit they hold the
-    unimodular ``Z`` and its (integer) inverse, so that the decorrelated ambiguities are ``Z^T a``
-    with covariance ``L^T diag(d) L``, and ``a = Z^-T z``.
+    ``zt`` and ``zinv`` (float64[n, n]) must hold the identity on entry; on exit they hold the
+    transpose of the unimodular ``Z`` and its (integer) inverse, so that the decorrelated
+    ambiguities are ``Z^T a = zt @ a`` with covariance ``L^T diag(d) L``, and ``a = Z^-T z``.
     """
     n = l.shape[0]
     j = n - 2
@@ -111,10 +112,10 @@ def decorrelate(l, d, z, zinv):
     while j >= 0:
         if j <= k:
             for i in range(j + 1, n):
-                _gauss(l, z, zinv, i, j)
+                _gauss(l, zt, zinv, i, j)
         delta = d[j] + l[j + 1, j] * l[j + 1, j] * d[j + 1]
         if delta + 1e-6 < d[j + 1]:
-            _permute(l, d, j, delta, z, zinv)
+            _permute(l, d, j, delta, zt, zinv)
             k = j
             j = n - 2
         else:
@@ -240,23 +241,29 @@ def lambda_search(a_cyc, q_cyc2, m, fixed_out, s_out):
     d = np.empty(n)
     if not ld_factor(q_cyc2, l, d):
         return LAMBDA_NOT_POSITIVE_DEFINITE
-    z = np.eye(n)
+    zt = np.eye(n)
     zinv = np.eye(n)
-    decorrelate(l, d, z, zinv)
+    decorrelate(l, d, zt, zinv)
     zs = np.zeros(n)
     for i in range(n):
         for k in range(n):
-            zs[i] += z[k, i] * a_cyc[k]
+            zs[i] += zt[i, k] * a_cyc[k]
     zn = np.zeros((n, m))
     if search(l, d, zs, m, zn, s_out) < 0:
         return LAMBDA_SEARCH_LIMIT
     # Back to the original ambiguities: a = Z^-T z (integer matrices, integer result).
     for i in range(n):
         for j in range(m):
-            t = 0.0
-            for k in range(n):
-                t += zinv[k, i] * zn[k, j]
-            fixed_out[i, j] = round(t)
+            fixed_out[i, j] = 0.0
+    for k in range(n):
+        for i in range(n):
+            w = zinv[k, i]
+            if w != 0.0:
+                for j in range(m):
+                    fixed_out[i, j] += w * zn[k, j]
+    for i in range(n):
+        for j in range(m):
+            fixed_out[i, j] = round(fixed_out[i, j])
     return LAMBDA_OK
 
 

@@ -181,7 +181,7 @@ class RtkEngine:
     ----------
     satellites : object
         Ephemeris store with ``sat_states(sat, t_gpst_ns, dt_s)`` returning states at
-        ``t_gpst_ns + dt_s`` with ``pos_ecef_m``, ``clk_s`` and ``valid`` (the
+        ``t_gpst_ns + dt_s`` with ``pos_ecef_m``, ``vel_ecef_mps``, ``clk_s`` and ``valid`` (the
         :class:`gnssaug.solvers.spp.SatStateSource` protocol, met by the broadcast EphStore).
     base_pos_ecef_m : float64[3]
         Base antenna position [m].
@@ -218,6 +218,7 @@ class RtkEngine:
         self._hatch = np.full((2, N_SAT, nf), np.nan)
         self._hatch_n = np.zeros((2, N_SAT, nf))
         self._pos_ok = False
+        self._history = []
         self._dt_s = 0.0
         self.backward = False
         self._pending_lli = np.zeros((2, N_SAT, nf), dtype=np.uint8)
@@ -295,10 +296,11 @@ class RtkEngine:
         sats2 = np.concatenate([sat, sat]).astype(np.int16)
         t_rx2 = np.repeat(t_rx, n)
         dt_s = -pr_any.ravel() / C_MPS
-        first = self._sats.sat_states(sats2, t_rx2, dt_s)
-        clk = np.where(np.isfinite(first.clk_s), first.clk_s, 0.0)
-        st = self._sats.sat_states(sats2, t_rx2, dt_s - clk)
-        pos = np.asarray(st.pos_ecef_m, dtype=np.float64).reshape(2, n, 3)
+        st = self._sats.sat_states(sats2, t_rx2, dt_s)
+        # Move to t - dts with the velocity (|dts| < 1 ms: the neglected acceleration term is < 1 um).
+        clk = np.where(np.isfinite(st.clk_s), st.clk_s, 0.0)
+        pos = np.asarray(st.pos_ecef_m, dtype=np.float64) - np.asarray(st.vel_ecef_mps) * clk[:, None]
+        pos = pos.reshape(2, n, 3)
         valid = np.asarray(st.valid, dtype=bool).reshape(2, n)
         ok = valid.all(axis=0) & np.all(np.isfinite(pos), axis=(0, 2))
         lli_use = lli
@@ -509,23 +511,78 @@ class RtkEngine:
         self._last_ns[sat[rows], fs] = t_ns
         return have, amb
 
-    def _rtk(self, sol, obs):
+    def _predicted_position(self, t_ns):
+        """Rover position extrapolated from the last two solutions, or None when they are not recent."""
+        if len(self._history) < 2:
+            return None
+        (t0, p0), (t1, p1) = self._history
+        step, gap = t1 - t0, t_ns - t1
+        if step == 0 or abs(gap) > 1.5 * abs(step) or abs(gap) > 5 * NS_PER_S:
+            return None
+        return p1 + (p1 - p0) * (gap / step)
+
+    def _position_prior(self, obs, t_ns, mask_el, use_prediction):
+        """Set the position state's prior; returns (ok, predicted).
+
+        Kinematic mode re-initialises the position every epoch with a 30 m prior (RTKLIB, dynamics
+        off). Its centre only sets the linearisation point: the position extrapolated from the last
+        two solutions when they are recent, else a DD code least-squares solution.
+        """
         o = self.options
-        sat = obs["sat"]
-        mask_el = np.radians(o.elmask_deg)
-        # Position prior: kinematic re-initialises from the code solution every epoch.
-        if o.mode == "kinematic" or not self._pos_ok:
+        if o.mode == "static" and self._pos_ok:
+            return True, False
+        pos0 = self._predicted_position(t_ns) if (use_prediction and o.mode == "kinematic") else None
+        predicted = pos0 is not None
+        if pos0 is None:
             start = self.x[:3] if self._pos_ok else self.base_pos_ecef_m
             pos0, _, _ = self._code_solution(start, obs, obs["pr"][0] - obs["pr"][1], mask_el)
             if pos0 is None:
-                sol.reason = "too few double differences for the code solution"
-                return sol
-            self.x[:3] = pos0
-            self.p[:3, :] = 0.0
-            self.p[:, :3] = 0.0
-            self.p[:3, :3] = np.eye(3) * o.pos_init_std_m**2
-            self._pos_ok = True
+                return False, False
+        self.x[:3] = pos0
+        self.p[:3, :] = 0.0
+        self.p[:, :3] = 0.0
+        self.p[:3, :3] = np.eye(3) * o.pos_init_std_m**2
+        self._pos_ok = True
+        return True, predicted
+
+    def _rtk(self, sol, obs):
+        o = self.options
+        mask_el = np.radians(o.elmask_deg)
+        ok, predicted = self._position_prior(obs, sol.t_gpst_ns, mask_el, use_prediction=True)
+        if not ok:
+            sol.reason = "too few double differences for the code solution"
+            return sol
         have, amb = self._update_ambiguities(obs, sol.t_gpst_ns, self.x[:3])
+        rows = self._measurements(obs, have, amb, mask_el)
+        if predicted and (rows is None or rows[-1] < 0.7):
+            # The extrapolated position was off (the rover turned or stopped): use the code solution.
+            self._position_prior(obs, sol.t_gpst_ns, mask_el, use_prediction=False)
+            rows = self._measurements(obs, have, amb, mask_el)
+        if rows is None:
+            sol.reason = "too few double differences"
+            return sol
+        v, h, r, act, el, cp_ok, pr_ok, ref_cp, _ = rows
+        if not ekf_update(self.x, self.p, act, h, v, r):
+            sol.reason = "filter update failed (innovation covariance not positive definite)"
+            return sol
+        sat = obs["sat"]
+        sol.pos_ecef_m = self.x[:3].copy()
+        sol.cov_ecef_m2 = self.p[:3, :3].copy()
+        sol.status = SolStatus.FLOAT
+        used = cp_ok.any(axis=1) | pr_ok.any(axis=1)
+        sol.n_sat = int(used.sum())
+        sol.sats = sat[used].astype(np.int16)
+        if o.ar_mode != "off" and int(cp_ok.sum()) >= 5:
+            self._resolve(sol, obs, el, cp_ok, ref_cp, amb)
+        self._history = [*self._history[-1:], (sol.t_gpst_ns, sol.pos_ecef_m.copy())]
+        return sol
+
+    def _measurements(self, obs, have, amb, mask_el):
+        """DD phase and code rows at the current position state, outliers removed.
+
+        Returns (v, h, r, act, el, cp_ok, pr_ok, ref_cp, fraction of rows kept) or None.
+        """
+        o = self.options
         los, el, sd_range = self._geometry(self.x[:3].copy(), obs)
         above = el >= mask_el
         lam = obs["lam"]
@@ -539,7 +596,6 @@ class RtkEngine:
         amb_safe = np.maximum(amb, 0)
         ref_cp = np.empty_like(self._ref)
         select_references(group, el, cp_ok, N_CLOCK_GROUPS, ref_cp)
-        n_cp = int(cp_ok.sum())
         nv = form_dd(group, los, res_cp, var_cp, lam, amb_safe, self.x, cp_ok, ref_cp, ROW_PHASE,
                      self._v, self._h, self._r, self._row_sat, self._row_f)
         select_references(group, el, pr_ok, N_CLOCK_GROUPS, self._ref)
@@ -550,29 +606,18 @@ class RtkEngine:
         nv2 = form_dd(group, los, res_pr, var_pr, lam, amb_safe, self.x, pr_ok, self._ref, ROW_CODE,
                       v2, h2, r2, self._row_sat[nv:], self._row_f[nv:])
         if nv + nv2 < 4:
-            sol.reason = "too few double differences"
-            return sol
+            return None
         v = np.concatenate([self._v[:nv], v2[:nv2]])
         h = np.concatenate([self._h[:nv], h2[:nv2]])
         r = np.zeros((nv + nv2, nv + nv2))
         r[:nv, :nv] = self._r[:nv, :nv]
         r[nv:, nv:] = r2[:nv2, :nv2]
         good = np.abs(v) <= o.max_innovation_m
+        kept = float(good.mean())
         if not good.all():
             v, h, r = v[good], h[good], r[np.ix_(good, good)]
         act = np.concatenate([np.arange(3), np.unique(amb[cp_ok])]).astype(np.int64)
-        if not ekf_update(self.x, self.p, act, h, v, r):
-            sol.reason = "filter update failed (innovation covariance not positive definite)"
-            return sol
-        sol.pos_ecef_m = self.x[:3].copy()
-        sol.cov_ecef_m2 = self.p[:3, :3].copy()
-        sol.status = SolStatus.FLOAT
-        used = cp_ok.any(axis=1) | pr_ok.any(axis=1)
-        sol.n_sat = int(used.sum())
-        sol.sats = sat[used].astype(np.int16)
-        if o.ar_mode != "off" and n_cp >= 5:
-            self._resolve(sol, obs, el, cp_ok, ref_cp, amb)
-        return sol
+        return v, h, r, act, el, cp_ok, pr_ok, ref_cp, kept
 
     def _resolve(self, sol, obs, el, cp_ok, ref_cp, amb):
         o = self.options

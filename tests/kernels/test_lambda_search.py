@@ -55,9 +55,10 @@ def test_decorrelation_keeps_the_metric_and_is_unimodular():
     l = np.empty((7, 7))
     d = np.empty(7)
     ld_factor(q, l, d)
-    z = np.eye(7)
+    zt = np.eye(7)
     zinv = np.eye(7)
-    decorrelate(l, d, z, zinv)
+    decorrelate(l, d, zt, zinv)
+    z = zt.T
     assert abs(abs(np.linalg.det(z)) - 1.0) < 1e-9
     np.testing.assert_allclose(zinv @ z, np.eye(7), atol=1e-9)
     np.testing.assert_allclose(z, np.round(z))

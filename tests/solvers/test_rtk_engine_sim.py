@@ -66,7 +66,9 @@ class SimSky:
         idx = np.searchsorted(self.sat, sat)
         t = np.asarray(t_gpst_ns, dtype=np.int64) + np.round(np.asarray(dt_s) * NS_PER_S).astype(np.int64)
         n = len(sat)
-        return SimpleNamespace(pos_ecef_m=self.pos(idx, t), clk_s=np.zeros(n), valid=np.ones(n, bool))
+        vel = (self.pos(idx, t + NS_PER_S // 2) - self.pos(idx, t - NS_PER_S // 2)) / 1.0
+        return SimpleNamespace(pos_ecef_m=self.pos(idx, t), vel_ecef_mps=vel, clk_s=np.zeros(n),
+                               valid=np.ones(n, bool))
 
     def ranges(self, rx, t_true_ns):
         """Light-time ranges [m] from the receiver (true reception time) with Earth rotation."""
