@@ -227,7 +227,7 @@ class Simulator:
             t_s, sod_s, self.doy,
             *sats, self.tau_nom_s,
             self.signals.freq_hz, self._sigma_code, self.signals.cn0_offset_db + env.cn0_offset_db,
-            self.sat_bias_m, self.el_bias_m,
+            self.signals.cn0_loss_slope, self.sat_bias_m, self.el_bias_m,
             np.ascontiguousarray(pos), np.ascontiguousarray(vel), clk[block], drift[block], st.rx_bias_m,
             zhd, zwd, self.ion_params,
             np.radians(env.el_mask_deg), st.horizon_rad,

@@ -7,8 +7,9 @@ Signals per satellite (as transmitted in 2025)
     B3I, B1C (``1P``), B2a (``5P``). BDS-3 GEO (C59-C63): B1I, B3I only.
 
 Noise
-    C/N0 = 25 + 21 sqrt(sin el) dB-Hz plus a per-signal offset (L2 semi-codeless -5 dB, B3I and
-    the pilots of modern signals +2..3 dB) and 0.7 dB of jitter; the curve and offsets are those
+    C/N0 = 25 + 21 sqrt(sin el) dB-Hz plus a per-signal offset (B3I and the pilots of modern
+    signals +2..3 dB; semi-codeless L2 P(Y) -3 dB and a squaring loss growing as the signal
+    weakens, :data:`L2W_LOSS_SLOPE`) and 0.7 dB of jitter; the curve and offsets are those
     of the real WUHN receiver (Trimble NetR9, choke ring) by elevation on 2025-01-01; code noise at 45 dB-Hz per signal
     (:data:`CODE_SIGMA_45_M`) scaled by 10^(-(C/N0-45)/40). Thermal DLL noise alone grows as
     1/sqrt(C/N0) (exponent /20), but the real WUHN code-minus-phase spread grows only about half as
@@ -50,10 +51,13 @@ GPS_L5_PRNS = frozenset((1, 3, 4, 6, 8, 9, 10, 11, 14, 18, 23, 24, 25, 26, 27, 2
 #: Systems the simulator generates.
 SIM_SYSTEMS = (GPS, GAL, BDS)
 
+#: Extra C/N0 loss of semi-codeless GPS L2 P(Y) tracking per dB of L1 C/N0 below 46 dB-Hz (WUHN:
+#: L2W is 3 dB below L1 at the zenith and 13 dB below it near the horizon).
+L2W_LOSS_SLOPE = 0.9
 # (system, slot) -> (RINEX attribute, code sigma at 45 dB-Hz [m], C/N0 offset [dB]).
 _SIGNALS = {
     (GPS, 0): ("C", 0.25, 0.0),
-    (GPS, 1): ("W", 0.35, -5.0),
+    (GPS, 1): ("W", 0.35, -3.0),
     (GPS, 2): ("Q", 0.12, 2.0),
     (GAL, 0): ("C", 0.20, 0.0),
     (GAL, 1): ("Q", 0.10, 2.0),
@@ -82,12 +86,13 @@ def _slots(sat: int) -> tuple[int, ...]:
 
 @dataclass(frozen=True)
 class SignalTable:
-    """Per satellite and slot: frequency (NaN: not transmitted), attribute, code sigma, C/N0 offset."""
+    """Per satellite and slot: frequency (NaN: not transmitted), attribute, code sigma, C/N0 terms."""
 
     freq_hz: np.ndarray
     code: np.ndarray
     sigma_code_m: np.ndarray
     cn0_offset_db: np.ndarray
+    cn0_loss_slope: np.ndarray
 
 
 def signal_table(sat: np.ndarray) -> SignalTable:
@@ -110,6 +115,7 @@ def signal_table(sat: np.ndarray) -> SignalTable:
     code = np.zeros((n, N_BAND), dtype=np.uint8)
     sigma = np.zeros((n, N_BAND))
     offset = np.zeros((n, N_BAND))
+    slope = np.zeros((n, N_BAND))
     for i, s in enumerate(sat):
         system = int(SAT_SYSTEM[s])
         for k in _slots(int(s)):
@@ -118,9 +124,11 @@ def signal_table(sat: np.ndarray) -> SignalTable:
             code[i, k] = ord(attr)
             sigma[i, k] = sig
             offset[i, k] = off
+            if (system, k) == (GPS, 1):
+                slope[i, k] = L2W_LOSS_SLOPE
         if system == BDS and (SAT_IS_GEO[s] or int(SAT_PRN[s]) in BDS_IGSO_PRNS):
             offset[i] += _HIGH_ORBIT_CN0_DB
-    return SignalTable(freq, code, sigma, offset)
+    return SignalTable(freq, code, sigma, offset, slope)
 
 
 # Wanninger & Beer (2015) Table 2: corrections [m] at elevations 0, 10, ..., 90 deg for B1, B2, B3.

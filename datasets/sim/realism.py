@@ -29,7 +29,9 @@ from gnssaug.geodesy import llh_from_ecef
 from gnssaug.gnss import BDS, BDS3_FIRST_PRN, GPS, SAT_PRN, SAT_SYSTEM, sat_freq_hz
 from gnssaug.obs import ObsSeries
 
-#: Elevation bins [deg] of the spread and rate statistics.
+#: Elevation bin edges [deg] of the spread and rate statistics. Nothing below 10 deg is compared:
+#: the real WUHN receiver acquires satellites only above 8-16 deg, so its rows below 10 deg (1 %)
+#: are the tails of setting satellites, not a sample of low-elevation tracking.
 EL_BINS_DEG = (10.0, 20.0, 35.0, 55.0, 90.0)
 #: Satellite groups compared: name -> (system, PRN range, first slot, second slot).
 GROUPS = {
@@ -92,7 +94,7 @@ def arc_statistics(series: ObsSeries, el_deg_rows: np.ndarray, group: str, max_g
     Returns
     -------
     dict
-        ``mp_spread_m`` and ``gf_rate_mps``: lists, one value per bin of :data:`EL_BINS_DEG`
+        ``mp_spread_m`` and ``gf_rate_mps``: lists, one value per bin between :data:`EL_BINS_DEG`
         (NaN for an empty bin), and ``n_arcs``.
     """
     _, _, s1, s2 = GROUPS[group]
@@ -125,7 +127,7 @@ def arc_statistics(series: ObsSeries, el_deg_rows: np.ndarray, group: str, max_g
     el_mp = np.concatenate(el_mp) if el_mp else np.zeros(0)
     rate = np.concatenate(gf_rate_all) if gf_rate_all else np.zeros(0)
     el_rate = np.concatenate(el_rate) if el_rate else np.zeros(0)
-    for lo, hi in zip((0.0, *EL_BINS_DEG[:-1]), EL_BINS_DEG, strict=True):
+    for lo, hi in zip(EL_BINS_DEG[:-1], EL_BINS_DEG[1:], strict=True):
         m = (el_mp >= lo) & (el_mp < hi)
         spread = 1.4826 * np.median(np.abs(mp_all[m])) if m.sum() > 20 else float("nan")
         out["mp_spread_m"].append(float(spread))
@@ -164,11 +166,11 @@ def compare(sim: dict, real: dict, factor: float = 1.5) -> list[tuple[str, float
 def flat_statistics(series: ObsSeries, el_deg_rows: np.ndarray, groups=("GPS", "BDS-2")) -> dict:
     """All statistics of a receiver as one flat mapping ``{"GPS visible": 8.1, ...}``."""
     out = {}
-    edges = (0.0, *EL_BINS_DEG)
+    edges = EL_BINS_DEG
     for g in groups:
         out[f"{g} visible"] = visible_per_epoch(series, g)
         st = arc_statistics(series, el_deg_rows, g)
-        for i in range(len(EL_BINS_DEG)):
+        for i in range(len(EL_BINS_DEG) - 1):
             label = f"{edges[i]:.0f}-{edges[i + 1]:.0f}"
             out[f"{g} MP1 std {label} deg [m]"] = st["mp_spread_m"][i]
             out[f"{g} GF rate {label} deg [mm/s]"] = 1e3 * st["gf_rate_mps"][i]

@@ -85,7 +85,7 @@ def _sat_at(pos, vel, dt_s, out):
 def simulate_receiver_block(
     t_s, sod_utc_s, doy,
     sat_pos_m, sat_vel_mps, sat_clk_s, sat_drift_sps, sat_ok, tau_nom_s,
-    freq_hz, sigma_code_m, cn0_offset_db, sat_bias_m, el_bias_m,
+    freq_hz, sigma_code_m, cn0_offset_db, cn0_loss_slope, sat_bias_m, el_bias_m,
     rx_pos_m, rx_vel_mps, rx_clk_s, rx_drift_sps, rx_bias_m,
     zhd_m, zwd_m, ion,
     el_mask_rad, obstruction_el_rad,
@@ -113,6 +113,9 @@ def simulate_receiver_block(
     freq_hz, sigma_code_m, cn0_offset_db, sat_bias_m : float64[J, B]
         Carrier frequency per slot (NaN: not transmitted), code noise at 45 dB-Hz [m], C/N0 offset
         of the signal [dB], satellite code bias [m].
+    cn0_loss_slope : float64[J, B]
+        Extra C/N0 loss per dB that the signal's reference C/N0 is below 46 dB-Hz (squaring loss of
+        semi-codeless tracking; 0 for ordinary signals).
     el_bias_m : float64[J, B, N]
         Satellite-induced elevation-dependent code bias at N nodes from 0 to 90 deg [m].
     rx_pos_m, rx_vel_mps : float64[E, 3]
@@ -246,7 +249,8 @@ def simulate_receiver_block(
                     continue
                 lam = C_MPS / f
                 iono = _K_IONO * stec / (f * f)
-                cn0 = 25.0 + 21.0 * math.sqrt(sin_el) + cn0_offset_db[j, k] - 3.0 * alpha
+                cn0_ref = 25.0 + 21.0 * math.sqrt(sin_el) - 3.0 * alpha
+                cn0 = cn0_ref + cn0_offset_db[j, k] - cn0_loss_slope[j, k] * max(0.0, 46.0 - cn0_ref)
                 cn0 += 0.7 * noise_scale * rng.standard_normal()
                 cn0_lin = 10.0 ** (cn0 / 10.0)
                 # Specular multipath: reflected ray delayed by 2 h sin(el), relative phase psi_mp.
