@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import secrets
 import signal
 import tempfile
@@ -208,8 +209,13 @@ async def _start_demo(registry, settings, ntrip_port: int) -> list[asyncio.Task]
             registry.remove_station(mount)
         registry.add_station(mount, password, llh_deg_m=llh, identifier=f"Nagoya {name}", country="JPN")
         stations.append((mount, folder / f"{name}.obs"))
-    cache = Path(settings.data_dir) / "demo-cache"
-    cache.mkdir(parents=True, exist_ok=True)
+    # the encoded streams outlive the throw-away data directory: later demos start at once
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "gnssaug" / "demo"
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        cache = Path(settings.data_dir) / "demo-cache"
+        cache.mkdir(parents=True, exist_ok=True)
     print("gnssaug demo: encoding the Nagoya RINEX to RTCM 3 MSM7 (first run only) ...", flush=True)
     loop = asyncio.get_running_loop()
     nav = folder / "base.nav"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -63,7 +64,9 @@ def load_stream(path: str | Path, nav: str | Path | None = None, cache_dir: Path
     if cache_dir is not None:
         cached = Path(cache_dir) / f"{path.stem}.{path.stat().st_size}.rtcm3"
         if not cached.exists():
-            encode_rinex(path, cached, Path(nav) if nav else None)
+            partial = cached.with_suffix(f".{os.getpid()}.part")  # never leave a truncated cache
+            encode_rinex(path, partial, Path(nav) if nav else None)
+            os.replace(partial, cached)
         return cached.read_bytes()
     with tempfile.TemporaryDirectory() as tmp:
         return encode_rinex(path, Path(tmp) / "stream.rtcm3", Path(nav) if nav else None).read_bytes()

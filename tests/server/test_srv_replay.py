@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import subprocess
@@ -59,7 +60,8 @@ def test_serve_demo_runs_streams_and_stops(tmp_path, data_dir):
     proc = subprocess.Popen([sys.executable, "-m", "gnssaug", "serve", "--demo", "--duration", "12",
                              "--ntrip-port", "0", "--http-port", "0", "--host", "127.0.0.1",
                              "--data-dir", str(tmp_path)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")})
     lines = []
     reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
     reader.start()
@@ -88,6 +90,7 @@ def test_serve_demo_runs_streams_and_stops(tmp_path, data_dir):
         proc.kill()
         reader.join(5)
     assert "gnssaug: stopped" in "".join(lines)
+    assert len(list((tmp_path / "cache" / "gnssaug" / "demo").glob("*.rtcm3"))) == 2  # kept for the next demo
 
 
 def test_replay_simulated_network_folder(tmp_path):
