@@ -214,16 +214,27 @@ def is_msm(msg_type: int) -> bool:
 
 
 _PLAN_CACHE: dict = {}
-_MASK_CACHE: dict = {}
+_SHAPE_CACHE: dict = {}
 _CONST_CACHE: dict = {}
-_NO_INVALID = np.int64(1) << 62  # a raw value no field can hold
+_NO_INVALID = np.int64(1) << 62  # a raw value no field can hold (encoder ranges)
+_NEVER32 = np.int32(1 << 30)  # the same for the decoder's int32 raw values (fields are at most 24 bits)
+_MASK96 = (1 << 96) - 1
+#: gather order of the 4 bytes holding a field (no MSM field is wider than 24 bits, so a field at any bit
+#: alignment lies within 4 bytes), most significant byte last, for a little-endian int32 view
+_LE_ORDER = np.array([3, 2, 1, 0], dtype=np.int64)
 
 
 class _Plan:
-    """Bit positions and conversions of every data field of one MSM shape (level, nsat, ncell)."""
+    """Bit positions and conversions of every data field of one MSM shape (level, nsat, ncell).
 
-    __slots__ = ("byte_off", "lshift", "rshift", "andmask", "scale", "invalid", "table", "slices", "end", "n",
-                 "views", "fields", "width", "lo", "hi", "partner")
+    Decoding reads each field from the 4 bytes at its first byte, gathered into a little-endian int32
+    (bytes past the message end are replaced by its last byte: they only feed bits below the field),
+    shifted to the top, then down (arithmetic shift: signed fields come out sign-extended; unsigned ones
+    are masked). Every step is one numpy operation over all the fields of the message (or of a batch).
+    """
+
+    __slots__ = ("lshift", "rshift", "andmask", "scale", "invalid", "table", "slices", "end", "n",
+                 "views", "fields", "width", "lo", "hi", "partner", "idx", "rough", "invalid32")
 
     def __init__(self, level: int, nsat: int, ncell: int, start: int):
         sat_fields, cell_fields = LEVELS[level]
@@ -246,25 +257,27 @@ class _Plan:
         offs_a = np.array(offs, dtype=np.int64)
         w = np.array(widths, dtype=np.int64)
         sg = np.array(signed, dtype=bool)
-        # each field is read from the 64-bit big-endian word at its first byte: shift it to the top,
-        # then down (arithmetic shift: signed fields come out sign-extended; unsigned ones are masked)
-        self.byte_off = offs_a >> 3
-        self.lshift = (offs_a & 7).astype(np.int64)
-        self.rshift = (64 - w).astype(np.int64)
-        self.andmask = np.where(sg, np.int64(-1), (np.int64(1) << w) - 1)
+        last_byte = max(pos - 1, 0) >> 3
+        self.idx = np.minimum((offs_a >> 3)[:, None] + _LE_ORDER, last_byte).ravel()
+        self.lshift = (offs_a & 7).astype(np.int32)
+        self.rshift = (32 - w).astype(np.int32)
+        self.andmask = np.where(sg, -1, (1 << w) - 1).astype(np.int32)
         self.scale = np.array(scale, dtype=np.float64)
         self.invalid = np.array(invalid, dtype=np.int64)
+        self.invalid32 = np.where(self.invalid == _NO_INVALID, _NEVER32, self.invalid).astype(np.int32)
         self.width = w
         self.lo = np.where(sg, -(np.int64(1) << (w - 1)), 0)
         self.hi = np.where(sg, (np.int64(1) << (w - 1)) - 1, (np.int64(1) << w) - 1)
         # rough range = whole ms + fraction: each fraction value gets the offset back to its whole ms
-        self.partner = np.zeros(len(offs), dtype=np.int64)
+        partner = np.zeros(len(offs), dtype=np.int64)
+        self.rough = None
         if "rough_int" in slices:
             mod, whole = slices["rough_mod"], slices["rough_int"]
-            self.partner[mod] = whole.start - mod.start
-        # all seven per-value arrays in one block, so a batch concatenates one array per message
-        self.table = np.stack([self.byte_off, self.lshift, self.rshift, self.andmask, self.invalid,
-                               self.scale.view(np.int64), self.partner])
+            partner[mod] = whole.start - mod.start
+            self.rough = (mod, whole)
+        self.partner = partner.astype(np.int32)
+        # the per-value int32 arrays in one block, so a batch concatenates one array per message
+        self.table = np.stack([self.lshift, self.rshift, self.andmask, self.invalid32, self.partner])
         self.slices = slices
         # value ranges of: rough_mod, rough_int, ext_info, rough_rate, fine_pr, fine_cp, lock, half, cn0, fine_rate
         order = ("rough_mod", "rough_int", "ext_info", "rough_rate_mps", "fine_pr_ms", "fine_cp_ms", "lock",
@@ -272,6 +285,20 @@ class _Plan:
         self.views = tuple((slices[k].start, slices[k].stop) if k in slices else None for k in order)
         self.end = pos
         self.n = len(offs)
+
+    def convert(self, payload: bytes):
+        """Scaled values (NaN where invalid), and raw values as uint16 and uint8, of one payload's fields.
+
+        The payload must hold :attr:`end` bits (checked by the caller).
+        """
+        raw = np.frombuffer(payload, dtype=np.uint8)[self.idx].view("<i4")
+        raw = ((raw << self.lshift) >> self.rshift) & self.andmask
+        vals = raw * self.scale
+        vals[raw == self.invalid32] = np.nan
+        if self.rough is not None:
+            mod, whole = self.rough
+            vals[mod] += vals[whole]  # whole ms (NaN if invalid) + fraction
+        return vals, raw.astype(np.uint16), raw.astype(np.uint8)
 
 
 def _plan(level: int, nsat: int, ncell: int, start: int) -> _Plan:
@@ -302,87 +329,79 @@ def _const(kind: str, n: int) -> np.ndarray:
     return a
 
 
-def _masks(sat_mask: int, sig_mask: int, cells: int, nsat: int, nsig: int):
-    # Satellite IDs, signal IDs and cell mask of a mask triple; streams repeat them every epoch.
-    key = (sat_mask, sig_mask, cells)
-    hit = _MASK_CACHE.get(key)
-    if hit is None:
-        prn = [i + 1 for i, c in enumerate(format(sat_mask, "064b")) if c == "1"]
-        sig = [i + 1 for i, c in enumerate(format(sig_mask, "032b")) if c == "1"]
-        n = nsat * nsig
-        bits = [c == "1" for c in format(cells, f"0{n}b")] if n else []
-        cell_mask = np.array(bits, dtype=bool).reshape(nsat, nsig)
-        hit = (_readonly(np.array(prn, dtype=np.uint8)), _readonly(np.array(sig, dtype=np.uint8)),
-               _readonly(cell_mask), int(sum(bits)))
-        if len(_MASK_CACHE) > 4096:
-            _MASK_CACHE.clear()
-        _MASK_CACHE[key] = hit
-    return hit
+class _Shape:
+    """Everything a mask triple of one message type fixes: IDs, cell mask, field plan, fill arrays.
+
+    Streams repeat the same masks epoch after epoch, so this is built once and found by one dict lookup.
+    """
+
+    __slots__ = ("prn", "sig", "cell_mask", "ncell", "plan", "end", "get", "fills")
+
+    def __init__(self, msg_type: int, sat_mask: int, sig_mask: int, cells: int, n: int):
+        prn = [i + 1 for i in range(64) if sat_mask >> (63 - i) & 1]
+        sig = [i + 1 for i in range(32) if sig_mask >> (31 - i) & 1]
+        bits = [bool(cells >> (n - 1 - i) & 1) for i in range(n)]
+        self.prn = _readonly(np.array(prn, dtype=np.uint8))
+        self.sig = _readonly(np.array(sig, dtype=np.uint8))
+        self.cell_mask = _readonly(np.array(bits, dtype=bool).reshape(len(prn), len(sig)))
+        self.ncell = ncell = sum(bits)
+        self.plan = plan = _plan(msg_type % 10, len(prn), ncell, HEADER_BITS + n)
+        self.end = plan.end
+        nsat = len(prn)
+        v = plan.views
+        # each array of an Msm after the masks: (source, slice); sources 0-2 are the converted values (float,
+        # uint16, uint8), 3-7 shared read-only fills for the arrays this level does not carry
+        self.fills = (_const("nan", nsat), _const("u8", nsat), _const("nan", ncell), _const("u16", ncell),
+                      _const("u8", ncell))
+        spec = ((0, v[0], 3), (2, v[2], 4), (0, v[3], 3), (0, v[4], 5), (0, v[5], 5), (1, v[6], 6), (2, v[7], 7),
+                (0, v[8], 5), (0, v[9], 5))
+        self.get = tuple((src, slice(*rng)) if rng else (fill, slice(None)) for src, rng, fill in spec)
 
 
-def _header(payload: bytes):
-    # The 169-bit MSM header and the cell mask, read from one big integer (RTCM 10403.3 Table 3.5-78).
+def _shape(payload: bytes):
+    # Header fields (RTCM 10403.3 Table 3.5-78) and the cached shape of one MSM payload.
     nbytes = len(payload)
     if nbytes < 22:
-        raise MessageLengthError(int.from_bytes(payload[:2].ljust(2, b"\0"), "big") >> 4, 169, nbytes * 8)
+        raise MessageLengthError(int.from_bytes(payload[:2].ljust(2, b"\0"), "big") >> 4, HEADER_BITS, nbytes * 8)
+    top = 240 if nbytes >= 30 else nbytes * 8
     v = int.from_bytes(payload[:30], "big")
-    top = min(nbytes, 30) * 8
-    msg_type = v >> (top - 12)
-    epoch = (v >> (top - 54)) & 0x3FFFFFFF
-    sat_mask = (v >> (top - 137)) & 0xFFFFFFFFFFFFFFFF
-    sig_mask = (v >> (top - 169)) & 0xFFFFFFFF
-    nsat, nsig = sat_mask.bit_count(), sig_mask.bit_count()
-    n = nsat * nsig
+    h = v >> (top - HEADER_BITS)  # the 169 header bits
+    masks = h & _MASK96
+    n = (masks >> 32).bit_count() * (masks & 0xFFFFFFFF).bit_count()
+    msg_type = h >> 157
     if n > MAX_CELLS:
-        raise MessageContentError(f"MSM {msg_type}: {nsat} satellites x {nsig} signals is over 64 cells")
-    if 169 + n > nbytes * 8:
-        raise MessageLengthError(msg_type, 169 + n, nbytes * 8)
-    cells = (v >> (top - 169 - n)) & ((1 << n) - 1) if n else 0
-    glonass = msg_type // 10 == 108
-    head = (msg_type, (v >> (top - 24)) & 0xFFF, epoch & 0x7FFFFFF if glonass else epoch,
-            epoch >> 27 if glonass else 0, (v >> (top - 55)) & 1, (v >> (top - 58)) & 7, (v >> (top - 67)) & 3,
-            (v >> (top - 69)) & 3, (v >> (top - 70)) & 1, (v >> (top - 73)) & 7)
-    prn, sig, cell_mask, ncell = _masks(sat_mask, sig_mask, cells, nsat, nsig)
-    return head, prn, sig, cell_mask, ncell, 169 + n
+        raise MessageContentError(f"MSM {msg_type}: {(masks >> 32).bit_count()} satellites x "
+                                  f"{(masks & 0xFFFFFFFF).bit_count()} signals is over 64 cells")
+    if HEADER_BITS + n > top:
+        raise MessageLengthError(msg_type, HEADER_BITS + n, nbytes * 8)
+    cells = (v >> (top - HEADER_BITS - n)) & ((1 << n) - 1)
+    key = (msg_type, masks, cells)
+    shape = _SHAPE_CACHE.get(key)
+    if shape is None:
+        if len(_SHAPE_CACHE) > 4096:
+            _SHAPE_CACHE.clear()
+        shape = _SHAPE_CACHE[key] = _Shape(msg_type, masks >> 32, masks & 0xFFFFFFFF, cells, n)
+    if shape.end > nbytes * 8:
+        raise MessageLengthError(msg_type, shape.end, nbytes * 8)
+    epoch = (h >> 115) & 0x3FFFFFFF
+    if msg_type // 10 == 108:  # GLONASS: day of week (DF416) + time of day (DF034)
+        head = (msg_type, (h >> 145) & 0xFFF, epoch & 0x7FFFFFF, epoch >> 27)
+    else:
+        head = (msg_type, (h >> 145) & 0xFFF, epoch, 0)
+    return head + ((h >> 114) & 1, (h >> 111) & 7, (h >> 102) & 3, (h >> 100) & 3, (h >> 99) & 1,
+                   (h >> 96) & 7), shape
 
 
-def _build(head, prn, sig, cell_mask, ncell, plan: _Plan, vals: np.ndarray, u16: np.ndarray, u8: np.ndarray,
-           base: int) -> Msm:
-    # One Msm from the converted values of its plan, starting at ``base`` of the batch arrays
-    # (the rough ranges were completed in the batch: see ``_convert``).
-    v = plan.views
-    nsat = len(prn)
-    mod, ext, rate, pr, cp, lock, half, cn0, fine_rate = v[0], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9]
-    return Msm(
-        *head, prn, sig, cell_mask, vals[base + mod[0]:base + mod[1]],
-        u8[base + ext[0]:base + ext[1]] if ext else _const("u8", nsat),
-        vals[base + rate[0]:base + rate[1]] if rate else _const("nan", nsat),
-        vals[base + pr[0]:base + pr[1]] if pr else _const("nan", ncell),
-        vals[base + cp[0]:base + cp[1]] if cp else _const("nan", ncell),
-        u16[base + lock[0]:base + lock[1]] if lock else _const("u16", ncell),
-        u8[base + half[0]:base + half[1]] if half else _const("u8", ncell),
-        vals[base + cn0[0]:base + cn0[1]] if cn0 else _const("nan", ncell),
-        vals[base + fine_rate[0]:base + fine_rate[1]] if fine_rate else _const("nan", ncell),
-    )
-
-
-def _words(buf: bytes) -> np.ndarray:
-    # The 64-bit big-endian word starting at every byte of ``buf`` (an overlapping strided view).
-    padded = buf + bytes(8)
-    return np.ndarray(shape=(len(buf),), dtype=">i8", buffer=padded, strides=(1,))
-
-
-def _convert(buf: bytes, byte_off, lshift, rshift, andmask, scale, invalid, partner):
-    raw = ((_words(buf)[byte_off].astype(np.int64) << lshift) >> rshift) & andmask
-    vals = raw * scale
-    vals[raw == invalid] = np.nan
-    has = np.flatnonzero(partner)
-    vals[has] += vals[has + partner[has]]  # rough range: whole ms (NaN if invalid) + fraction
-    return vals, raw.astype(np.uint16), raw.astype(np.uint8)
+def _build(head, shape: _Shape, vals: np.ndarray, u16: np.ndarray, u8: np.ndarray) -> Msm:
+    # One Msm from the converted values of its plan (the message's own part of the batch arrays).
+    (a, sa), (b, sb), (c, sc), (d, sd), (e, se), (f, sf), (g, sg), (h, sh), (k, sk) = shape.get
+    src = (vals, u16, u8) + shape.fills
+    return Msm(*head, shape.prn, shape.sig, shape.cell_mask, src[a][sa], src[b][sb], src[c][sc], src[d][sd],
+               src[e][se], src[f][sf], src[g][sg], src[h][sh], src[k][sk])
 
 
 def decode_msm(payload: bytes) -> Msm:
-    """Decode an MSM1-7 payload into arrays.
+    """Decode an MSM1-7 payload into arrays (RTCM 10403.3 §3.5.12, Tables 3.5-78 to 3.5-87).
 
     Parameters
     ----------
@@ -402,13 +421,9 @@ def decode_msm(payload: bytes) -> Msm:
     MessageContentError
         If the cell mask has more than 64 cells.
     """
-    head, prn, sig, cell_mask, ncell, start = _header(payload)
-    plan = _plan(head[0] % 10, len(prn), ncell, start)
-    if plan.end > len(payload) * 8:
-        raise MessageLengthError(head[0], plan.end, len(payload) * 8)
-    vals, u16, u8 = _convert(payload, plan.byte_off, plan.lshift, plan.rshift, plan.andmask, plan.scale, plan.invalid,
-                             plan.partner)
-    return _build(head, prn, sig, cell_mask, ncell, plan, vals, u16, u8, 0)
+    head, shape = _shape(payload)
+    vals, u16, u8 = shape.plan.convert(payload)
+    return _build(head, shape, vals, u16, u8)
 
 
 def decode_msm_many(payloads: list[bytes]) -> list:
@@ -418,33 +433,42 @@ def decode_msm_many(payloads: list[bytes]) -> list:
     :class:`RtcmError` it raised (a bad message never stops the batch).
     """
     out: list = []
-    parts = []  # (index in out, header, masks, plan, offset in the batch values)
-    plans, bases = [], []
-    chunks, byte_base, value_base = [], 0, 0
+    parts = []  # (index in out, header, shape, offset in the batch values)
+    plans, counts, bases, chunks = [], [], [], []
+    byte_base, value_base = 0, 0
     for payload in payloads:
         try:
-            head, prn, sig, cell_mask, ncell, start = _header(payload)
-            plan = _plan(head[0] % 10, len(prn), ncell, start)
-            if plan.end > len(payload) * 8:
-                raise MessageLengthError(head[0], plan.end, len(payload) * 8)
+            head, shape = _shape(payload)
         except RtcmError as exc:
             out.append(exc)
             continue
-        parts.append((len(out), head, prn, sig, cell_mask, ncell, plan, value_base))
+        plan = shape.plan
+        parts.append((len(out), head, shape, value_base))
         out.append(None)
         plans.append(plan)
+        counts.append(plan.n)
         bases.append(byte_base)
         chunks.append(payload)
         byte_base += len(payload)
         value_base += plan.n
     if not parts:
         return out
+    buf = np.frombuffer(b"".join(chunks), dtype=np.uint8)
+    idx = np.concatenate([p.idx for p in plans])
+    idx += np.repeat(np.array(bases, dtype=np.int64), np.array(counts) * 4)
     table = np.concatenate([p.table for p in plans], axis=1)
-    table[0] += np.repeat(np.array(bases, dtype=np.int64), [p.n for p in plans])
-    vals, u16, u8 = _convert(b"".join(chunks), table[0], table[1], table[2], table[3], table[5].view(np.float64),
-                             table[4], table[6])
-    for i, head, prn, sig, cell_mask, ncell, plan, base in parts:
-        out[i] = _build(head, prn, sig, cell_mask, ncell, plan, vals, u16, u8, base)
+    scale = np.concatenate([p.scale for p in plans])
+    raw = buf[idx].view("<i4")
+    raw = ((raw << table[0]) >> table[1]) & table[2]
+    vals = raw * scale
+    vals[raw == table[3]] = np.nan
+    partner = table[4]
+    has = np.flatnonzero(partner)
+    vals[has] += vals[has + partner[has]]  # rough range: whole ms (NaN if invalid) + fraction
+    u16, u8 = raw.astype(np.uint16), raw.astype(np.uint8)
+    for i, head, shape, base in parts:
+        end = base + shape.plan.n
+        out[i] = _build(head, shape, vals[base:end], u16[base:end], u8[base:end])
     return out
 
 
