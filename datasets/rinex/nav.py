@@ -50,7 +50,7 @@ def read_nav(paths: str | Path | Iterable[str | Path]) -> rec.NavData:
     paths : str, Path or list of them
         Plain or gzip-compressed RINEX 2/3/4 navigation files. Records of all files are merged
         and sorted by satellite and toe; ionosphere coefficients come from the first file that
-        has them.
+        has them (hourly BDS sets: per hour, from the first file that has that hour).
 
     Returns
     -------
@@ -80,8 +80,12 @@ def read_nav(paths: str | Path | Iterable[str | Path]) -> rec.NavData:
         for k, v in p.skipped.items():
             skipped[k] = skipped.get(k, 0) + v
     leap = next((p.leap_seconds for p in parts if p.leap_seconds >= 0), -1)
+    hourly = np.full((24, 8), np.nan)
+    for p in parts:  # hours missing from the first files are filled from later ones
+        missing = np.isnan(hourly).any(axis=1) & np.isfinite(p.bds_klobuchar_hourly).all(axis=1)
+        hourly[missing] = p.bds_klobuchar_hourly[missing]
     return rec.NavData(kepler=kepler, glonass=glonass, glo_fcn=rec.glo_fcn_table(glonass),
-                       leap_seconds=leap, skipped=skipped, **iono)
+                       leap_seconds=leap, skipped=skipped, bds_klobuchar_hourly=hourly, **iono)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -106,6 +110,7 @@ class _Header:
         self.version = 0.0
         self.system = "M"
         self.iono: dict[str, np.ndarray] = {}
+        self.bds_hourly = np.full((24, 8), np.nan)
         self.leap_seconds = -1
         self.n_lines = 0
 
@@ -135,8 +140,11 @@ def _header(path: Path, lines: list[str]) -> _Header:
         try:
             if label == "IONOSPHERIC CORR":
                 key = line[:4].strip()
+                values = _floats(line[5:53], 12)
                 if key not in hdr.iono:  # merged files repeat BDSA/BDSB per satellite: keep the first
-                    hdr.iono[key] = _floats(line[5:53], 12)
+                    hdr.iono[key] = values
+                if key in ("BDSA", "BDSB"):
+                    _add_hourly(hdr.bds_hourly, key, line[54:55], values)
             elif label in ("ION ALPHA", "ION BETA"):
                 hdr.iono["GPSA" if label == "ION ALPHA" else "GPSB"] = _floats(line[2:50], 12)
             elif label == "LEAP SECONDS":
@@ -144,6 +152,20 @@ def _header(path: Path, lines: list[str]) -> _Header:
         except ValueError as exc:
             raise FileFormatError(path, i + 1, f"bad {label} header line: {exc}") from None
     raise FileFormatError(path, len(lines), "no END OF HEADER line")
+
+
+def _add_hourly(table: np.ndarray, key: str, mark: str, values: np.ndarray) -> None:
+    """Keep a BDSA/BDSB set in ``table`` row by its time mark (hour of day, A-X); first set per hour wins.
+
+    RINEX 3.04 writes the hour in capitals (``A`` = 00h-01h ... ``X`` = 23h-24h); lower case is
+    read as the same hour. A blank or other mark (files before 3.04) leaves the table alone.
+    """
+    hour = ord(mark.upper()) - ord("A") if mark.strip() else -1
+    if not 0 <= hour < 24:
+        return
+    cols = slice(0, 4) if key == "BDSA" else slice(4, 8)
+    if np.isnan(table[hour, cols]).all():
+        table[hour, cols] = values[:4]
 
 
 def _floats(text: str, width: int) -> np.ndarray:
@@ -170,7 +192,7 @@ def _read_one(path: Path) -> rec.NavData:
     for key, values in _v4_iono(path, groups).items():
         iono.setdefault(key, values)
     return rec.NavData(kepler=kepler, glonass=glonass, leap_seconds=hdr.leap_seconds, skipped=skipped,
-                       glo_fcn=rec.glo_fcn_table(glonass), **iono)
+                       glo_fcn=rec.glo_fcn_table(glonass), bds_klobuchar_hourly=hdr.bds_hourly, **iono)
 
 
 def _header_iono(iono: dict) -> dict:

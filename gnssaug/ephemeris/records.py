@@ -390,6 +390,11 @@ class NavData:
     bds_klobuchar_alpha, bds_klobuchar_beta : float64[4]
         BeiDou Klobuchar coefficients (BDS-SIS-ICD-B1I-3.0 §5.2.4.7); NaN if absent. With several
         sets in a file (IGS merged files: one per satellite and time mark), the first one.
+    bds_klobuchar_hourly : float64[24, 8]
+        BeiDou Klobuchar sets by the hour of day (BDT) they were broadcast in, ``[alpha0..3, beta0..3]``;
+        row ``h`` holds the set whose RINEX 3.04 header time mark is hour ``h`` (``A`` = 00h-01h ...
+        ``X`` = 23h-24h, §5.2 / Table A5), NaN rows for hours without one. BDS updates these
+        regional coefficients every 2 h, so a solver uses the latest set at or before each epoch.
     gal_nequick_ai : float64[3]
         Galileo NeQuick G effective ionisation coefficients ai0 [sfu], ai1 [sfu/deg], ai2
         [sfu/deg^2] (Galileo OS SIS ICD §5.1.6); NaN if absent.
@@ -408,6 +413,7 @@ class NavData:
     bds_klobuchar_alpha: np.ndarray = field(default_factory=lambda: np.full(4, np.nan))
     bds_klobuchar_beta: np.ndarray = field(default_factory=lambda: np.full(4, np.nan))
     gal_nequick_ai: np.ndarray = field(default_factory=lambda: np.full(3, np.nan))
+    bds_klobuchar_hourly: np.ndarray = field(default_factory=lambda: np.full((24, 8), np.nan))
     glo_fcn: np.ndarray = field(default_factory=lambda: np.full(N_SAT, GLO_FCN_UNKNOWN, dtype=np.int8))
     leap_seconds: int = -1
     skipped: dict = field(default_factory=dict)

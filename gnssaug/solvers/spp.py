@@ -223,6 +223,36 @@ def klobuchar_table(nav, mode: str) -> tuple[np.ndarray, bool, bool]:
     return ion, has_gps, has_bds
 
 
+def bds_klobuchar_by_epoch(hourly: np.ndarray, t_gpst_ns: np.ndarray) -> np.ndarray | None:
+    """The BDS Klobuchar set in force at each epoch: the latest hourly set broadcast at or before it.
+
+    Parameters
+    ----------
+    hourly : float64[24, 8]
+        ``NavData.bds_klobuchar_hourly``: ``[alpha0..3, beta0..3]`` by BDT hour of broadcast, NaN rows
+        for hours without a set.
+    t_gpst_ns : int64[n]
+        Epoch times (GPST); the hour of day is taken in BDT (GPST - 14 s).
+
+    Returns
+    -------
+    float64[n, 8] or None
+        One set per epoch; None when no hour holds a set. Hours before the day's first set take the
+        day's last one (the previous evening's broadcast, as the sets repeat on a ~2 h cycle, BDS-SIS-ICD
+        §5.2.4.7).
+    """
+    have = np.isfinite(hourly).all(axis=1)
+    if not have.any():
+        return None
+    hours = np.flatnonzero(have)
+    # source row per hour of day: the latest available hour <= h, wrapping to the day's last set
+    pos = np.searchsorted(hours, np.arange(24), side="right") - 1
+    source = hours[pos]  # pos == -1 picks hours[-1]: the wrap-around
+    t_bdt_ns = np.asarray(t_gpst_ns, np.int64) - 14 * NS_PER_S
+    hour = (t_bdt_ns % (86400 * NS_PER_S)) // (3600 * NS_PER_S)
+    return hourly[source[hour]]
+
+
 def _iono_models(sys_row: np.ndarray, options: SppOptions, has_gps: bool, has_bds: bool) -> np.ndarray:
     """Klobuchar model per row (``IONO_*``)."""
     if options.iono != "broadcast" or not (has_gps or has_bds):
@@ -396,8 +426,12 @@ def solve_spp(series: ObsSeries, nav, eph: SatStateSource, options: SppOptions |
     options = options or SppOptions()
     rows = rows or prepare_rows(series, nav, eph, options, glo_fcn)
     n_epoch = len(series)
-    ion, _, _ = klobuchar_table(nav, options.klobuchar)
+    ion, _, has_bds = klobuchar_table(nav, options.klobuchar)
     ion_epoch = np.ascontiguousarray(np.tile(ion, (n_epoch, 1)))
+    hourly = getattr(nav, "bds_klobuchar_hourly", None)
+    bds_sets = None if hourly is None or not has_bds else bds_klobuchar_by_epoch(hourly, series.t_gpst_ns)
+    if bds_sets is not None:
+        ion_epoch[:, 8:] = bds_sets
     t_day_s, doy = _epoch_times(series.t_gpst_ns)
     x_init = np.zeros(3 + N_CLOCK_GROUPS + _k.N_EXTRA)
     if options.init_pos_ecef_m is not None:
