@@ -7,7 +7,8 @@ NTRIP 2 (chunked), with a share that never reads. The benchmark prints:
 
 - clients served (reply received and at least one epoch delivered),
 - delivery latency, median and p99, from the send time of the epoch's last frame (on loopback:
-  its arrival at the caster) to its receipt by a reading client, over all (client, epoch) pairs,
+  its arrival at the caster) to its arrival in a reading client's socket (kernel receive
+  timestamp, ``SO_TIMESTAMPNS``), over all (client, epoch) pairs,
 - starved healthy clients (reading clients that missed more than 10 % of the epochs),
 - caster CPU (share of one core) and memory per client (RSS growth / clients).
 
@@ -22,12 +23,12 @@ Everything stays on 127.0.0.1 and stops after a bounded time.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import base64
 import contextlib
 import multiprocessing as mp
 import os
 import resource
+import selectors
 import shutil
 import socket
 import statistics
@@ -80,45 +81,41 @@ def _epoch_frames() -> bytes:
 # ----------------------------------------------------------------------------------------------
 # clients (run in worker processes)
 # ----------------------------------------------------------------------------------------------
-class _LoadClient(asyncio.Protocol):
-    """One NTRIP client as a bare protocol (no task per read: the client side must stay cheap).
+_SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux; the kernel's receive time of the data
+_TIMESPEC = struct.Struct("qq")
 
-    Records ``(send time, receipt time)`` of every stamp it sees; the window is applied afterwards.
+
+class _LoadClient:
+    """One NTRIP client: a plain non-blocking socket read with ``recvmsg``.
+
+    The receipt time of each stamp is the kernel's arrival time of the data in the client's socket
+    (``SO_TIMESTAMPNS``), so the client processes' own scheduling does not count as caster latency;
+    without it, the wall clock at the read.
     """
 
-    def __init__(self, request: bytes, reads: bool, stats: dict):
-        self.request, self.reads, self.stats = request, reads, stats
+    __slots__ = ("sock", "reads", "replied", "tail", "samples")
+
+    def __init__(self, sock: socket.socket, reads: bool):
+        self.sock, self.reads = sock, reads
         self.replied = False
         self.tail = b""
         self.samples: list[tuple[int, int]] = []
-        self.transport = None
 
-    def connection_made(self, transport):
-        self.transport = transport
-        transport.write(self.request)
-        if not self.reads:
-            transport.pause_reading()  # never reads: the caster's socket buffers fill up
-
-    def data_received(self, data: bytes):
-        now = time.time_ns()
+    def on_data(self, data: bytes, t_recv_ns: int, stats: dict) -> bool:
         if not self.replied:
             if not (data.startswith(b"ICY 200 OK") or data.startswith(b"HTTP/1.1 200")):
-                self.stats["refused"] += 1
-                self.transport.close()
-                return
+                stats["refused"] += 1
+                return False
             self.replied = True
-            self.stats["replied"] += 1
+            stats["replied"] += 1
         buf = self.tail + data
         end = 4 + STAMP.size
         i = buf.find(MARK)
         while i >= 0 and i + end <= len(buf):
-            self.samples.append((STAMP.unpack_from(buf, i + 4)[2], now))
+            self.samples.append((STAMP.unpack_from(buf, i + 4)[2], t_recv_ns))
             i = buf.find(MARK, i + end)
         self.tail = buf[-(end - 1):] if i < 0 else buf[i:]
-
-    def connection_lost(self, exc):
-        if exc is not None:
-            self.stats["dropped"] += 1
+        return True
 
 
 def _request(mount: str, version: int) -> bytes:
@@ -129,40 +126,68 @@ def _request(mount: str, version: int) -> bytes:
     return f"GET /{mount} HTTP/1.0\r\nUser-Agent: NTRIP load\r\nAuthorization: Basic {token}\r\n\r\n".encode()
 
 
+def _pump(sel, timeout_s: float, stats: dict) -> None:
+    anc_size = socket.CMSG_SPACE(_TIMESPEC.size)
+    for key, _ in sel.select(timeout_s):
+        c = key.data
+        try:
+            data, anc, _flags, _addr = c.sock.recvmsg(65536, anc_size)
+        except BlockingIOError:
+            continue
+        except OSError:
+            stats["dropped"] += 1
+            sel.unregister(c.sock)
+            continue
+        if not data:
+            sel.unregister(c.sock)
+            continue
+        t_recv = time.time_ns()
+        for level, kind, value in anc:
+            if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPNS and len(value) >= _TIMESPEC.size:
+                sec, nsec = _TIMESPEC.unpack_from(value)
+                t_recv = sec * 1_000_000_000 + nsec
+        if not c.on_data(data, t_recv, stats):
+            sel.unregister(c.sock)
+
+
 def _client_worker(port, jobs, ready_q, stop, out_q, cpu):
-    """Open every connection, report ready, keep them until ``stop`` is set, return the samples."""
+    """Open every connection (in batches, each waiting for its replies), report ready, read until
+    ``stop`` is set, return the samples."""
     if cpu is not None:
         with contextlib.suppress(OSError):
             os.sched_setaffinity(0, {cpu})
     resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
     stats = {"refused": 0, "dropped": 0, "connect_errors": 0, "replied": 0}
-
-    async def main():
-        loop = asyncio.get_running_loop()
-        sem = asyncio.Semaphore(100)  # connection ramp
-        clients: list[_LoadClient] = []
-
-        async def connect(mount, version, reads):
-            async with sem:
-                c = _LoadClient(_request(mount, version), reads, stats)
-                try:
-                    await loop.create_connection(lambda: c, "127.0.0.1", port)
-                    clients.append(c)
-                except OSError:
-                    stats["connect_errors"] += 1
-
-        await asyncio.gather(*(connect(*job) for job in jobs))
-        n_readers = sum(c.reads for c in clients)
-        while stats["replied"] < n_readers and not stop.is_set():  # wait for every reply
-            await asyncio.sleep(0.1)
-        ready_q.put(len(clients))
-        while not stop.is_set():
-            await asyncio.sleep(0.1)
-        for c in clients:
-            c.transport.abort()
-        return clients
-
-    clients = asyncio.run(main())
+    sel = selectors.DefaultSelector()
+    clients: list[_LoadClient] = []
+    for i in range(0, len(jobs), 100):
+        batch_readers = 0
+        for mount, version, reads in jobs[i:i + 100]:
+            s = socket.socket()
+            try:
+                s.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
+                s.settimeout(30)
+                s.connect(("127.0.0.1", port))
+                s.sendall(_request(mount, version))
+                s.setblocking(False)
+            except OSError:
+                stats["connect_errors"] += 1
+                s.close()
+                continue
+            c = _LoadClient(s, reads)
+            clients.append(c)
+            if reads:  # the others never read: the caster's buffers for them fill up
+                sel.register(s, selectors.EVENT_READ, c)
+                batch_readers += 1
+        want = stats["replied"] + batch_readers
+        t_end = time.monotonic() + 10  # a caster that never answers some clients (str2str beyond 32)
+        while stats["replied"] < want and time.monotonic() < t_end and not stop.is_set():
+            _pump(sel, 0.05, stats)
+    ready_q.put(len(clients))
+    while not stop.is_set():
+        _pump(sel, 0.05, stats)
+    for c in clients:
+        c.sock.close()
     out_q.put({**stats, "readers": [c.samples for c in clients if c.reads and c.replied],
                "silent": sum(1 for c in clients if not c.reads)})
 
@@ -321,7 +346,7 @@ def bench_str2str(args, epoch) -> dict | None:
         feeder.settimeout(20)
         conn, _ = feeder.accept()
         _wait_port(port)
-        r = _load(port, [conn], ["LOAD0"], epoch, args, args.peer_clients, 0.0, 5.0, ramp_timeout_s=15.0)
+        r = _load(port, [conn], ["LOAD0"], epoch, args, args.peer_clients, 0.0, 5.0, ramp_timeout_s=60.0)
     finally:
         proc.terminate()
         proc.wait(10)
