@@ -462,7 +462,8 @@ class RtkEngine:
                 ok = np.isfinite(err)
                 if ok.sum() >= 2:
                     # The common part is the receiver clock (drift or millisecond jumps).
-                    err = err - np.median(err[ok] / lam[ok]) * lam
+                    common = np.sort(err[ok] / lam[ok])
+                    err = err - common[common.shape[0] // 2] * lam
                     slip |= ok & (np.abs(err) > o.slip_doppler_cyc)
         for k in range(2):
             self._prev_cp[k][sat] = cp[k]
