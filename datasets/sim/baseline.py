@@ -35,7 +35,7 @@ def baseline_layout(distances_km, base_ecef_m=WUHN_ECEF_M) -> Layout:
     return Layout(tuple(names), np.array(points))
 
 
-def rtklib_conf(base_ecef_m) -> str:
+def rtklib_conf(base_ecef_m, dynamics: bool = False) -> str:
     """rnx2rtkp options: kinematic, GPS+BDS, L1+L2, continuous AR, known base position."""
     x, y, z = (float(v) for v in base_ecef_m)
     opts = {
@@ -43,7 +43,7 @@ def rtklib_conf(base_ecef_m) -> str:
         "pos1-frequency": "l1+l2",
         "pos1-soltype": "forward",
         "pos1-elmask": "15",
-        "pos1-dynamics": "off",
+        "pos1-dynamics": "on" if dynamics else "off",
         "pos1-ionoopt": "brdc",
         "pos1-tropopt": "saas",
         "pos1-sateph": "brdc",
@@ -65,7 +65,7 @@ def rtklib_conf(base_ecef_m) -> str:
     return "".join(f"{k:<20}={v}\n" for k, v in opts.items())
 
 
-def run_rnx2rtkp(folder, rover: str, base: str = "BASE", base_ecef_m=None) -> np.ndarray:
+def run_rnx2rtkp(folder, rover: str, base: str = "BASE", base_ecef_m=None, dynamics: bool = False) -> np.ndarray:
     """Run rnx2rtkp on ``<rover>.obs`` against ``<base>.obs`` in a simulation folder.
 
     Returns
@@ -78,7 +78,7 @@ def run_rnx2rtkp(folder, rover: str, base: str = "BASE", base_ecef_m=None) -> np
         raise SimError("RTKLIB rnx2rtkp is not installed")
     folder = Path(folder)
     conf = folder / "rtk.conf"
-    conf.write_text(rtklib_conf(base_ecef_m))
+    conf.write_text(rtklib_conf(base_ecef_m, dynamics))
     out = folder / f"{rover}.pos"
     cmd = [exe, "-k", str(conf), "-o", str(out), str(folder / f"{rover}.obs"), str(folder / f"{base}.obs"),
            str(folder / "nav.rnx")]
@@ -103,4 +103,43 @@ def fix_statistics(sol: np.ndarray, n_epochs: int, truth_ecef_m) -> dict:
         "solutions": int(sol.shape[0]),
         "fix_rate": float(fixed.sum() / max(n_epochs, 1)),
         "fixed_err95_m": float(np.percentile(err, 95)) if err.size else float("nan"),
+    }
+
+
+#: Bases for the built-in rovers: 2-3 km from their working areas (latitude, longitude, height).
+ROVER_BASES_LLH = {"tractor": (30.37, 112.20, 30.0), "crane": (30.62, 114.53, 25.0), "airport": (30.80, 114.22, 30.0)}
+
+
+def read_truth_csv(path) -> dict[int, np.ndarray]:
+    """A rover truth file as ``{t_gpst_ns: ecef_m}``."""
+    import csv
+
+    with open(path) as fh:
+        return {int(r["t_gpst_ns"]): np.array([float(r["x_m"]), float(r["y_m"]), float(r["z_m"])])
+                for r in csv.DictReader(fh)}
+
+
+def rover_statistics(sol_path, truth: dict[int, np.ndarray], n_epochs: int) -> dict:
+    """Fix rate and errors of an RTKLIB ``.pos`` file (xyz, GPST) against a rover truth file."""
+    from gnssaug.time import gpst_ns_from_calendar
+
+    q, err = [], []
+    for line in Path(sol_path).read_text().splitlines():
+        if line.startswith("%") or not line.strip():
+            continue
+        f = line.split()
+        year, month, day = (int(v) for v in f[0].split("/"))
+        hh, mm, ss = f[1].split(":")
+        t = int(gpst_ns_from_calendar(year, month, day, int(hh), int(mm), int(round(float(ss) * 1e9))))
+        t = int(round(t / 1e9)) * 1_000_000_000  # RTKLIB prints the clock-corrected time
+        if t in truth:
+            q.append(int(f[5]))
+            err.append(float(np.linalg.norm(np.array([float(v) for v in f[2:5]]) - truth[t])))
+    q, err = np.array(q), np.array(err)
+    fixed = q == 1
+    return {
+        "epochs": int(n_epochs),
+        "fix_rate": float(fixed.sum() / max(n_epochs, 1)),
+        "fixed_err95_m": float(np.percentile(err[fixed], 95)) if fixed.any() else float("nan"),
+        "float_err50_m": float(np.median(err[q == 2])) if (q == 2).any() else float("nan"),
     }

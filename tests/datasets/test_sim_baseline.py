@@ -49,3 +49,25 @@ def test_rtklib_fixes_5_km_and_not_70_km(tmp_path, wuhn_dir):
     assert stats["R005"]["fix_rate"] >= SHORT_FIX_MIN
     assert stats["R005"]["fixed_err95_m"] <= FIXED_ERR95_MAX_M
     assert stats["R070"]["fix_rate"] <= stats["R005"]["fix_rate"] - LONG_MARGIN
+
+
+@pytest.mark.rtklib
+@pytest.mark.slow
+def test_rtklib_follows_the_tractor_to_centimetres_when_fixed(tmp_path, wuhn_dir):
+    from gnssaug.datasets.sim.baseline import ROVER_BASES_LLH, read_truth_csv, rover_statistics
+    from gnssaug.datasets.sim.layout import Layout
+    from gnssaug.geodesy import ecef_from_llh_deg
+
+    rtklib_tool("rnx2rtkp")
+    nav_path = wuhn_dir / "BRDC00IGS_R_20250010000_01D_MN.rnx.gz"
+    source = BroadcastSource(read_nav(nav_path))
+    layout = Layout(("BASE",), ecef_from_llh_deg(*ROVER_BASES_LLH["tractor"])[None, :])
+    cfg = SimConfig(start_gpst_ns=parse_time_arg("2025-01-01T02:00:00"), duration_s=600.0, seed=1)
+    sim = Simulator(cfg, receivers_for(layout, ["tractor"]), source.sat, source, source.group_delays_m(source.sat))
+    write_outputs(sim, tmp_path, layout, nav_path)
+    run_rnx2rtkp(tmp_path, "tractor", base_ecef_m=layout.pos_ecef_m[0], dynamics=True)
+    st = rover_statistics(tmp_path / "tractor.pos", read_truth_csv(tmp_path / "tractor.truth.csv"), cfg.n_epochs)
+    print(st)
+    assert st["fix_rate"] >= 0.5  # open field, 2.4 km base: mostly fixed
+    assert st["fixed_err95_m"] <= FIXED_ERR95_MAX_M  # and the fixes follow the truth trajectory
+    assert st["float_err50_m"] > 2 * st["fixed_err95_m"]  # floats are decimetre-level, as they should be
