@@ -267,3 +267,30 @@ def test_removed_or_changed_account_stops_working_at_once(service):
     assert raw_request(port, good).startswith(b"HTTP/1.0 401 ")
     new = f"GET /BASE1 HTTP/1.0\r\nAuthorization: Basic {basic('al', 'new')}\r\n\r\n".encode()
     assert raw_request(port, new, read_s=0.5).startswith(b"ICY 200 OK\r\n")
+
+
+def test_garbage_only_source_relays_nothing_and_harms_nobody(service, data_dir):
+    c1 = _connect_client(service.ntrip_port)
+    assert _recv_until(c1, 12) == b"ICY 200 OK\r\n"
+    service.registry.add_station("JUNK", "jpw")
+    junk = _connect_source(service.ntrip_port, "JUNK", "jpw")
+    junk.sendall(bytes(range(256)).replace(b"\xd3", b"") * 200 + b"\xd3\x00\x10" + b"\x00" * 19)  # bad CRC
+    src = _connect_source(service.ntrip_port)
+    stream = rtcm_stream(data_dir)
+    src.sendall(stream)
+    assert _recv_until(c1, len(stream)) == stream
+    service.wait_for(lambda: service.ingests.get("JUNK").health.dropped_bytes >= 255 * 200)
+    snap = service.sync(lambda: service.ingests.get("JUNK").health.snapshot())
+    assert snap.frames == 0 and snap.crc_errors == 1 and service.hub.bytes_published["JUNK"] == 0
+    for s in (c1, junk, src):
+        s.close()
+
+
+def test_connections_beyond_max_clients_get_503(tmp_path):
+    with RunningService(Settings(data_dir=tmp_path, max_clients=2, head_timeout_s=5)) as svc:
+        held = [socket.create_connection(("127.0.0.1", svc.ntrip_port)) for _ in range(2)]
+        svc.wait_for(lambda: len(svc.caster._writers) == 2)
+        r = raw_request(svc.ntrip_port, b"GET / HTTP/1.0\r\n\r\n")
+        assert r.startswith(b"HTTP/1.0 503 Service Unavailable\r\n")
+        for s in held:
+            s.close()
