@@ -31,16 +31,22 @@ def test_baseline_layout_distances():
     assert layout.names == ("BASE", "R005", "R070")
 
 
-@pytest.mark.rtklib
-@pytest.mark.slow
-def test_rtklib_fixes_5_km_and_not_70_km(tmp_path, wuhn_dir):
+def _simulate(folder, wuhn_dir, layout, rovers=(), duration_s=600.0) -> SimConfig:
+    """Simulate ``layout`` and ``rovers`` on the WUHN day into ``folder``, with nav.rnx."""
     rtklib_tool("rnx2rtkp")
     nav_path = wuhn_dir / "BRDC00IGS_R_20250010000_01D_MN.rnx.gz"
     source = BroadcastSource(read_nav(nav_path))
+    cfg = SimConfig(start_gpst_ns=parse_time_arg("2025-01-01T02:00:00"), duration_s=duration_s, seed=1)
+    sim = Simulator(cfg, receivers_for(layout, rovers), source.sat, source, source.group_delays_m(source.sat))
+    write_outputs(sim, folder, layout, nav_path)
+    return cfg
+
+
+@pytest.mark.rtklib
+@pytest.mark.slow
+def test_rtklib_fixes_5_km_and_not_70_km(tmp_path, wuhn_dir):
     layout = baseline_layout([5.0, 70.0])
-    cfg = SimConfig(start_gpst_ns=parse_time_arg("2025-01-01T02:00:00"), duration_s=600.0, seed=1)
-    sim = Simulator(cfg, receivers_for(layout), source.sat, source, source.group_delays_m(source.sat))
-    write_outputs(sim, tmp_path, layout, nav_path)
+    cfg = _simulate(tmp_path, wuhn_dir, layout)
     stats = {}
     for name in ("R005", "R070"):
         sol = run_rnx2rtkp(tmp_path, name, base_ecef_m=layout.pos_ecef_m[0])
@@ -58,13 +64,8 @@ def test_rtklib_follows_the_tractor_to_centimetres_when_fixed(tmp_path, wuhn_dir
     from gnssaug.datasets.sim.layout import Layout
     from gnssaug.geodesy import ecef_from_llh_deg
 
-    rtklib_tool("rnx2rtkp")
-    nav_path = wuhn_dir / "BRDC00IGS_R_20250010000_01D_MN.rnx.gz"
-    source = BroadcastSource(read_nav(nav_path))
     layout = Layout(("BASE",), ecef_from_llh_deg(*ROVER_BASES_LLH["tractor"])[None, :])
-    cfg = SimConfig(start_gpst_ns=parse_time_arg("2025-01-01T02:00:00"), duration_s=600.0, seed=1)
-    sim = Simulator(cfg, receivers_for(layout, ["tractor"]), source.sat, source, source.group_delays_m(source.sat))
-    write_outputs(sim, tmp_path, layout, nav_path)
+    cfg = _simulate(tmp_path, wuhn_dir, layout, ["tractor"])
     run_rnx2rtkp(tmp_path, "tractor", base_ecef_m=layout.pos_ecef_m[0], dynamics=True)
     st = rover_statistics(tmp_path / "tractor.pos", read_truth_csv(tmp_path / "tractor.truth.csv"), cfg.n_epochs)
     print(st)
