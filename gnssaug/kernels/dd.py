@@ -262,15 +262,20 @@ def fixed_position(x, p, b, b_fix, qb, qab, pos_out, p_pos_out):
 
     ``pos = x_pos - Q_ab Q_b^-1 (b - b_fix)``, ``P = P_pos - Q_ab Q_b^-1 Q_ba``.
     """
-    w = cholesky_solve(qb, b - b_fix)
-    k = cholesky_solve(qb, np.ascontiguousarray(qab.T))
+    nb = b.shape[0]
+    rhs = np.empty((nb, 4))
+    for a in range(nb):
+        rhs[a, 0] = b[a] - b_fix[a]
+        for c in range(3):
+            rhs[a, 1 + c] = qab[c, a]
+    sol = cholesky_solve(qb, rhs)  # one factorisation for Q_b^-1 (b - b_fix) and Q_b^-1 Q_ba
     for c in range(3):
         s = 0.0
-        for a in range(b.shape[0]):
-            s += qab[c, a] * w[a]
+        for a in range(nb):
+            s += qab[c, a] * sol[a, 0]
         pos_out[c] = x[c] - s
         for d in range(3):
             t = 0.0
-            for a in range(b.shape[0]):
-                t += qab[c, a] * k[a, d]
+            for a in range(nb):
+                t += qab[c, a] * sol[a, 1 + d]
             p_pos_out[c, d] = p[c, d] - t

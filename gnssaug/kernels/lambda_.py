@@ -211,6 +211,66 @@ def search(l, d, zs, m, zn_out, s_out):
 
 
 @kernel
+def lambda_search_from(a_cyc, q_cyc2, m, zt, zinv, fixed_out, s_out):
+    """:func:`lambda_search` starting the decorrelation from a known transform.
+
+    The decorrelating transform changes little from one epoch to the next when the set of
+    ambiguities is the same, so starting from the previous epoch's ``Z`` leaves the reduction
+    little to do. Any unimodular start gives the same integer least-squares solution.
+
+    Parameters
+    ----------
+    a_cyc, q_cyc2, m, fixed_out, s_out
+        As :func:`lambda_search`.
+    zt, zinv : float64[n, n]
+        ``Z0^T`` and ``Z0^-1`` of a unimodular start (identity for none); updated in place to
+        the final transform, to be passed to the next call.
+    """
+    n = a_cyc.shape[0]
+    # q0 = Z0^T Q Z0, skipping the zeros of the sparse integer Z0.
+    tmp = np.zeros((n, n))
+    for i in range(n):
+        for k in range(n):
+            w = zt[i, k]
+            if w != 0.0:
+                for j in range(n):
+                    tmp[i, j] += w * q_cyc2[k, j]
+    q0 = np.zeros((n, n))
+    for j in range(n):
+        for k in range(n):
+            w = zt[j, k]
+            if w != 0.0:
+                for i in range(n):
+                    q0[i, j] += tmp[i, k] * w
+    l = np.empty((n, n))
+    d = np.empty(n)
+    if not ld_factor(q0, l, d):
+        return LAMBDA_NOT_POSITIVE_DEFINITE
+    decorrelate(l, d, zt, zinv)
+    zs = np.zeros(n)
+    for i in range(n):
+        for k in range(n):
+            zs[i] += zt[i, k] * a_cyc[k]
+    zn = np.zeros((n, m))
+    if search(l, d, zs, m, zn, s_out) < 0:
+        return LAMBDA_SEARCH_LIMIT
+    # Back to the original ambiguities: a = Z^-T z (integer matrices, integer result).
+    for i in range(n):
+        for j in range(m):
+            fixed_out[i, j] = 0.0
+    for k in range(n):
+        for i in range(n):
+            w = zinv[k, i]
+            if w != 0.0:
+                for j in range(m):
+                    fixed_out[i, j] += w * zn[k, j]
+    for i in range(n):
+        for j in range(m):
+            fixed_out[i, j] = round(fixed_out[i, j])
+    return LAMBDA_OK
+
+
+@kernel
 def lambda_search(a_cyc, q_cyc2, m, fixed_out, s_out):
     """Integer least-squares estimates of float ambiguities: the ``m`` best candidates.
 
@@ -237,34 +297,7 @@ def lambda_search(a_cyc, q_cyc2, m, fixed_out, s_out):
     Teunissen (1995) decorrelation with the MLAMBDA reduction and search (Chang et al. 2005).
     """
     n = a_cyc.shape[0]
-    l = np.empty((n, n))
-    d = np.empty(n)
-    if not ld_factor(q_cyc2, l, d):
-        return LAMBDA_NOT_POSITIVE_DEFINITE
-    zt = np.eye(n)
-    zinv = np.eye(n)
-    decorrelate(l, d, zt, zinv)
-    zs = np.zeros(n)
-    for i in range(n):
-        for k in range(n):
-            zs[i] += zt[i, k] * a_cyc[k]
-    zn = np.zeros((n, m))
-    if search(l, d, zs, m, zn, s_out) < 0:
-        return LAMBDA_SEARCH_LIMIT
-    # Back to the original ambiguities: a = Z^-T z (integer matrices, integer result).
-    for i in range(n):
-        for j in range(m):
-            fixed_out[i, j] = 0.0
-    for k in range(n):
-        for i in range(n):
-            w = zinv[k, i]
-            if w != 0.0:
-                for j in range(m):
-                    fixed_out[i, j] += w * zn[k, j]
-    for i in range(n):
-        for j in range(m):
-            fixed_out[i, j] = round(fixed_out[i, j])
-    return LAMBDA_OK
+    return lambda_search_from(a_cyc, q_cyc2, m, np.eye(n), np.eye(n), fixed_out, s_out)
 
 
 @kernel

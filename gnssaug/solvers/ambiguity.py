@@ -16,7 +16,34 @@ from dataclasses import dataclass
 import numpy as np
 
 from gnssaug.kernels.dd import dd_ambiguity_cov, fixed_position
-from gnssaug.kernels.lambda_ import LAMBDA_OK, lambda_search, lambda_success_rate
+from gnssaug.kernels.lambda_ import LAMBDA_OK, lambda_search_from, lambda_success_rate
+
+
+class TransformCache:
+    """The last LAMBDA decorrelating transform and the ambiguity set it belongs to.
+
+    Consecutive epochs usually resolve the same DD ambiguities; starting the decorrelation from the
+    previous transform leaves little to do (:func:`gnssaug.kernels.lambda_.lambda_search_from`).
+    """
+
+    def __init__(self):
+        self._key = None
+        self._zt = None
+        self._zinv = None
+
+    def start(self, amb_i, amb_j):
+        """``(Z^T, Z^-1)`` to start from: the stored one for the same set, else the identity."""
+        key = (amb_i.tobytes(), amb_j.tobytes())
+        if key == self._key:
+            return self._zt.copy(), self._zinv.copy()
+        n = amb_i.shape[0]
+        return np.eye(n), np.eye(n)
+
+    def store(self, amb_i, amb_j, zt, zinv) -> None:
+        """Remember the transform found for this set."""
+        self._key = (amb_i.tobytes(), amb_j.tobytes())
+        self._zt = zt
+        self._zinv = zinv
 
 
 @dataclass
@@ -56,7 +83,8 @@ def _not_fixed(ratio: float = 0.0, n_dropped: int = 0) -> ArResult:
     return ArResult(False, ratio, np.full(3, np.nan), np.full((3, 3), np.nan), empty, empty, np.zeros(0), n_dropped)
 
 
-def try_fix(x, p, amb_i, amb_j, ratio_threshold: float, max_failure_rate: float | None) -> tuple[ArResult, float]:
+def try_fix(x, p, amb_i, amb_j, ratio_threshold: float, max_failure_rate: float | None,
+            transforms: TransformCache | None = None) -> tuple[ArResult, float]:
     """One LAMBDA attempt on the DD ambiguities ``x[amb_i] - x[amb_j]``.
 
     Returns the result and the ratio (second-best / best squared distance).
@@ -68,8 +96,11 @@ def try_fix(x, p, amb_i, amb_j, ratio_threshold: float, max_failure_rate: float 
     dd_ambiguity_cov(x, p, amb_i, amb_j, b, qb, qab)
     cand = np.zeros((nb, 2))
     s = np.zeros(2)
-    if lambda_search(b, qb, 2, cand, s) != LAMBDA_OK:
+    zt, zinv = transforms.start(amb_i, amb_j) if transforms is not None else (np.eye(nb), np.eye(nb))
+    if lambda_search_from(b, qb, 2, zt, zinv, cand, s) != LAMBDA_OK:
         return _not_fixed(), 0.0
+    if transforms is not None:
+        transforms.store(amb_i, amb_j, zt, zinv)
     ratio = float(s[1] / s[0]) if s[0] > 0.0 else 999.9
     ratio = min(ratio, 999.9)
     if ratio < ratio_threshold:
@@ -94,6 +125,7 @@ def resolve(
     partial: bool = True,
     min_ambiguities: int = 4,
     max_drops: int = 8,
+    transforms: TransformCache | None = None,
 ) -> ArResult:
     """Fix DD ambiguities, dropping the least reliable satellites until validation passes.
 
@@ -118,6 +150,8 @@ def resolve(
         Do not try with fewer DD ambiguities.
     max_drops : int
         Most satellites to drop.
+    transforms : TransformCache, optional
+        Carries the decorrelating transform from one call (epoch) to the next.
 
     Returns
     -------
@@ -132,7 +166,7 @@ def resolve(
     while True:
         if keep.sum() < min_ambiguities:
             return _not_fixed(best_ratio, dropped)
-        result, ratio = try_fix(x, p, amb_i[keep], amb_j[keep], ratio_threshold, max_failure_rate)
+        result, ratio = try_fix(x, p, amb_i[keep], amb_j[keep], ratio_threshold, max_failure_rate, transforms)
         best_ratio = max(best_ratio, ratio) if dropped else ratio
         if result.fixed:
             result.n_dropped = dropped

@@ -219,6 +219,7 @@ class RtkEngine:
         self._hatch_n = np.zeros((2, N_SAT, nf))
         self._pos_ok = False
         self._history = []
+        self._transforms = ambiguity.TransformCache()
         self._dt_s = 0.0
         self.backward = False
         self._pending_lli = np.zeros((2, N_SAT, nf), dtype=np.uint8)
@@ -637,7 +638,7 @@ class RtkEngine:
         # Drop order for partial fixing: newly locked first, then low elevation.
         key = el[rows] + np.where(self._lock[sat[rows], fs] < 2, -10.0, 0.0)
         res = ambiguity.resolve(self.x, self.p, amb_i, amb_j, key, rows.astype(np.int64), o.ratio_threshold,
-                                o.max_failure_rate, o.partial_ar)
+                                o.max_failure_rate, o.partial_ar, transforms=self._transforms)
         sol.ratio = res.ratio
         if not res.fixed:
             return

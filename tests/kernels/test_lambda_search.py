@@ -12,6 +12,7 @@ from gnssaug.kernels.lambda_ import (
     LAMBDA_OK,
     decorrelate,
     lambda_search,
+    lambda_search_from,
     lambda_success_rate,
     ld_factor,
 )
@@ -106,3 +107,23 @@ def test_not_positive_definite_is_reported():
 def test_success_rate_falls_with_variance():
     assert lambda_success_rate(np.eye(3) * 0.001) > 0.999
     assert lambda_success_rate(np.eye(3) * 0.25) < 0.5
+
+
+def test_warm_start_from_a_previous_transform_gives_the_same_answer():
+    rng = np.random.default_rng(11)
+    n = 12
+    a, q = _random_problem(rng, n, 2.0)
+    fixed = np.zeros((n, 2))
+    s = np.zeros(2)
+    zt, zinv = np.eye(n), np.eye(n)
+    assert lambda_search_from(a, q, 2, zt, zinv, fixed, s) == LAMBDA_OK
+    # Next "epoch": slightly different floats and covariance, started from the last transform.
+    a2 = a + rng.normal(scale=0.05, size=n)
+    q2 = q * 0.9
+    cold_fixed, cold_s = np.zeros((n, 2)), np.zeros(2)
+    lambda_search(a2, q2, 2, cold_fixed, cold_s)
+    warm_fixed, warm_s = np.zeros((n, 2)), np.zeros(2)
+    assert lambda_search_from(a2, q2, 2, zt, zinv, warm_fixed, warm_s) == LAMBDA_OK
+    np.testing.assert_array_equal(warm_fixed, cold_fixed)
+    np.testing.assert_allclose(warm_s, cold_s, rtol=1e-9)
+    np.testing.assert_allclose(zinv @ zt.T, np.eye(n), atol=1e-9)
