@@ -231,14 +231,15 @@ def ekf_update(x, p, act, h, v, r):
             s_inno += row[nz[q]] * ph[nz[q]]
         if not s_inno > 0.0:
             return False
+        # Full-row rank-one downdate: contiguous (vectorised) rows beat a mirrored half update.
         for a in range(k):
             g = ph[a] / s_inno
             dx[a] += g * inno
-            for b in range(a, k):
-                pa[a, b] -= g * ph[b]
-                pa[b, a] = pa[a, b]
+            if g != 0.0:
+                for b in range(k):
+                    pa[a, b] -= g * ph[b]
     for a in range(k):
         x[act[a]] += dx[a]
         for b in range(k):
-            p[act[a], act[b]] = pa[a, b]
+            p[act[a], act[b]] = 0.5 * (pa[a, b] + pa[b, a])
     return True
