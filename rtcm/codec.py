@@ -63,22 +63,23 @@ def decode_many(items) -> list:
     """
     payloads = [it.payload if isinstance(it, Frame) else bytes(it) for it in items]
     out: list = [None] * len(payloads)
-    msm_pos, msm_payloads = [], []
-    for i, payload in enumerate(payloads):
-        msg_type = (payload[0] << 4) | (payload[1] >> 4) if len(payload) >= 2 else 0
-        if 1071 <= msg_type <= 1137 and is_msm(msg_type):
-            msm_pos.append(i)
-            msm_payloads.append(payload)
-            continue
-        try:
-            layout = LAYOUTS.get(msg_type)
-            out[i] = Unknown(msg_type, payload) if layout is None else Message(
-                msg_type, decode_layout(payload, msg_type, layout))
-        except RtcmError as exc:
-            out[i] = exc
-    for i, m in zip(msm_pos, decode_msm_many(msm_payloads), strict=True):
-        out[i] = m
+    types = [(p[0] << 4) | (p[1] >> 4) if len(p) >= 2 else 0 for p in payloads]
+    msm_pos = [i for i, t in enumerate(types) if t in _MSM_TYPES]
+    if len(msm_pos) < len(payloads):
+        for i in set(range(len(payloads))).difference(msm_pos):
+            try:
+                layout = LAYOUTS.get(types[i])
+                out[i] = Unknown(types[i], payloads[i]) if layout is None else Message(
+                    types[i], decode_layout(payloads[i], types[i], layout))
+            except RtcmError as exc:
+                out[i] = exc
+    if msm_pos:
+        for i, m in zip(msm_pos, decode_msm_many([payloads[i] for i in msm_pos]), strict=True):
+            out[i] = m
     return out
+
+
+_MSM_TYPES = frozenset(t for t in range(1071, 1138) if is_msm(t))
 
 
 def encode(message: AnyMessage) -> bytes:

@@ -10,7 +10,7 @@ No I/O happens here: the caster, the station ingest and the file tools all feed 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -32,9 +32,8 @@ def _has_station_id(msg_type: int) -> bool:
     return 1071 <= msg_type <= 1137 and 1 <= msg_type % 10 <= 7
 
 
-@dataclass(frozen=True, slots=True)
-class Frame:
-    """One checked RTCM 3 frame.
+class Frame(NamedTuple):
+    """One checked RTCM 3 frame (immutable; a named tuple, so a stream of them is cheap to build).
 
     Attributes
     ----------
@@ -156,7 +155,8 @@ class Deframer:
                 ok = frames_valid(view, np.array(starts), np.array(ends))
                 if ok.all():  # the common case: a clean run of frames, built without per-frame checks
                     raws = [snapshot[s:e] for s, e in zip(starts, ends, strict=True)]
-                    out.extend([Frame((r[3] << 4) | (r[4] >> 4) if len(r) > 7 else 0, r[HEADER_LEN:-CRC_LEN], r)
+                    new = tuple.__new__  # Frame(...) without its Python-level __new__
+                    out.extend([new(Frame, ((r[3] << 4) | (r[4] >> 4) if len(r) > 7 else 0, r[HEADER_LEN:-CRC_LEN], r))
                                 for r in raws])
                     pos = ends[-1]
                     continue
@@ -182,12 +182,12 @@ class Deframer:
     def _end(buf: bytearray, i: int) -> int:
         return i + HEADER_LEN + (((buf[i + 1] & 0x03) << 8) | buf[i + 2]) + CRC_LEN
 
-    @classmethod
-    def _chain(cls, buf: bytearray, i: int, n: int) -> tuple[list[int], list[int]]:
+    @staticmethod
+    def _chain(buf: bytearray, i: int, n: int) -> tuple[list[int], list[int]]:
         # Complete candidate frames starting at i, each directly followed by the next.
         starts, ends = [], []
         while n - i >= HEADER_LEN and buf[i] == PREAMBLE and not buf[i + 1] & 0xFC:
-            end = cls._end(buf, i)
+            end = i + HEADER_LEN + CRC_LEN + (((buf[i + 1] & 0x03) << 8) | buf[i + 2])
             if end > n:
                 break
             starts.append(i)

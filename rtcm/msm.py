@@ -358,6 +358,21 @@ class _Shape:
         self.get = tuple((src, slice(*rng)) if rng else (fill, slice(None)) for src, rng, fill in spec)
 
 
+def _shape_of(msg_type: int, masks: int, cells: int) -> _Shape:
+    # The cached shape of a message type, satellite + signal masks (96 bits) and cell mask (<= 64 cells).
+    key = (msg_type, masks, cells)
+    shape = _SHAPE_CACHE.get(key)
+    if shape is None:
+        if not is_msm(msg_type):
+            raise MessageContentError(f"{msg_type} is not an MSM message number")
+        if len(_SHAPE_CACHE) > 4096:
+            _SHAPE_CACHE.clear()
+        sat_mask, sig_mask = masks >> 32, masks & 0xFFFFFFFF
+        n = sat_mask.bit_count() * sig_mask.bit_count()
+        shape = _SHAPE_CACHE[key] = _Shape(msg_type, sat_mask, sig_mask, cells, n)
+    return shape
+
+
 def _shape(payload: bytes):
     # Header fields (RTCM 10403.3 Table 3.5-78) and the cached shape of one MSM payload.
     nbytes = len(payload)
@@ -375,12 +390,9 @@ def _shape(payload: bytes):
     if HEADER_BITS + n > top:
         raise MessageLengthError(msg_type, HEADER_BITS + n, nbytes * 8)
     cells = (v >> (top - HEADER_BITS - n)) & ((1 << n) - 1)
-    key = (msg_type, masks, cells)
-    shape = _SHAPE_CACHE.get(key)
+    shape = _SHAPE_CACHE.get((msg_type, masks, cells))
     if shape is None:
-        if len(_SHAPE_CACHE) > 4096:
-            _SHAPE_CACHE.clear()
-        shape = _SHAPE_CACHE[key] = _Shape(msg_type, masks >> 32, masks & 0xFFFFFFFF, cells, n)
+        shape = _shape_of(msg_type, masks, cells)
     if shape.end > nbytes * 8:
         raise MessageLengthError(msg_type, shape.end, nbytes * 8)
     epoch = (h >> 115) & 0x3FFFFFFF
@@ -426,50 +438,72 @@ def decode_msm(payload: bytes) -> Msm:
     return _build(head, shape, vals, u16, u8)
 
 
-def decode_msm_many(payloads: list[bytes]) -> list:
-    """Decode many MSM payloads with one vectorised pass over all their data fields.
+_GROUP_FROM = 4  # messages of one shape from which a 2-D block beats one-by-one conversion
 
-    Returns a list in input order with an :class:`Msm` or, for a malformed payload, the
-    :class:`RtcmError` it raised (a bad message never stops the batch).
+
+def decode_msm_many(payloads: list[bytes]) -> list:
+    """Decode many MSM payloads, converting the messages of each shape together.
+
+    Messages with the same message type and masks (a stream repeats them epoch after epoch) share one
+    field plan; those are converted as one 2-D block (messages x fields) whose rows become the arrays
+    of each :class:`Msm`, so the per-message numpy overhead is paid once per shape. All fields are
+    decoded, exactly as by :func:`decode_msm` (RTCM 10403.3 §3.5.12).
+
+    Parameters
+    ----------
+    payloads : list of bytes
+        MSM payloads.
+
+    Returns
+    -------
+    list
+        In input order: an :class:`Msm` or, for a malformed payload, the :class:`RtcmError` it raised
+        (a bad message never stops the batch).
     """
-    out: list = []
-    parts = []  # (index in out, header, shape, offset in the batch values)
-    plans, counts, bases, chunks = [], [], [], []
-    byte_base, value_base = 0, 0
-    for payload in payloads:
+    out: list = [None] * len(payloads)
+    groups: dict = {}  # shape -> (indices, headers)
+    for i, payload in enumerate(payloads):
         try:
             head, shape = _shape(payload)
         except RtcmError as exc:
-            out.append(exc)
+            out[i] = exc
             continue
-        plan = shape.plan
-        parts.append((len(out), head, shape, value_base))
-        out.append(None)
-        plans.append(plan)
-        counts.append(plan.n)
-        bases.append(byte_base)
-        chunks.append(payload)
-        byte_base += len(payload)
-        value_base += plan.n
-    if not parts:
-        return out
-    buf = np.frombuffer(b"".join(chunks), dtype=np.uint8)
-    idx = np.concatenate([p.idx for p in plans])
-    idx += np.repeat(np.array(bases, dtype=np.int64), np.array(counts) * 4)
-    table = np.concatenate([p.table for p in plans], axis=1)
-    scale = np.concatenate([p.scale for p in plans])
-    raw = buf[idx].view("<i4")
-    raw = ((raw << table[0]) >> table[1]) & table[2]
-    vals = raw * scale
-    vals[raw == table[3]] = np.nan
-    partner = table[4]
-    has = np.flatnonzero(partner)
-    vals[has] += vals[has + partner[has]]  # rough range: whole ms (NaN if invalid) + fraction
-    u16, u8 = raw.astype(np.uint16), raw.astype(np.uint8)
-    for i, head, shape, base in parts:
-        end = base + shape.plan.n
-        out[i] = _build(head, shape, vals[base:end], u16[base:end], u8[base:end])
+        group = groups.get(shape)
+        if group is None:
+            groups[shape] = ([i], [head])
+        else:
+            group[0].append(i)
+            group[1].append(head)
+    for shape, (members, heads) in groups.items():
+        if len(members) < _GROUP_FROM:  # a block costs more numpy calls than a few single messages
+            for i, head in zip(members, heads, strict=True):
+                vals, u16, u8 = shape.plan.convert(payloads[i])
+                out[i] = _build(head, shape, vals, u16, u8)
+        else:
+            _decode_group(shape, members, heads, payloads, out)
     return out
+
+
+def _decode_group(shape: _Shape, members: list[int], heads: list, payloads: list[bytes], out: list) -> None:
+    # Messages of one shape: one (messages x fields) block; each row holds one message's fields.
+    plan = shape.plan
+    chunks = [payloads[i] for i in members]
+    lens = np.fromiter(map(len, chunks), dtype=np.int64, count=len(chunks))
+    starts = np.cumsum(lens) - lens
+    buf = np.frombuffer(b"".join(chunks), dtype=np.uint8)
+    raw = buf[starts[:, None] + plan.idx].view("<i4")
+    raw = ((raw << plan.lshift) >> plan.rshift) & plan.andmask
+    vals = raw * plan.scale
+    vals[raw == plan.invalid32] = np.nan
+    if plan.rough is not None:
+        mod, whole = plan.rough
+        vals[:, mod] += vals[:, whole]  # whole ms (NaN if invalid) + fraction
+    src = (vals, raw.astype(np.uint16), raw.astype(np.uint8)) + shape.fills
+    k = len(members)
+    columns = [list(src[i][:, sl]) if i < 3 else [src[i]] * k for i, sl in shape.get]
+    prn, sig, cell_mask = shape.prn, shape.sig, shape.cell_mask
+    for i, head, *arrays in zip(members, heads, *columns, strict=True):
+        out[i] = Msm(*head, prn, sig, cell_mask, *arrays)
 
 
 def _pack_fields(values: np.ndarray, plan: _Plan, msg_type: int) -> int:
