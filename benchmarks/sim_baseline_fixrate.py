@@ -23,7 +23,6 @@ import tempfile
 import time
 
 from gnssaug.datasets.paths import shared_data_file
-from gnssaug.datasets.rinex.nav import read_nav
 from gnssaug.datasets.sim.baseline import (
     ROVER_BASES_LLH,
     baseline_layout,
@@ -33,10 +32,8 @@ from gnssaug.datasets.sim.baseline import (
     run_rnx2rtkp,
 )
 from gnssaug.datasets.sim.cli import DEFAULT_NAV, DEFAULT_START
-from gnssaug.datasets.sim.engine import SimConfig, Simulator
 from gnssaug.datasets.sim.layout import Layout
-from gnssaug.datasets.sim.output import receivers_for, write_outputs
-from gnssaug.datasets.sim.satellites import BroadcastSource
+from gnssaug.datasets.sim.output import build_simulator, write_outputs
 from gnssaug.geodesy import ecef_from_llh_deg
 from gnssaug.time import parse_time_arg
 
@@ -44,27 +41,24 @@ from gnssaug.time import parse_time_arg
 def simulate_pairs(folder, distances_km, duration_s, seed, start=DEFAULT_START):
     """Simulate the base and rover stations into ``folder``; returns (layout, n_epochs)."""
     nav_path = shared_data_file(*DEFAULT_NAV)
-    source = BroadcastSource(read_nav(nav_path))
     layout = baseline_layout(distances_km)
-    cfg = SimConfig(start_gpst_ns=parse_time_arg(start), duration_s=duration_s, seed=seed)
-    sim = Simulator(cfg, receivers_for(layout), source.sat, source, source.group_delays_m(source.sat))
+    sim = build_simulator(layout, (), nav_path, start_gpst_ns=parse_time_arg(start), duration_s=duration_s, seed=seed)
     write_outputs(sim, folder, layout, nav_path)
-    return layout, cfg.n_epochs
+    return layout, sim.config.n_epochs
 
 
 def rover_table(duration_s, seed, start=DEFAULT_START) -> None:
     """Solve each built-in rover against a base near its working area and print the statistics."""
     nav_path = shared_data_file(*DEFAULT_NAV)
-    source = BroadcastSource(read_nav(nav_path))
     print(f"{'rover':>9} {'fix rate':>9} {'fixed err95':>12} {'float err50':>12}")
     for name, llh in ROVER_BASES_LLH.items():
         layout = Layout(("BASE",), ecef_from_llh_deg(*llh)[None, :])
-        cfg = SimConfig(start_gpst_ns=parse_time_arg(start), duration_s=duration_s, seed=seed)
-        sim = Simulator(cfg, receivers_for(layout, [name]), source.sat, source, source.group_delays_m(source.sat))
+        sim = build_simulator(layout, [name], nav_path, start_gpst_ns=parse_time_arg(start), duration_s=duration_s,
+                              seed=seed)
         with tempfile.TemporaryDirectory(prefix="gnssaug-rover-") as tmp:
             write_outputs(sim, tmp, layout, nav_path)
             run_rnx2rtkp(tmp, name, base_ecef_m=layout.pos_ecef_m[0], dynamics=True)
-            st = rover_statistics(f"{tmp}/{name}.pos", read_truth_csv(f"{tmp}/{name}.truth.csv"), cfg.n_epochs)
+            st = rover_statistics(f"{tmp}/{name}.pos", read_truth_csv(f"{tmp}/{name}.truth.csv"), sim.config.n_epochs)
         print(f"{name:>9} {100 * st['fix_rate']:8.1f}% {100 * st['fixed_err95_m']:9.1f} cm "
               f"{100 * st['float_err50_m']:9.1f} cm")
 

@@ -44,11 +44,9 @@ def build_simulation(args):
     from dataclasses import replace
 
     from gnssaug.datasets.paths import shared_data_file
-    from gnssaug.datasets.rinex.nav import read_nav
-    from gnssaug.datasets.sim.engine import SimConfig, Simulator
+    from gnssaug.datasets.sim.engine import SimConfig
     from gnssaug.datasets.sim.layout import resolve_layout
-    from gnssaug.datasets.sim.output import receivers_for
-    from gnssaug.datasets.sim.satellites import BroadcastSource
+    from gnssaug.datasets.sim.output import build_simulator
     from gnssaug.time import parse_time_arg
 
     if args.duration <= 0 or args.rate <= 0:
@@ -58,7 +56,6 @@ def build_simulation(args):
         layout = layout.subset([s.strip() for s in args.stations.split(",") if s.strip()])
     rovers = [r.strip() for r in args.rovers.split(",") if r.strip()]
     nav_path = args.nav or shared_data_file(*DEFAULT_NAV)
-    source = BroadcastSource(read_nav(nav_path))
     cfg = SimConfig(start_gpst_ns=parse_time_arg(args.start), duration_s=args.duration, rate_hz=args.rate,
                     seed=args.seed)
     cfg = replace(
@@ -69,11 +66,7 @@ def build_simulation(args):
         noise=not args.no_noise, multipath=not args.no_multipath, slips=not args.no_slips,
         sat_bias_sigma_m=0.0 if args.no_biases else cfg.sat_bias_sigma_m,
     )
-    receivers = receivers_for(layout, rovers)
-    if not receivers:
-        raise UsageError("nothing to simulate: give a layout or --rovers")
-    gd = None if args.no_biases else source.group_delays_m(source.sat)
-    sim = Simulator(cfg, receivers, source.sat, source, group_delay_m=gd)
+    sim = build_simulator(layout, rovers, nav_path, cfg, biases=not args.no_biases)
     return sim, layout, nav_path
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from gnssaug.datasets.sim.engine import SimConfig, Simulator
+from gnssaug.datasets.sim.errors import SimError
 from gnssaug.datasets.sim.layout import Layout, write_stations_csv
 from gnssaug.datasets.sim.rinexout import SimObsWriter, obs_types
 from gnssaug.datasets.sim.rovers import Receiver, write_truth_csv
@@ -111,6 +112,46 @@ def _jsonable(value):
     return str(value)
 
 
+def build_simulator(layout: Layout | None, rover_names=(), nav_path=None, config: SimConfig | None = None,
+                    *, start_gpst_ns: int | None = None, duration_s: float = 3600.0, rate_hz: float = 1.0,
+                    seed: int = 0, biases: bool = True) -> Simulator:
+    """A simulator of a layout's stations and built-in rovers on a navigation file's satellites.
+
+    The entry point for scripts and the replay harness: ``build_simulator(hubei91(), ["crane"]).epochs()``
+    streams ``(t_gpst_ns, {name: ObsEpoch})`` without files.
+
+    Parameters
+    ----------
+    layout : Layout or None
+        Stations (None: rovers only).
+    rover_names : sequence of str
+        Built-in rovers (``tractor``, ``crane``, ``airport``).
+    nav_path : str or Path, optional
+        RINEX navigation file; default the WUHN day's IGS merged file in the shared data.
+    config : SimConfig, optional
+        Full configuration; else one is made from ``start_gpst_ns`` (default 2025-01-01 02:00 GPST),
+        ``duration_s``, ``rate_hz`` and ``seed``.
+    biases : bool
+        Carry the broadcast group delays (TGD/BGD) in the code.
+    """
+    from gnssaug.datasets.paths import shared_data_file
+    from gnssaug.datasets.rinex.nav import read_nav
+    from gnssaug.datasets.sim.satellites import BroadcastSource
+    from gnssaug.time import parse_time_arg
+
+    if nav_path is None:
+        nav_path = shared_data_file("wuhan_wuhn_20250101", "BRDC00IGS_R_20250010000_01D_MN.rnx.gz")
+    source = BroadcastSource(read_nav(nav_path))
+    if config is None:
+        start = parse_time_arg("2025-01-01T02:00:00") if start_gpst_ns is None else start_gpst_ns
+        config = SimConfig(start_gpst_ns=start, duration_s=duration_s, rate_hz=rate_hz, seed=seed)
+    receivers = receivers_for(layout, rover_names)
+    if not receivers:
+        raise SimError("nothing to simulate: give a layout or rovers")
+    group_delay = source.group_delays_m(source.sat) if biases else None
+    return Simulator(config, receivers, source.sat, source, group_delay_m=group_delay)
+
+
 def receivers_for(layout: Layout | None, rover_names=()) -> list[Receiver]:
     """Stations of a layout followed by built-in rovers."""
     from gnssaug.datasets.sim.rovers import rover, stations
@@ -120,4 +161,4 @@ def receivers_for(layout: Layout | None, rover_names=()) -> list[Receiver]:
     return out
 
 
-__all__ = ["SimConfig", "copy_nav", "receivers_for", "write_outputs"]
+__all__ = ["SimConfig", "build_simulator", "copy_nav", "receivers_for", "write_outputs"]

@@ -5,11 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gnssaug.datasets.rinex.nav import read_nav
 from gnssaug.datasets.sim.baseline import baseline_layout, fix_statistics, rtklib_conf, run_rnx2rtkp
-from gnssaug.datasets.sim.engine import SimConfig, Simulator
-from gnssaug.datasets.sim.output import receivers_for, write_outputs
-from gnssaug.datasets.sim.satellites import BroadcastSource
+from gnssaug.datasets.sim.engine import SimConfig
+from gnssaug.datasets.sim.output import build_simulator, write_outputs
 from gnssaug.time import parse_time_arg
 from tests.conftest import rtklib_tool
 
@@ -35,11 +33,10 @@ def _simulate(folder, wuhn_dir, layout, rovers=(), duration_s=600.0) -> SimConfi
     """Simulate ``layout`` and ``rovers`` on the WUHN day into ``folder``, with nav.rnx."""
     rtklib_tool("rnx2rtkp")
     nav_path = wuhn_dir / "BRDC00IGS_R_20250010000_01D_MN.rnx.gz"
-    source = BroadcastSource(read_nav(nav_path))
-    cfg = SimConfig(start_gpst_ns=parse_time_arg("2025-01-01T02:00:00"), duration_s=duration_s, seed=1)
-    sim = Simulator(cfg, receivers_for(layout, rovers), source.sat, source, source.group_delays_m(source.sat))
+    sim = build_simulator(layout, rovers, nav_path, start_gpst_ns=parse_time_arg("2025-01-01T02:00:00"),
+                          duration_s=duration_s, seed=1)
     write_outputs(sim, folder, layout, nav_path)
-    return cfg
+    return sim.config
 
 
 @pytest.mark.rtklib
