@@ -761,3 +761,40 @@ def solve_rtk(rover, base, satellites, base_pos_ecef_m, options: RtkOptions | No
         back = _run(engine, rover, base, pairs, range(n - 1, -1, -1))
         sols = [_combine(f, b) for f, b in zip(sols, back, strict=True)]
     return SolutionSeries.from_solutions(sols)
+
+
+def warm_up() -> None:
+    """Load (or compile, on a cold cache) every RTK kernel once, e.g. at server start.
+
+    Calls each kernel on a tiny problem with the argument types the engine uses, so the first real
+    epoch does not pay the compilation or cache-loading time.
+    """
+    from gnssaug.kernels.dd import dd_ambiguity_cov, fixed_position
+    from gnssaug.kernels.lambda_ import lambda_search_from
+
+    n, nf, nx = 4, 2, 3 + 8
+    rx = np.array([-3817680.7, 3562839.5, 3650159.2])
+    sats = rx * 4.0 + np.arange(n * 3, dtype=np.float64).reshape(n, 3) * 1e5
+    los, el, sd = np.empty((n, 3)), np.empty(n), np.empty(n)
+    sd_geometry(rx, rx + 1.0, sats, sats, 100.0, True, los, el, sd)
+    group = np.zeros(n, dtype=np.int8)
+    ok = np.ones((n, nf), dtype=bool)
+    ref = np.empty((N_CLOCK_GROUPS, nf), dtype=np.int64)
+    select_references(group, el, ok, N_CLOCK_GROUPS, ref)
+    amb = (3 + np.arange(n * nf, dtype=np.int64)).reshape(n, nf)
+    x, p = np.zeros(nx), np.eye(nx)
+    m = n * nf
+    v, h, r = np.zeros(m), np.zeros((m, nx)), np.zeros((m, m))
+    rows, fs = np.zeros(m, dtype=np.int64), np.zeros(m, dtype=np.int64)
+    lam = np.full((n, nf), 0.19)
+    nv = form_dd(group, los, np.zeros((n, nf)), np.ones((n, nf)), lam, amb, x, ok, ref, ROW_PHASE, v, h, r, rows, fs)
+    act = np.arange(nx, dtype=np.int64)
+    ekf_update(x, p, act, np.ascontiguousarray(h[:nv]), v[:nv].copy(), np.ascontiguousarray(r[:nv, :nv]))
+    vw, hw = np.empty(nv), np.empty((nv, 3))
+    whiten_blocks(r[:nv, :nv], v[:nv], h[:nv], _POS_COLS, vw, hw)
+    ai, aj = amb[1:, 0].copy(), np.full(n - 1, amb[0, 0])
+    b, qb, qab = np.empty(n - 1), np.empty((n - 1, n - 1)), np.empty((3, n - 1))
+    dd_ambiguity_cov(x, p, ai, aj, b, qb, qab)
+    cand, s = np.zeros((n - 1, 2)), np.zeros(2)
+    lambda_search_from(b, qb, 2, np.eye(n - 1), np.eye(n - 1), cand, s)
+    fixed_position(x, p, b, cand[:, 0].copy(), qb, qab, np.empty(3), np.empty((3, 3)))

@@ -199,3 +199,9 @@ def test_combined_forward_backward_fixes_from_the_first_epoch():
     sigma = np.sqrt(np.trace(both.cov_ecef_m2, axis1=1, axis2=2))[fix]
     # Eight single-frequency satellites: centimetre level, consistent with the filter's sigma.
     assert np.all(err < 3.0 * sigma) and np.max(err) < 0.02
+
+
+def test_warm_up_runs():
+    from gnssaug.solvers.rtk import warm_up
+
+    warm_up()
