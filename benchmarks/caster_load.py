@@ -354,6 +354,35 @@ def bench_str2str(args, epoch) -> dict | None:
     return {"offered": args.peer_clients, "served": r["served"], "connected": r["connected"]}
 
 
+def bench_send_floor(n: int = 2000, payload: int = 1061, rounds: int = 10) -> float:
+    """Microseconds per ``send`` of one epoch to one loopback TCP client in a bare Python loop.
+
+    The floor under any one-thread caster on this machine: 10,000 clients cost at least
+    10,000 times this per epoch (loopback ``send`` also runs the receiver's TCP path).
+    """
+    srv = socket.create_server(("127.0.0.1", 0), backlog=4096)
+    port = srv.getsockname()[1]
+    clients, servers = [], []
+    for _ in range(n):
+        c = socket.create_connection(("127.0.0.1", port))
+        c.setblocking(False)
+        clients.append(c)
+        servers.append(srv.accept()[0])
+    data = b"x" * payload
+    best = float("inf")
+    for _ in range(rounds):
+        t = time.perf_counter()
+        for s_ in servers:
+            s_.send(data)
+        best = min(best, time.perf_counter() - t)
+        for c in clients:
+            with contextlib.suppress(BlockingIOError):
+                c.recv(65536)
+    for s_ in clients + servers + [srv]:
+        s_.close()
+    return best / n * 1e6
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--clients", type=int, default=10_000)
@@ -381,6 +410,10 @@ def main(argv=None) -> int:
           f"{r['expected']} epochs per station; machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(f"  caster CPU {100 * r['cpu_core_share']:.1f} % of one core; RSS {r['rss_mb']:.0f} MB, "
           f"{r['kb_per_client']:.1f} kB per client")
+    floor_us = bench_send_floor()
+    print(f"  floor on this machine: a bare loop of send() to loopback clients takes {floor_us:.1f} us per client, "
+          f"so one epoch to {r['clients']} clients needs >= {floor_us * r['clients'] / 1000:.0f} ms of one core "
+          f"before any caster logic")
     peer = bench_str2str(args, epoch)
     if peer is not None:
         print(f"RTKLIB str2str caster (ntripc) on the same stream: {peer['served']}/{peer['offered']} clients served; "
