@@ -165,8 +165,11 @@ class Caster:
                 self._sync_pulls()
             for ing in self.ingests.all().values():
                 ing.health.tick()
+            healthy = self.station_positions()
             for sess in list(self.clients.values()):
-                if sess.mount == self.settings.near_mount and sess.gga_llh is not None:
+                # moves toward a closer station happen on GGA; here only clients left without one
+                if (sess.mount == self.settings.near_mount and sess.gga_llh is not None
+                        and sess.station not in healthy):
                     self._route_near(sess)
 
     # ---- connection entry ----------------------------------------------------------------------
