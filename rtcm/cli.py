@@ -184,7 +184,9 @@ def run_dump(args) -> int:
             line = _text_line(f, m, t_ref)
         out.write(line + "\n")
     if deframer.crc_errors or deframer.dropped_bytes:
-        print(f"gnssaug: {deframer.crc_errors} CRC errors, {deframer.dropped_bytes} bytes skipped", file=sys.stderr)
+        cut = f", {deframer.truncated} truncated frame at the end" if deframer.truncated else ""
+        print(f"gnssaug: {deframer.crc_errors} CRC errors, {deframer.dropped_bytes} bytes skipped{cut}",
+              file=sys.stderr)
     return 0
 
 

@@ -155,6 +155,10 @@ _ROWS = (
     _f(55, "message_id", 12),
     _f(56, "sync_flag", 1),
     _f(57, "interval_s", 16, "u", 0.1),
+    # 1029 Unicode text string (RTCM 10403.3 Table 3.5-33)
+    _f(138, "n_chars", 7),
+    _f(139, "n_code_units", 8),
+    _f(140, "text", 8, "c"),
     # 1230 GLONASS code-phase biases
     _f(421, "bias_indicator", 1),
     _f(422, "bias_mask", 4),

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gnssaug.rtcm.bits import BitReader, BitWriter, to_unsigned
-from gnssaug.rtcm.errors import FieldRangeError
+from gnssaug.rtcm.errors import FieldRangeError, MessageContentError
 from gnssaug.rtcm.fields import DF
 
 
@@ -62,6 +62,17 @@ class Chars:
 
     count_df: str
     char_df: str
+
+
+@dataclass(frozen=True)
+class Utf8:
+    """Character count (DF138), UTF-8 code unit count (DF139), then the UTF-8 bytes (DF140), stored as ``str``.
+
+    The character count is not stored: it is the length of the string (receivers that get it wrong
+    are read by their code unit count).
+    """
+
+    key: str = "text"
 
 
 @dataclass(frozen=True)
@@ -113,6 +124,13 @@ def _decode_items(reader: BitReader, items, out: dict, counts: dict) -> None:
         elif isinstance(item, Chars):
             n = reader.u(DF[item.count_df].width)
             out[DF[item.char_df].name] = reader.raw(n).decode("latin-1")
+        elif isinstance(item, Utf8):
+            reader.u(DF["DF138"].width)
+            data = reader.raw(reader.u(DF["DF139"].width))
+            try:
+                out[item.key] = data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise MessageContentError(f"DF140 text is not UTF-8 (byte {exc.start} of {len(data)})") from None
         elif isinstance(item, Masked):
             f = DF[item.mask_df]
             mask = reader.u(f.width)
@@ -156,6 +174,14 @@ def _encode_items(writer: BitWriter, items, values: dict) -> None:
             if len(data) > DF[item.count_df].raw_max:
                 raise FieldRangeError(item.char_df, values.get(name), "is longer than 255 characters")
             writer.put(len(data), DF[item.count_df].width)
+            writer.put_bytes(data)
+        elif isinstance(item, Utf8):
+            text = str(values.get(item.key, ""))
+            data = text.encode("utf-8")
+            if len(text) > DF["DF138"].raw_max or len(data) > DF["DF139"].raw_max:
+                raise FieldRangeError("DF140", text, "is over 127 characters or 255 UTF-8 bytes")
+            writer.put(len(text), DF["DF138"].width)
+            writer.put(len(data), DF["DF139"].width)
             writer.put_bytes(data)
         elif isinstance(item, Masked):
             f = DF[item.mask_df]
@@ -288,6 +314,7 @@ LAYOUTS: dict[int, tuple] = {
     1032: ("DF003", "DF226", "DF021", "DF025", "DF026", "DF027"),
     1013: ("DF003", "DF051", "DF052", Count("DF053", "messages"), "DF054",
            Repeat("messages", ("DF055", "DF056", "DF057"))),
+    1029: ("DF003", "DF051", "DF052", Utf8()),
     1230: ("DF003", "DF421", Reserved(3), Masked("DF422", ("DF423", "DF424", "DF425", "DF426"))),
     # legacy observations
     1001: (*_GPS_OBS_HEAD, Repeat("sats", _GPS_L1)),

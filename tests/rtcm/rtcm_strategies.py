@@ -7,7 +7,7 @@ import math
 from hypothesis import strategies as st
 
 from gnssaug.rtcm.fields import DF
-from gnssaug.rtcm.layouts import Chars, Count, Fixed, Masked, Repeat, Reserved
+from gnssaug.rtcm.layouts import Chars, Count, Fixed, Masked, Repeat, Reserved, Utf8
 
 
 def field_values(df: str):
@@ -28,6 +28,8 @@ def layout_values(draw, items):
             out[DF[item].name] = draw(field_values(item))
         elif isinstance(item, Chars):
             out[DF[item.char_df].name] = draw(st.text(st.characters(max_codepoint=255), max_size=12))
+        elif isinstance(item, Utf8):  # any Unicode (no surrogates), up to 20 characters (at most 80 bytes)
+            out[item.key] = draw(st.text(st.characters(exclude_categories=("Cs",)), max_size=20))
         elif isinstance(item, Masked):
             for df in item.dfs:
                 if draw(st.booleans()):
