@@ -35,6 +35,7 @@ from gnssaug.gnss import (
 )
 from gnssaug.kernels.dd import ROW_CODE, ROW_PHASE, form_dd, sd_geometry, select_references
 from gnssaug.kernels.kalman import ekf_update, whiten_blocks
+from gnssaug.kernels.slips import ambiguity_time_update
 from gnssaug.obs import LLI_SLIP, ObsEpoch
 from gnssaug.solvers import ambiguity
 from gnssaug.solvers.types import SolStatus, Solution
@@ -220,6 +221,9 @@ class RtkEngine:
         self._pos_ok = False
         self._history = []
         self._transforms = ambiguity.TransformCache()
+        o = self.options
+        self._thresholds = np.array([o.slip_gf_m, o.slip_mw_cyc, o.slip_doppler_cyc, o.amb_init_std_cyc**2,
+                                     o.amb_noise_cyc**2])
         self._dt_s = 0.0
         self.backward = False
         self._pending_lli = np.zeros((2, N_SAT, nf), dtype=np.uint8)
@@ -429,88 +433,17 @@ class RtkEngine:
             self._amb[stale] = -1
             self._lock[stale] = 0
 
-    def _detect_slips(self, obs):
-        """Slip flags bool[n, nf]: loss-of-lock, geometry-free, Melbourne-Wubbena and Doppler tests."""
-        o = self.options
-        sat = obs["sat"]
-        cp, pr, lam, dop = obs["cp"], obs["pr"], obs["lam"], obs["dop"]
-        slip = np.any((obs["lli"] & LLI_SLIP) != 0, axis=0)
-        if self.nf >= 2:
-            sd_cp_m = (cp[0] - cp[1]) * lam
-            gf = sd_cp_m[:, 0] - sd_cp_m[:, 1]
-            jump = np.abs(gf - self._gf[sat]) > o.slip_gf_m
-            # Melbourne-Wubbena (wide-lane phase minus narrow-lane code) in wide-lane cycles.
-            f1, f2 = C_MPS / lam[:, 0], C_MPS / lam[:, 1]
-            sd_pr = pr[0] - pr[1]
-            lam_wl = C_MPS / (f1 - f2)
-            mw = (sd_cp_m[:, 0] / lam[:, 0] - sd_cp_m[:, 1] / lam[:, 1]) - (
-                (f1 * sd_pr[:, 0] + f2 * sd_pr[:, 1]) / (f1 + f2)
-            ) / lam_wl
-            mw_jump = np.abs(mw - self._mw[sat]) > o.slip_mw_cyc
-            both = jump | mw_jump
-            slip |= both[:, None]
-            n_mw = np.where(both | ~np.isfinite(self._mw[sat]), 1.0, self._mw_n[sat] + 1.0)
-            mean = np.where(n_mw == 1.0, mw, self._mw[sat] + (mw - self._mw[sat]) / n_mw)
-            self._mw[sat] = mean
-            self._mw_n[sat] = n_mw
-            self._gf[sat] = gf
-        if o.slip_doppler_cyc > 0.0 and 0.0 < self._dt_s <= 5.0:
-            dt = self._dt_s * (-1.0 if self.backward else 1.0)
-            for k in range(2):
-                dphi = cp[k] - self._prev_cp[k][sat]
-                dop_mean = 0.5 * (dop[k] + self._prev_dop[k][sat])
-                err = dphi + dop_mean * dt
-                ok = np.isfinite(err)
-                if ok.sum() >= 2:
-                    # The common part is the receiver clock (drift or millisecond jumps).
-                    common = np.sort(err[ok] / lam[ok])
-                    err = err - common[common.shape[0] // 2] * lam
-                    slip |= ok & (np.abs(err) > o.slip_doppler_cyc)
-        for k in range(2):
-            self._prev_cp[k][sat] = cp[k]
-            self._prev_dop[k][sat] = dop[k]
-        return slip
-
     def _update_ambiguities(self, obs, t_ns, pos):
-        """Time update of the ambiguity states: initialise new ones and reset slipped ones."""
-        o = self.options
-        sat = obs["sat"]
+        """Slip detection and time update of the ambiguity states (one kernel call)."""
         self._free_stale(t_ns)
-        slip = self._detect_slips(obs)
-        cp, pr, lam = obs["cp"], obs["pr"], obs["lam"]
-        sd_cp = cp[0] - cp[1]
-        sd_pr = pr[0] - pr[1]
-        have = np.isfinite(sd_cp) & np.isfinite(sd_pr)
-        amb = self._amb[sat]
-        new = have & (amb < 0)
-        if new.any():
-            free = np.flatnonzero(~self._slot_used)
-            rows, fs = np.nonzero(new)
-            take = min(free.size, rows.size)
-            if take < rows.size:  # state full: the satellites beyond it wait for a free slot
-                have[rows[take:], fs[take:]] = False
-                rows, fs = rows[:take], fs[:take]
-            slots = free[:take]
-            self._slot_used[slots] = True
-            self._amb[sat[rows], fs] = slots
-            amb[rows, fs] = slots
-            slip[rows, fs] = True
-        reset = have & slip
-        keep = have & ~slip
-        if reset.any():
-            s = amb[reset]
-            self.x[s] = sd_cp[reset] - sd_pr[reset] / lam[reset]
-            self.p[s, :] = 0.0
-            self.p[:, s] = 0.0
-            self.p[s, s] = o.amb_init_std_cyc**2
-            self._lock[sat[np.nonzero(reset)[0]], np.nonzero(reset)[1]] = 0
-        if keep.any():
-            s = amb[keep]
-            self.p[s, s] += o.amb_noise_cyc**2 * self._dt_s
-            rows, fs = np.nonzero(keep)
-            self._lock[sat[rows], fs] += 1
-        rows, fs = np.nonzero(have)
-        self._last_ns[sat[rows], fs] = t_ns
+        sat = obs["sat"]
+        n = sat.shape[0]
+        have = np.empty((n, self.nf), dtype=bool)
+        amb = np.empty((n, self.nf), dtype=np.int64)
+        dt_s = -self._dt_s if self.backward else self._dt_s
+        ambiguity_time_update(sat, obs["cp"], obs["pr"], obs["dop"], obs["lli"], obs["lam"], t_ns, dt_s,
+                              self._thresholds, self._gf, self._mw, self._mw_n, self._prev_cp, self._prev_dop,
+                              self._amb, self._slot_used, self._lock, self._last_ns, self.x, self.p, have, amb)
         return have, amb
 
     def _predicted_position(self, t_ns):

@@ -1,0 +1,163 @@
+"""Cycle-slip detection and the time update of single-difference ambiguity states.
+
+Tests, per satellite and frequency of a base-rover single difference (RTKLIB 2.4.3 manual
+Appendix E.7.5; Blewitt 1990, "An automatic editing algorithm for GPS data", GRL 17(3)):
+
+- loss-of-lock indicator bit 0 at either receiver (RINEX 3.05 §5.7);
+- geometry-free phase ``L1 - L2`` [m] jumping by more than a threshold between epochs;
+- Melbourne-Wubbena combination (wide-lane phase minus narrow-lane code) [wide-lane cycles] leaving
+  its running mean by more than a threshold;
+- phase change against the integrated Doppler [cycles], after removing the part common to all
+  satellites of a receiver (receiver clock drift and millisecond jumps), per receiver.
+
+Then each ambiguity is initialised (new satellite, or slip) from phase minus code, or random-walked.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from gnssaug.constants import C_MPS
+from gnssaug.kernels import kernel
+
+
+@kernel
+def _detect(sat, cp, pr, dop, lli, lam, dt_s, gf_m, mw_cyc, mw_n, prev_cp, prev_dop, gf_thr_m, mw_thr_cyc,
+            dop_thr_cyc, slip):
+    n, nf = lam.shape
+    for i in range(n):
+        for f in range(nf):
+            slip[i, f] = ((lli[0, i, f] | lli[1, i, f]) & 1) != 0
+    if nf >= 2:
+        for i in range(n):
+            s = sat[i]
+            sd0 = (cp[0, i, 0] - cp[1, i, 0]) * lam[i, 0]
+            sd1 = (cp[0, i, 1] - cp[1, i, 1]) * lam[i, 1]
+            gf = sd0 - sd1
+            jump = abs(gf - gf_m[s]) > gf_thr_m
+            f1 = C_MPS / lam[i, 0]
+            f2 = C_MPS / lam[i, 1]
+            lam_wl = C_MPS / (f1 - f2)
+            pr0 = pr[0, i, 0] - pr[1, i, 0]
+            pr1 = pr[0, i, 1] - pr[1, i, 1]
+            mw = (sd0 / lam[i, 0] - sd1 / lam[i, 1]) - ((f1 * pr0 + f2 * pr1) / (f1 + f2)) / lam_wl
+            mw_jump = abs(mw - mw_cyc[s]) > mw_thr_cyc
+            both = jump or mw_jump
+            if both:
+                for f in range(nf):
+                    slip[i, f] = True
+            if both or math.isnan(mw_cyc[s]):
+                mw_n[s] = 1.0
+                mw_cyc[s] = mw
+            else:
+                mw_n[s] += 1.0
+                mw_cyc[s] += (mw - mw_cyc[s]) / mw_n[s]
+            gf_m[s] = gf
+    if dop_thr_cyc > 0.0 and dt_s != 0.0 and abs(dt_s) <= 5.0:
+        err_m = np.empty(n * nf)
+        for k in range(2):
+            cnt = 0
+            for i in range(n):
+                for f in range(nf):
+                    e = cp[k, i, f] - prev_cp[k, sat[i], f] + 0.5 * (dop[k, i, f] + prev_dop[k, sat[i], f]) * dt_s
+                    if not math.isnan(e):
+                        err_m[cnt] = e * lam[i, f]
+                        cnt += 1
+            if cnt >= 2:
+                # The receiver clock moves every range by the same metres: remove the median.
+                common_m = np.sort(err_m[:cnt])[cnt // 2]
+                for i in range(n):
+                    for f in range(nf):
+                        e = cp[k, i, f] - prev_cp[k, sat[i], f] + 0.5 * (dop[k, i, f] + prev_dop[k, sat[i], f]) * dt_s
+                        if not math.isnan(e) and abs(e - common_m / lam[i, f]) > dop_thr_cyc:
+                            slip[i, f] = True
+    for k in range(2):
+        for i in range(n):
+            for f in range(nf):
+                prev_cp[k, sat[i], f] = cp[k, i, f]
+                prev_dop[k, sat[i], f] = dop[k, i, f]
+
+
+@kernel
+def ambiguity_time_update(sat, cp, pr, dop, lli, lam, t_ns, dt_s, thresholds, gf_m, mw_cyc, mw_n, prev_cp,
+                          prev_dop, amb, slot_used, lock, last_ns, x, p, have_out, amb_out):
+    """Detect slips and update the ambiguity states of one epoch's common satellites.
+
+    Parameters
+    ----------
+    sat : int64[n]
+        Global satellite indices.
+    cp, pr : float64[2, n, nf]
+        Phase [cycles] and code [m] of the rover (0) and base (1).
+    dop : float64[2, n, nf]
+        Doppler [Hz].
+    lli : uint8[2, n, nf]
+        Loss-of-lock indicators.
+    lam : float64[n, nf]
+        Wavelengths [m].
+    t_ns : int
+        Epoch time (GPST ns).
+    dt_s : float
+        Signed time since the previous epoch [s] (negative when filtering backwards; 0 first).
+    thresholds : float64[5]
+        Geometry-free jump [m], Melbourne-Wubbena jump [cycles], Doppler test [cycles] (0: off),
+        initial ambiguity variance [cycles^2], ambiguity random walk [cycles^2/s].
+    gf_m, mw_cyc, mw_n : float64[N_SAT]
+        Per-satellite geometry-free value, MW running mean and its count (updated).
+    prev_cp, prev_dop : float64[2, N_SAT, nf]
+        Previous phases and Dopplers per receiver (updated).
+    amb : int64[N_SAT, nf]
+        State index of each ambiguity, -1 for none (updated).
+    slot_used : bool[nx]
+        Occupied state slots (updated).
+    lock, last_ns : int64[N_SAT, nf]
+        Epochs since the last reset and time last seen (updated).
+    x, p : float64[nx], float64[nx, nx]
+        Filter state and covariance (updated).
+    have_out : bool[n, nf]
+        Receives: both receivers have phase and code (and a state slot was available).
+    amb_out : int64[n, nf]
+        Receives the state index per row, -1 where none.
+    """
+    n, nf = lam.shape
+    slip = np.empty((n, nf), dtype=np.bool_)
+    _detect(sat, cp, pr, dop, lli, lam, dt_s, gf_m, mw_cyc, mw_n, prev_cp, prev_dop, thresholds[0],
+            thresholds[1], thresholds[2], slip)
+    init_var = thresholds[3]
+    q = thresholds[4] * abs(dt_s)
+    nx = x.shape[0]
+    for i in range(n):
+        for f in range(nf):
+            sd_cp = cp[0, i, f] - cp[1, i, f]
+            sd_pr = pr[0, i, f] - pr[1, i, f]
+            amb_out[i, f] = amb[sat[i], f]
+            have_out[i, f] = not (math.isnan(sd_cp) or math.isnan(sd_pr))
+            if not have_out[i, f]:
+                continue
+            s = amb[sat[i], f]
+            reset = slip[i, f]
+            if s < 0:
+                for c in range(3, nx):
+                    if not slot_used[c]:
+                        s = c
+                        break
+                if s < 0:  # state full: this signal waits for a free slot
+                    have_out[i, f] = False
+                    continue
+                slot_used[s] = True
+                amb[sat[i], f] = s
+                amb_out[i, f] = s
+                reset = True
+            if reset:
+                x[s] = sd_cp - sd_pr / lam[i, f]
+                for c in range(nx):
+                    p[s, c] = 0.0
+                    p[c, s] = 0.0
+                p[s, s] = init_var
+                lock[sat[i], f] = 0
+            else:
+                p[s, s] += q
+                lock[sat[i], f] += 1
+            last_ns[sat[i], f] = t_ns
