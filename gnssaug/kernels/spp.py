@@ -425,6 +425,8 @@ def spp_epoch(sat_pos, rowf, rowi, valid, t_gps_day_s, doy, ion, opts, chi2_tabl
                 if score < best_score:
                     best_score = score
                     best_j = j
+                if n_pass > 1 and opts[OPT_FDE_UNIQUE] > 0.0:
+                    break  # already ambiguous (below): the other candidates cannot change that
             if best_j < 0:
                 break
             if n_pass > 1 and opts[OPT_FDE_UNIQUE] > 0.0:
