@@ -5,8 +5,12 @@ thousand epochs) and hands the whole file, as ``uint8`` bytes, to :func:`parse_o
 reads every 16-character observation field (F14.3 value, LLI digit, SSI digit) of every record and
 picks, per satellite and slot, the observations of the best tracking mode present.
 
+Writing is the reverse: :func:`format_obs_records` formats epoch lines and satellite records of
+whole blocks of epochs into one ``uint8`` buffer (the simulator writes tens of millions of fields
+per run, far too many for Python string formatting).
+
 Tables are passed as arguments (one row per system, one column per observation type in file
-order), so the kernel knows nothing about signal plans.
+order), so the kernels know nothing about signal plans.
 """
 
 from __future__ import annotations
@@ -206,18 +210,54 @@ def format_fixed_float(value, n_frac, out, pos, width):
 
 
 @kernel
-def format_obs_rows(
-    epoch_text, offsets, row_sys, row_name, n_type, kind, slot, attr,
+def _put_uint(out, pos, value, width, zero_pad):
+    """Write a non-negative integer right-aligned in ``out[pos:pos + width]`` (Fortran Iw, or Iw.w
+    with ``zero_pad``); returns the position after the field."""
+    v = int(value)
+    for i in range(width):
+        p = pos + width - 1 - i
+        if i == 0 or v > 0:
+            out[p] = _ZERO + v % 10
+            v //= 10
+        else:
+            out[p] = _ZERO if zero_pad else _SPACE
+    return pos + width
+
+
+@kernel
+def _put_epoch_line(out, p, cal, flag, count):
+    """Write ``> yyyy mm dd hh mm ss.sssssss  f nnn`` (RINEX 3.04 Table A3, 35 characters) at ``p``."""
+    out[p] = 62  # '>'
+    out[p + 1] = _SPACE
+    p = _put_uint(out, p + 2, cal[0], 4, False)
+    for f in range(1, 5):
+        out[p] = _SPACE
+        p = _put_uint(out, p + 1, cal[f], 2, True)
+    p = _put_uint(out, p, cal[5] // 10_000_000, 3, False)
+    out[p] = _DOT
+    p = _put_uint(out, p + 1, cal[5] % 10_000_000, 7, True)
+    out[p] = _SPACE
+    out[p + 1] = _SPACE
+    p = _put_uint(out, p + 2, flag, 1, False)
+    return _put_uint(out, p, count, 3, False)
+
+
+@kernel
+def format_obs_records(
+    epoch_cal, epoch_flag, offsets, row_sys, row_name, n_type, kind, slot, attr,
     pr_m, cp_cyc, dop_hz, cn0_dbhz, lli, code,
 ):
-    """Text of the data records of a RINEX 3 observation file (RINEX 3.05 Table A3).
+    """Text of the data records of a RINEX 3 observation file (RINEX 3.04 §5.7 and Table A3).
 
     Parameters
     ----------
-    epoch_text : uint8[n_epoch, w]
-        The epoch lines (``>`` record), already formatted, without end of line.
+    epoch_cal : int64[n_epoch, 6]
+        Year, month, day, hour, minute and seconds of the minute in units of 1e-7 s of each
+        epoch tag.
+    epoch_flag : uint8[n_epoch]
+        Epoch flags.
     offsets : int64[n_epoch + 1]
-        Rows of each epoch.
+        Rows of each epoch (at most 999 per epoch: checked by the caller).
     row_sys : int8[n_row]
         System index of each row (row of the type tables).
     row_name : uint8[n_row, 3]
@@ -231,20 +271,21 @@ def format_obs_rows(
     Returns
     -------
     uint8[n_byte]
-        The records, lines ended by ``\\n``. Values are F14.3, then the LLI digit for phases
-        (blank when 0) and a blank signal-strength indicator.
+        The records, lines ended by ``\\n``. Values are F14.3, blank when missing or too wide.
+        Pseudoranges and phases carry the signal strength indicator of their slot's C/N0
+        (RINEX 3.04 §5.7: ``min(9, max(1, int(cn0 / 6)))``), phases their LLI (blank when 0).
+        Trailing blanks of satellite records are left out, as RINEX allows.
     """
-    n_epoch, w = epoch_text.shape
-    size = n_epoch * (w + 1)
+    n_epoch = epoch_cal.shape[0]
+    size = n_epoch * 36
     for r in range(row_sys.shape[0]):
         size += 3 + FIELD_WIDTH * n_type[row_sys[r]] + 1
     out = np.empty(size, dtype=np.uint8)
     p = 0
     for e in range(n_epoch):
-        for i in range(w):
-            out[p + i] = epoch_text[e, i]
-        out[p + w] = 10
-        p += w + 1
+        p = _put_epoch_line(out, p, epoch_cal[e], epoch_flag[e], offsets[e + 1] - offsets[e])
+        out[p] = 10
+        p += 1
         for r in range(offsets[e], offsets[e + 1]):
             s = row_sys[r]
             out[p] = row_name[r, 0]
@@ -268,9 +309,15 @@ def format_obs_rows(
                 written = format_fixed_float(value, 3, out, p, 14)
                 out[p + 14] = _SPACE
                 out[p + 15] = _SPACE
-                if written and kd == KIND_CP and lli[r, k] != 0 and lli[r, k] <= 9:
-                    out[p + 14] = _ZERO + lli[r, k]
+                if written and (kd == KIND_PR or kd == KIND_CP):
+                    if kd == KIND_CP and lli[r, k] != 0 and lli[r, k] <= 9:
+                        out[p + 14] = _ZERO + int(lli[r, k])
+                    cn0 = float(cn0_dbhz[r, k])
+                    if not math.isnan(cn0):
+                        out[p + 15] = _ZERO + min(9, max(1, int(cn0 / 6.0)))
                 p += FIELD_WIDTH
+            while out[p - 1] == _SPACE:  # stops at the satellite name
+                p -= 1
             out[p] = 10
             p += 1
-    return out
+    return out[:p]

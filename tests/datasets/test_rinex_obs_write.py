@@ -11,7 +11,10 @@ import pytest
 from conftest import rtklib_tool
 
 from gnssaug.datasets.rinex import ObsHeader, read_obs, write_obs
+from gnssaug.datasets.rinex.obs_write import ObsWriter, series_obs_types, signal_obs_types
+from gnssaug.errors import InvalidInputError
 from gnssaug.gnss import N_BAND, parse_sv
+from gnssaug.kernels.rinex_text import format_fixed_float
 from gnssaug.obs import ObsSeries
 from gnssaug.time import gpst_ns_from_calendar
 
@@ -147,3 +150,106 @@ def test_convbin_reads_written_file(tmp_path):
     np.testing.assert_array_equal(back.sat, series.sat)
     for name in ("pr_m", "cp_cyc"):
         np.testing.assert_array_equal(getattr(back, name), getattr(series, name))
+
+
+def _slice(series: ObsSeries, lo: int, hi: int) -> ObsSeries:
+    """Epochs ``lo:hi`` of a series."""
+    a, b = int(series.offsets[lo]), int(series.offsets[hi])
+    rows = {f: getattr(series, f)[a:b] for f in ("sat", *FIELDS, "lli", "code")}
+    return ObsSeries(series.t_gpst_ns[lo:hi], series.offsets[lo : hi + 1] - a, series.flag[lo:hi], **rows)
+
+
+def _label(line: str) -> str:
+    return line[60:].strip()
+
+
+def _without_run_date(path) -> list[str]:
+    return [line for line in Path(path).read_text().splitlines() if _label(line) != "PGM / RUN BY / DATE"]
+
+
+def test_streamed_blocks_give_the_same_file_as_write_obs(nagoya_written, tmp_path):
+    header, series, whole = nagoya_written
+    out = tmp_path / "blocks.obs"
+    cuts = [0, 1, 7, 300, len(series)]  # blocks of 1, 6, 293 and the rest
+    with ObsWriter(out, header, series_obs_types(series)) as writer:
+        for lo, hi in zip(cuts[:-1], cuts[1:], strict=True):
+            writer.write(_slice(series, lo, hi))
+    assert _without_run_date(out) == _without_run_date(whole)
+    h2, _ = read_obs(out)  # TIME OF LAST OBS was filled in at close
+    assert h2.time_last_gpst_ns == series.t_gpst_ns[-1]
+    n_sat = next(line for line in _without_run_date(out) if _label(line) == "# OF SATELLITES")
+    assert int(n_sat[:6]) == np.unique(series.sat).size
+
+
+def test_writer_leaves_out_systems_without_types(tmp_path):
+    series = _synthetic_series(np.random.default_rng(3))
+    out = tmp_path / "bds_only.rnx"
+    types = {"C": series_obs_types(series)["C"]}
+    with ObsWriter(out, ObsHeader(marker_name="BDS"), types, comments=["only BeiDou"]) as writer:
+        writer.write(series)
+    header, back = read_obs(out)
+    assert set(header.obs_types) == {"C"} and header.file_type == "C"
+    keep = np.isin(series.sat, [parse_sv(s) for s in ("C01", "C19", "C59")])
+    np.testing.assert_array_equal(back.sat, series.sat[keep])
+    np.testing.assert_array_equal(np.diff(back.offsets), [3, 3, 3])
+    assert "only BeiDou" in Path(out).read_text().splitlines()[2]
+
+
+def test_writer_rejects_bad_types_and_blocks_out_of_order(tmp_path):
+    with pytest.raises(InvalidInputError, match="'X1'"):
+        ObsWriter(tmp_path / "a.rnx", ObsHeader(), {"G": ["C1C", "X1"]})
+    with pytest.raises(InvalidInputError, match="'Q'"):
+        ObsWriter(tmp_path / "b.rnx", ObsHeader(), {"Q": ["C1C"]})
+    series = _synthetic_series(np.random.default_rng(5))
+    with ObsWriter(tmp_path / "c.rnx", ObsHeader(), series_obs_types(series)) as writer:
+        writer.write(_slice(series, 1, 3))
+        with pytest.raises(InvalidInputError, match="out of order"):
+            writer.write(_slice(series, 0, 1))
+
+
+def test_empty_writer_leaves_a_header_with_the_given_first_time(tmp_path):
+    t0 = gpst_ns_from_calendar(2025, 1, 1, 2, 0, 0)
+    out = tmp_path / "empty.rnx"
+    ObsWriter(out, ObsHeader(time_first_gpst_ns=t0), {"C": ["C2I", "L2I"]}).close()
+    lines = Path(out).read_text().splitlines()
+    assert _label(lines[-1]) == "END OF HEADER"
+    assert any(_label(line) == "TIME OF FIRST OBS" and "2025     1     1     2" in line for line in lines)
+    assert not any(_label(line) == "TIME OF LAST OBS" for line in lines)
+
+
+def test_signal_obs_types_lists_every_kind_of_every_mode():
+    sat = np.array([parse_sv("G01"), parse_sv("G02"), parse_sv("C19")], dtype=np.int16)
+    code = np.zeros((3, N_BAND), dtype=np.uint8)
+    code[:, 0] = [ord("C"), ord("C"), ord("I")]
+    code[1, 1] = ord("W")
+    assert signal_obs_types(sat, code) == {
+        "G": ["C1C", "L1C", "D1C", "S1C", "C2W", "L2W", "D2W", "S2W"], "C": ["C2I", "L2I", "D2I", "S2I"],
+    }
+
+
+def test_records_carry_lli_and_signal_strength_and_no_trailing_blanks(tmp_path):
+    series = _synthetic_series(np.random.default_rng(11))
+    out = tmp_path / "fields.rnx"
+    write_obs(out, ObsHeader(), series)
+    lines = Path(out).read_text().splitlines()
+    record = lines[lines.index(next(line for line in lines if line.startswith(">"))) + 1]
+    assert record.startswith("G01") and record == record.rstrip()
+    r = 0  # G01 of the first epoch: C1C L1C D1C S1C
+    cn0 = float(series.cn0_dbhz[r, 0])
+    ssi = str(min(9, max(1, int(cn0 / 6))))
+    pr, cp = record[3:19], record[19:35]
+    assert pr[:14].strip() == f"{series.pr_m[r, 0]:.3f}" and pr[14:] == " " + ssi
+    lli = int(series.lli[r, 0])
+    assert cp[14:] == (str(lli) if lli else " ") + ssi
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(1.0, "1.000"), (-0.0004, "0.000"), (-12.3456, "-12.346"), (123456789.1234, "123456789.123"),
+     (9999999999.9994, "9999999999.999"), (-999999999.9994, "-999999999.999"),
+     (np.nan, ""), (1e11, ""), (-1e10, "")],
+)
+def test_f14_3_fields(value, text):
+    buf = np.zeros(14, dtype=np.uint8)
+    written = format_fixed_float(value, 3, buf, 0, 14)
+    assert buf.tobytes().decode() == text.rjust(14) and written == bool(text)
