@@ -15,10 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
+from gnssaug.datasets.rinex.obs_header import ObsHeader
+from gnssaug.datasets.rinex.obs_write import ObsWriter, signal_obs_types
 from gnssaug.datasets.sim.engine import SimConfig, Simulator
 from gnssaug.datasets.sim.errors import SimError
 from gnssaug.datasets.sim.layout import Layout, write_stations_csv
-from gnssaug.datasets.sim.rinexout import SimObsWriter, obs_types
 from gnssaug.datasets.sim.rovers import Receiver, write_truth_csv
 from gnssaug.time import NS_PER_S, isoformat_gpst
 
@@ -54,14 +55,8 @@ def write_outputs(sim: Simulator, out_dir, layout: Layout | None = None, nav_pat
     out.mkdir(parents=True, exist_ok=True)
     cfg = sim.config
     t_all = sim.times_ns
-    types = obs_types(sim.sat, sim.signals.code)
-    writers = {}
-    for rx in sim.receivers:
-        note = "rover: header position is the start of the trajectory" if rx.is_rover else "station: true position"
-        writers[rx.name] = SimObsWriter(
-            out / f"{rx.name}.obs", rx.name, rx.pos_ecef_m, types, int(t_all[0]), int(t_all[-1]),
-            1.0 / cfg.rate_hz, note,
-        )
+    types = signal_obs_types(sim.sat, sim.signals.code)
+    writers = {rx.name: receiver_writer(out / f"{rx.name}.obs", rx, types, 1.0 / cfg.rate_hz) for rx in sim.receivers}
     rows = 0
     t_sim = t_write = 0.0
     try:
@@ -104,6 +99,27 @@ def write_outputs(sim: Simulator, out_dir, layout: Layout | None = None, nav_pat
     }
     (out / "sim.json").write_text(json.dumps(summary, indent=1, default=_jsonable))
     return summary
+
+
+def receiver_writer(path, rx: Receiver, obs_types: dict[str, list[str]], interval_s: float) -> ObsWriter:
+    """The RINEX 3.04 writer of one simulated receiver's observation file.
+
+    Parameters
+    ----------
+    path : str or Path
+        Output file.
+    rx : Receiver
+        The receiver: its name is the marker name, its position (true for stations, the start
+        of the trajectory for rovers) goes into APPROX POSITION XYZ.
+    obs_types : dict[str, list[str]]
+        From :func:`gnssaug.datasets.rinex.obs_write.signal_obs_types` of the simulated signals.
+    interval_s : float
+        Epoch interval [s].
+    """
+    note = "rover: header position is the start of the trajectory" if rx.is_rover else "station: true position"
+    header = ObsHeader(marker_name=rx.name, receiver_type="GNSSAUG SIM", antenna_type="GNSSAUG_SIM     NONE",
+                       approx_pos_ecef_m=np.asarray(rx.pos_ecef_m, dtype=np.float64), interval_s=interval_s)
+    return ObsWriter(path, header, obs_types, comments=("SIMULATED OBSERVATIONS: gnssaug network simulator", note))
 
 
 def _jsonable(value):
@@ -161,4 +177,4 @@ def receivers_for(layout: Layout | None, rover_names=()) -> list[Receiver]:
     return out
 
 
-__all__ = ["SimConfig", "build_simulator", "copy_nav", "receivers_for", "write_outputs"]
+__all__ = ["SimConfig", "build_simulator", "copy_nav", "receiver_writer", "receivers_for", "write_outputs"]
