@@ -9,7 +9,7 @@ the vectorised MSM codec (:mod:`gnssaug.rtcm.msm`), the types of
 from __future__ import annotations
 
 from gnssaug.rtcm.errors import RtcmError, UnsupportedMessageError
-from gnssaug.rtcm.framing import Deframer, Frame, frame, message_type
+from gnssaug.rtcm.framing import Deframer, Frame, frame
 from gnssaug.rtcm.layouts import LAYOUTS, decode_layout, encode_layout
 from gnssaug.rtcm.messages import Message, Unknown
 from gnssaug.rtcm.msm import Msm, decode_msm, decode_msm_many, encode_msm, is_msm
@@ -36,8 +36,8 @@ def decode(data: bytes | Frame) -> AnyMessage:
         for an impossible MSM. Nothing else escapes for any input bytes.
     """
     payload = data.payload if isinstance(data, Frame) else bytes(data)
-    msg_type = message_type(payload)
-    if is_msm(msg_type):
+    msg_type = (payload[0] << 4) | (payload[1] >> 4) if len(payload) >= 2 else 0
+    if msg_type in _MSM_TYPES:
         return decode_msm(payload)
     layout = LAYOUTS.get(msg_type)
     if layout is None:

@@ -219,22 +219,25 @@ _CONST_CACHE: dict = {}
 _NO_INVALID = np.int64(1) << 62  # a raw value no field can hold (encoder ranges)
 _NEVER32 = np.int32(1 << 30)  # the same for the decoder's int32 raw values (fields are at most 24 bits)
 _MASK96 = (1 << 96) - 1
-#: gather order of the 4 bytes holding a field (no MSM field is wider than 24 bits, so a field at any bit
-#: alignment lies within 4 bytes), most significant byte last, for a little-endian int32 view
-_LE_ORDER = np.array([3, 2, 1, 0], dtype=np.int64)
+_I4BE = np.dtype(">i4")
+
+
+def _words(data: bytes) -> np.ndarray:
+    # The big-endian 32-bit word starting at every byte of ``data`` but the last three (a strided view).
+    return np.ndarray((len(data) - 3,), _I4BE, data, 0, (1,))
 
 
 class _Plan:
     """Bit positions and conversions of every data field of one MSM shape (level, nsat, ncell).
 
-    Decoding reads each field from the 4 bytes at its first byte, gathered into a little-endian int32
-    (bytes past the message end are replaced by its last byte: they only feed bits below the field),
-    shifted to the top, then down (arithmetic shift: signed fields come out sign-extended; unsigned ones
-    are masked). Every step is one numpy operation over all the fields of the message (or of a batch).
+    Decoding reads each field from the big-endian 32-bit word at its first byte (no MSM field is wider
+    than 24 bits, so a field at any bit alignment lies within 4 bytes), shifted to the top, then down
+    (arithmetic shift: signed fields come out sign-extended; unsigned ones are masked). Every step is one
+    numpy operation over all the fields of the message (or of a block of messages of the same shape).
     """
 
-    __slots__ = ("lshift", "rshift", "andmask", "scale", "invalid", "table", "slices", "end", "n",
-                 "views", "fields", "width", "lo", "hi", "partner", "idx", "rough", "invalid32")
+    __slots__ = ("lshift", "rshift", "andmask", "scale", "invalid", "slices", "end", "n",
+                 "views", "fields", "width", "lo", "hi", "idx", "rough", "invalid32")
 
     def __init__(self, level: int, nsat: int, ncell: int, start: int):
         sat_fields, cell_fields = LEVELS[level]
@@ -258,8 +261,11 @@ class _Plan:
         w = np.array(widths, dtype=np.int64)
         sg = np.array(signed, dtype=bool)
         last_byte = max(pos - 1, 0) >> 3
-        self.idx = np.minimum((offs_a >> 3)[:, None] + _LE_ORDER, last_byte).ravel()
-        self.lshift = (offs_a & 7).astype(np.int32)
+        # the 4-byte big-endian word holding each field; the last fields' words are moved back to end at
+        # the last byte of the message (the field then sits 8 bits lower per byte moved)
+        byte_off = offs_a >> 3
+        self.idx = np.minimum(byte_off, max(last_byte - 3, 0))
+        self.lshift = ((offs_a & 7) + 8 * (byte_off - self.idx)).astype(np.int32)
         self.rshift = (32 - w).astype(np.int32)
         self.andmask = np.where(sg, -1, (1 << w) - 1).astype(np.int32)
         self.scale = np.array(scale, dtype=np.float64)
@@ -268,16 +274,8 @@ class _Plan:
         self.width = w
         self.lo = np.where(sg, -(np.int64(1) << (w - 1)), 0)
         self.hi = np.where(sg, (np.int64(1) << (w - 1)) - 1, (np.int64(1) << w) - 1)
-        # rough range = whole ms + fraction: each fraction value gets the offset back to its whole ms
-        partner = np.zeros(len(offs), dtype=np.int64)
-        self.rough = None
-        if "rough_int" in slices:
-            mod, whole = slices["rough_mod"], slices["rough_int"]
-            partner[mod] = whole.start - mod.start
-            self.rough = (mod, whole)
-        self.partner = partner.astype(np.int32)
-        # the per-value int32 arrays in one block, so a batch concatenates one array per message
-        self.table = np.stack([self.lshift, self.rshift, self.andmask, self.invalid32, self.partner])
+        # rough range = whole ms + fraction: the fraction block gets its whole ms block added
+        self.rough = (slices["rough_mod"], slices["rough_int"]) if "rough_int" in slices else None
         self.slices = slices
         # value ranges of: rough_mod, rough_int, ext_info, rough_rate, fine_pr, fine_cp, lock, half, cn0, fine_rate
         order = ("rough_mod", "rough_int", "ext_info", "rough_rate_mps", "fine_pr_ms", "fine_cp_ms", "lock",
@@ -291,7 +289,7 @@ class _Plan:
 
         The payload must hold :attr:`end` bits (checked by the caller).
         """
-        raw = np.frombuffer(payload, dtype=np.uint8)[self.idx].view("<i4")
+        raw = _words(payload)[self.idx]
         raw = ((raw << self.lshift) >> self.rshift) & self.andmask
         vals = raw * self.scale
         vals[raw == self.invalid32] = np.nan
@@ -490,8 +488,7 @@ def _decode_group(shape: _Shape, members: list[int], heads: list, payloads: list
     chunks = [payloads[i] for i in members]
     lens = np.fromiter(map(len, chunks), dtype=np.int64, count=len(chunks))
     starts = np.cumsum(lens) - lens
-    buf = np.frombuffer(b"".join(chunks), dtype=np.uint8)
-    raw = buf[starts[:, None] + plan.idx].view("<i4")
+    raw = _words(b"".join(chunks))[starts[:, None] + plan.idx]
     raw = ((raw << plan.lshift) >> plan.rshift) & plan.andmask
     vals = raw * plan.scale
     vals[raw == plan.invalid32] = np.nan
