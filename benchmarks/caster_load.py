@@ -1,6 +1,7 @@
 """Caster load: thousands of concurrent NTRIP clients on loopback, a handful of 1 Hz station streams.
 
-The caster (``gnssaug serve``) runs in its own process pinned to one CPU core. Station sources
+The caster (``gnssaug serve``) runs in its own process: one asyncio thread, so at most one core
+(``--pin`` also pins it to CPU 0 and the clients to CPU 1, for an otherwise idle machine). Station sources
 upload one epoch per second each (real RTCM 3 frames from the shared samples plus a proprietary
 message 4095 carrying the send time). Client processes open the connections, a mix of NTRIP 1 and
 NTRIP 2 (chunked), with a share that never reads. The benchmark prints:
@@ -10,7 +11,8 @@ NTRIP 2 (chunked), with a share that never reads. The benchmark prints:
   its arrival at the caster) to its arrival in a reading client's socket (kernel receive
   timestamp, ``SO_TIMESTAMPNS``), over all (client, epoch) pairs,
 - starved healthy clients (reading clients that missed more than 10 % of the epochs),
-- caster CPU (share of one core) and memory per client (RSS growth / clients).
+- caster CPU (share of one core) and memory per client (RSS growth / clients),
+- the floor of this machine: a bare Python loop of ``send()`` to loopback clients, per client.
 
 Then, on the same input, RTKLIB's str2str in caster mode (``ntripc://``) is offered a share of the
 same clients, and the number it serves is printed: it accepts at most 32 (``MAXCLI``-style limit in
