@@ -181,18 +181,9 @@ def format_fixed_float(value, n_frac, out, pos, width):
         out[pos + i] = _SPACE
     if math.isnan(value) or abs(value) >= 1e15:
         return False
-    scale = 10**n_frac
-    m = int(round(abs(value) * scale))
+    m = int(round(abs(value) * 10**n_frac))
     negative = value < 0 and m != 0
-    # digits needed: integer part (at least one), the dot, the fraction, the sign
-    n_int = 1
-    t = m // scale
-    while t >= 10:
-        t //= 10
-        n_int += 1
-    need = n_int + 1 + n_frac + (1 if negative else 0)
-    if need > width:
-        return False
+    # digits from the right: fraction, dot, integer part (at least one digit), sign
     p = pos + width - 1
     for _ in range(n_frac):
         out[p] = _ZERO + m % 10
@@ -200,10 +191,16 @@ def format_fixed_float(value, n_frac, out, pos, width):
         p -= 1
     out[p] = _DOT
     p -= 1
-    for _ in range(n_int):
+    while p >= pos:
         out[p] = _ZERO + m % 10
         m //= 10
         p -= 1
+        if m == 0:
+            break
+    if m != 0 or (negative and p < pos):  # too wide: blank, like a missing value
+        for i in range(width):
+            out[pos + i] = _SPACE
+        return False
     if negative:
         out[p] = _MINUS
     return True
@@ -245,9 +242,9 @@ def _put_epoch_line(out, p, cal, flag, count):
 @kernel
 def format_obs_records(
     epoch_cal, epoch_flag, offsets, row_sys, row_name, n_type, kind, slot, attr,
-    pr_m, cp_cyc, dop_hz, cn0_dbhz, lli, code,
+    pr_m, cp_cyc, dop_hz, cn0_dbhz, lli, code, out,
 ):
-    """Text of the data records of a RINEX 3 observation file (RINEX 3.04 §5.7 and Table A3).
+    """Write the data records of a RINEX 3 observation file into ``out`` (RINEX 3.04 §5.7, Table A3).
 
     Parameters
     ----------
@@ -267,20 +264,21 @@ def format_obs_records(
     pr_m, cp_cyc, dop_hz, cn0_dbhz, lli, code : [n_row, N_BAND]
         The observations; a type is written for a row only where ``code`` of its slot equals
         its attribute.
+    out : uint8[n_byte]
+        Output buffer, reused by the caller from block to block (a fresh buffer per block costs
+        more in page faults than the formatting); it must hold ``36 * n_epoch`` bytes plus
+        ``4 + 16 * n_type`` per row.
 
     Returns
     -------
-    uint8[n_byte]
-        The records, lines ended by ``\\n``. Values are F14.3, blank when missing or too wide.
+    int
+        Number of bytes written: the records, lines ended by ``\\n``. Values are F14.3, blank
+        when missing or too wide.
         Pseudoranges and phases carry the signal strength indicator of their slot's C/N0
         (RINEX 3.04 §5.7: ``min(9, max(1, int(cn0 / 6)))``), phases their LLI (blank when 0).
         Trailing blanks of satellite records are left out, as RINEX allows.
     """
     n_epoch = epoch_cal.shape[0]
-    size = n_epoch * 36
-    for r in range(row_sys.shape[0]):
-        size += 3 + FIELD_WIDTH * n_type[row_sys[r]] + 1
-    out = np.empty(size, dtype=np.uint8)
     p = 0
     for e in range(n_epoch):
         p = _put_epoch_line(out, p, epoch_cal[e], epoch_flag[e], offsets[e + 1] - offsets[e])
@@ -320,4 +318,4 @@ def format_obs_records(
                 p -= 1
             out[p] = 10
             p += 1
-    return out[:p]
+    return p
