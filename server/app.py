@@ -27,7 +27,7 @@ async def _registry_ctx(app: web.Application):
 async def _hub_ctx(app: web.Application):
     s = app[SETTINGS]
     app[HUB] = Hub(s.backlog_items, s.high_water_bytes, s.stall_timeout_s)
-    app[INGESTS] = StationIngests(s.outage_after_s)
+    app[INGESTS] = StationIngests(s.outage_after_s, s.data_time_gpst_ns)
     yield
 
 

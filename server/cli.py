@@ -22,6 +22,8 @@ from gnssaug.errors import UsageError
 log = logging.getLogger(__name__)
 
 DEMO_USER = ("demo", "demo")
+#: The Nagoya recording's date (GPST), so the demo's decoded epochs carry it.
+DEMO_DATA_TIME = "2024-06-24T08:20:00"
 
 
 def register(subparsers) -> None:
@@ -140,7 +142,9 @@ def run_serve(args) -> int:
         tmp = tempfile.TemporaryDirectory(prefix="gnssaug-demo-")
         data_dir = tmp.name
     settings = load_settings(args.config, data_dir=data_dir, ntrip_port=args.ntrip_port,
-                             http_port=args.http_port, ntrip_host=args.host, http_host=args.host)
+                             http_port=args.http_port, ntrip_host=args.host, http_host=args.host,
+                             data_time=DEMO_DATA_TIME if args.demo else None)
+    _ = settings.data_time_gpst_ns  # a bad data_time is reported before anything starts
     try:
         asyncio.run(_serve(settings, args.demo, args.duration))
     except OSError as exc:

@@ -11,8 +11,9 @@ import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gnssaug.errors import UsageError
+from gnssaug.errors import InvalidInputError, UsageError
 from gnssaug.stations.registry import default_data_dir
+from gnssaug.time import parse_time_arg
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,9 @@ class Settings:
         ``window_s`` and the address is banned for ``ban_s`` after ``ban_after``.
     max_clients : int
         Connections beyond this are refused with 503.
+    data_time : str or None
+        Approximate GPST of the station data (ISO 8601 or WEEK:TOW) when replaying old recordings,
+        so decoded epochs get their real date; None for live stations (now).
     api_token : str or None
         When set, ``/api/v1/sessions`` (user names and addresses) needs ``Authorization: Bearer <token>``.
     """
@@ -78,6 +82,17 @@ class Settings:
     login_ban_s: float = 900.0
     max_clients: int = 20000
     api_token: str | None = None
+    data_time: str | None = None
+
+    @property
+    def data_time_gpst_ns(self) -> int | None:
+        """``data_time`` in GPST nanoseconds (None: use the current time)."""
+        if self.data_time is None:
+            return None
+        try:
+            return parse_time_arg(self.data_time)
+        except InvalidInputError as exc:
+            raise UsageError(f"data_time: {exc}") from None
 
     def replace(self, **changes) -> Settings:
         """A copy with some fields changed (``None`` values are ignored)."""

@@ -66,11 +66,16 @@ class StationDecoder:
     ----------
     on_epoch : callable, optional
         Called with every completed ``ObsEpoch`` (solvers, network engines).
+    t_ref_gpst_ns : int, optional
+        Approximate GPST of the data (default: now); needed to date replayed recordings.
     """
 
-    def __init__(self, on_epoch: Callable[[ObsEpoch], None] | None = None):
-        # the reference only has to be within half a week of the data (GPST ~ UTC + 18 s)
-        self.assembler = EpochAssembler(int((time.time() - _GPS_EPOCH_UNIX_S + 18) * 1e9))
+    def __init__(self, on_epoch: Callable[[ObsEpoch], None] | None = None, t_ref_gpst_ns: int | None = None):
+        # MSM times are times of week: the reference (within half a week of the data) picks the
+        # week. Live stations: now (GPST ~ UTC + 18 s); replays of old recordings pass their date.
+        if t_ref_gpst_ns is None:
+            t_ref_gpst_ns = int((time.time() - _GPS_EPOCH_UNIX_S + 18) * 1e9)
+        self.assembler = EpochAssembler(int(t_ref_gpst_ns))
         self.on_epoch = on_epoch
         self.latest_epoch: ObsEpoch | None = None
         self.epochs = 0
@@ -115,16 +120,18 @@ class StationIngest:
         The station's mountpoint.
     outage_after_s : float
         Silence after which the station's health turns to outage.
+    t_ref_gpst_ns : int, optional
+        Approximate GPST of the data for decoding (default: now).
     """
 
-    def __init__(self, mount: str, outage_after_s: float = 10.0):
+    def __init__(self, mount: str, outage_after_s: float = 10.0, t_ref_gpst_ns: int | None = None):
         self.mount = mount
         self.health = StationHealth(mount, outage_after_s)
         self.deframer = Deframer()
         self.arp_ecef_m: tuple[float, float, float] | None = None
         self._consumers: list[Callable[[list[Frame]], None]] = []
         self._pending: list[Frame] = []
-        self.decoder = StationDecoder()
+        self.decoder = StationDecoder(t_ref_gpst_ns=t_ref_gpst_ns)
         self.add_consumer(self.decoder)
 
     def add_consumer(self, callback: Callable[[list[Frame]], None]) -> None:
@@ -181,15 +188,16 @@ class StationIngest:
 class StationIngests:
     """All stations' ingest states, created on first use and kept for the life of the service."""
 
-    def __init__(self, outage_after_s: float = 10.0):
+    def __init__(self, outage_after_s: float = 10.0, t_ref_gpst_ns: int | None = None):
         self.outage_after_s = outage_after_s
+        self.t_ref_gpst_ns = t_ref_gpst_ns
         self._by_mount: dict[str, StationIngest] = {}
 
     def get(self, mount: str) -> StationIngest:
         """The ingest of ``mount`` (created if new)."""
         ing = self._by_mount.get(mount)
         if ing is None:
-            ing = self._by_mount[mount] = StationIngest(mount, self.outage_after_s)
+            ing = self._by_mount[mount] = StationIngest(mount, self.outage_after_s, self.t_ref_gpst_ns)
         return ing
 
     def find(self, mount: str) -> StationIngest | None:

@@ -17,6 +17,8 @@ from gnssaug.cli import main
 from gnssaug.rtcm.framing import iter_frames
 from gnssaug.server.replay import epoch_groups, schedule_s
 from gnssaug.server.settings import Settings
+from gnssaug.stations.ingest import StationIngest
+from gnssaug.time import parse_time_arg
 
 
 def _nagoya_rtcm(tmp_path, nagoya_dir):
@@ -35,6 +37,10 @@ def test_epoch_groups_and_schedule(tmp_path, nagoya_dir):
     assert schedule_s(groups, 10.0)[-1] == pytest.approx(30.0)
     assert set(schedule_s(groups, 0.0)) == {0.0}
     assert epoch_groups(b"") == [] and epoch_groups(b"no frames here") == []
+    # decoded with the recording's date as time reference, the epochs keep their real date
+    ing = StationIngest("NAG", t_ref_gpst_ns=parse_time_arg("2024-06-24T08:00:00"))
+    ing.feed(data)
+    assert ing.decoder.epochs == 301 and ing.decoder.summary()["last_epoch_gpst"] == "2024-06-24T08:25:00.000"
 
 
 def test_replay_command_uploads_at_speed(tmp_path, data_dir):

@@ -36,3 +36,10 @@ def test_serve_reports_bad_config_in_one_line(tmp_path, capsys):
     assert main(["serve", "--config", str(tmp_path / "missing.toml")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("gnssaug: ") and "missing.toml" in err and len(err.strip().splitlines()) == 1
+
+
+def test_data_time(tmp_path):
+    assert load_settings().data_time_gpst_ns is None
+    assert load_settings(data_time="2024-06-24T08:20:00").data_time_gpst_ns == 1_403_252_400 * 10**9
+    with pytest.raises(UsageError, match="data_time"):
+        _ = load_settings(data_time="yesterday").data_time_gpst_ns
