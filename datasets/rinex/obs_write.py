@@ -258,7 +258,6 @@ class ObsWriter:
         self._seen = np.zeros(N_SAT, dtype=bool)
         self._t_first_ns: int | None = None
         self._t_last_ns: int | None = None
-        self._buf = np.empty(0, dtype=np.uint8)  # record text, reused from block to block
         self._fh = open(path, "wb")  # noqa: SIM115 (closed in close())
 
     def write(self, series: ObsSeries) -> None:
@@ -285,14 +284,13 @@ class ObsWriter:
         y, mo, d, h, mi, sec_ns = _calendar(t_ns)
         epoch_cal = np.stack((y, mo, d, h, mi, sec_ns // 100), axis=1)
         size = 36 * len(series) + 4 * series.n_rows + FIELD_WIDTH * int(n_type[row_sys].sum())
-        if self._buf.size < size:
-            self._buf = np.empty(max(size, 2 * self._buf.size), dtype=np.uint8)
+        buf = np.empty(size, dtype=np.uint8)  # per block: malloc hands back memory still in cache
         n_byte = format_obs_records(
             epoch_cal, series.flag, series.offsets, row_sys.astype(np.int8), _SV_NAMES[series.sat],
             n_type, kind, slot, attr,
-            series.pr_m, series.cp_cyc, series.dop_hz, series.cn0_dbhz, series.lli, series.code, self._buf,
+            series.pr_m, series.cp_cyc, series.dop_hz, series.cn0_dbhz, series.lli, series.code, buf,
         )
-        self._fh.write(self._buf[:n_byte].data)
+        self._fh.write(buf[:n_byte].data)
         self._seen[series.sat] = True
         self._t_last_ns = int(series.t_gpst_ns[-1])
 

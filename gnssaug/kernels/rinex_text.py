@@ -177,9 +177,9 @@ def format_fixed_float(value, n_frac, out, pos, width):
     The field is left blank (spaces) for NaN or a value too wide for the field, as RINEX writers
     do for missing data. Returns False in that case.
     """
-    for i in range(width):
-        out[pos + i] = _SPACE
     if math.isnan(value) or abs(value) >= 1e15:
+        for i in range(width):
+            out[pos + i] = _SPACE
         return False
     m = int(round(abs(value) * 10**n_frac))
     negative = value < 0 and m != 0
@@ -203,6 +203,10 @@ def format_fixed_float(value, n_frac, out, pos, width):
         return False
     if negative:
         out[p] = _MINUS
+        p -= 1
+    while p >= pos:  # leading blanks
+        out[p] = _SPACE
+        p -= 1
     return True
 
 
@@ -265,8 +269,8 @@ def format_obs_records(
         The observations; a type is written for a row only where ``code`` of its slot equals
         its attribute.
     out : uint8[n_byte]
-        Output buffer, reused by the caller from block to block (a fresh buffer per block costs
-        more in page faults than the formatting); it must hold ``36 * n_epoch`` bytes plus
+        Output buffer, allocated by the caller (in Python, where a block's buffer comes back
+        from the allocator still in cache); it must hold ``36 * n_epoch`` bytes plus
         ``4 + 16 * n_type`` per row.
 
     Returns
