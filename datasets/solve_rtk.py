@@ -80,7 +80,25 @@ def _run(args, inputs, mode: str):
     base_header, base = read_obs(args.base, systems=options.systems)
     base_pos = base_position(args, base_header)
     inputs.paths.append(args.base)
+    args.pos_header = _header_lines(options, base_pos, args.combined)
     return solve_rtk(inputs.series, base, inputs.eph, base_pos, options, combined=args.combined)
+
+
+def _header_lines(options, base_pos, combined: bool) -> dict:
+    """RTKLIB-style ``.pos`` header lines of a differential run (``ref pos`` is read by rtkplot)."""
+    from gnssaug.geodesy import llh_deg_from_ecef
+
+    lat, lon, h = llh_deg_from_ecef(base_pos)
+    lines = {
+        "freqs": f"{options.n_freq} per satellite",
+        "solution": "Combined" if combined else "Forward",
+        "ref pos": f"{lat:14.9f} {lon:14.9f} {h:10.4f}",
+        "ionos opt": "OFF (cancels in double differences)",
+    }
+    if options.mode != "dgnss":
+        lines["amb res"] = options.ar_mode.capitalize()
+        lines["val thres"] = f"{options.ratio_threshold:.1f}"
+    return lines
 
 
 def run_dgnss(args, inputs):

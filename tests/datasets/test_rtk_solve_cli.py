@@ -1,0 +1,39 @@
+"""``gnssaug solve --mode rtk|static|dgnss`` end to end on the Nagoya pair."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gnssaug.cli import main
+from gnssaug.datasets.posfile import read_pos
+
+BASE_LLH = "35.134707705,136.977577939,104.853"
+
+
+def _solve(nagoya_dir, out, *extra):
+    return main(["solve", str(nagoya_dir / "rover.obs"), str(nagoya_dir / "base.nav"), "--base",
+                 str(nagoya_dir / "base.obs"), "--systems", "GEC", "-q", "-o", str(out), *extra])
+
+
+@pytest.mark.parametrize(("mode", "q"), [("rtk", 1), ("static", 1), ("dgnss", 4)])
+def test_modes_write_rtklib_pos(nagoya_dir, tmp_path, mode, q):
+    out = tmp_path / f"{mode}.pos"
+    assert _solve(nagoya_dir, out, "--mode", mode, "--base-llh", BASE_LLH) == 0
+    pos = read_pos(out)
+    assert len(pos) == 301
+    assert np.all(pos.q == q)
+    assert any(line.startswith("% ref pos   :   35.134707705") for line in pos.header)
+
+
+def test_base_position_defaults_to_the_header(nagoya_dir, tmp_path):
+    out = tmp_path / "hdr.pos"
+    assert _solve(nagoya_dir, out, "--mode", "rtk") == 0
+    assert any("35.13470948" in line for line in read_pos(out).header if line.startswith("% ref pos"))
+
+
+def test_differential_mode_without_base_is_a_usage_error(nagoya_dir, tmp_path, capsys):
+    rc = main(["solve", "--mode", "rtk", str(nagoya_dir / "rover.obs"), str(nagoya_dir / "base.nav"), "-q", "-o",
+               str(tmp_path / "x.pos")])
+    assert rc == 2
+    assert "--base" in capsys.readouterr().err
