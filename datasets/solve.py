@@ -177,6 +177,7 @@ def run_solve(args) -> int:
         "ephemeris": "Broadcast",
         "navi sys": " ".join(_SYSTEM_TEXT.get(c, c) for c in args.systems),
     }
+    options.update(getattr(args, "pos_header", {}))  # mode-specific lines (e.g. "ref pos" of the base)
     n = write_pos(args.out, sols, args.format, inputs=inputs.paths, options=options)
     if not args.quiet:
         print(f"{args.mode}: {n} of {len(sols)} epochs solved -> {args.out} ({time.perf_counter() - started:.1f} s)",
