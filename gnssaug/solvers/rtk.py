@@ -30,7 +30,6 @@ from gnssaug.gnss import (
     N_SAT,
     SAT_CLOCK_GROUP,
     SAT_SYSTEM,
-    SYSTEMS,
     system_index,
 )
 from gnssaug.kernels.dd import ROW_CODE, ROW_PHASE, form_dd, sd_geometry, select_references
@@ -591,14 +590,6 @@ class RtkEngine:
         r = np.eye(nb) * self.options.hold_std_cyc**2
         act = np.concatenate([np.arange(3), np.unique(np.concatenate([res.amb_i, res.amb_j]))]).astype(np.int64)
         ekf_update(self.x, self.p, act, h, v, r)
-
-
-def options_for_systems(options: RtkOptions, letters: str) -> RtkOptions:
-    """Options restricted to the systems ``letters`` (RINEX letters; unknown ones are rejected)."""
-    bad = [c for c in letters if c not in SYSTEMS]
-    if bad:
-        raise InvalidInputError(f"unknown system letters {bad} in {letters!r}")
-    return replace(options, systems="".join(c for c in letters if c in RTK_SYSTEMS)).validated()
 
 
 # ----------------------------------------------------------------------------------------------
