@@ -158,6 +158,15 @@ def skip_numba_blas_probe() -> bool:
     return True
 
 
+def _take_base_from_positionals(args) -> None:
+    """Differential modes: ``ROVER_OBS BASE_OBS NAV...`` unless the base came with ``--base``."""
+    if args.base:
+        return
+    if len(args.nav) < 2:
+        raise UsageError(f"--mode {args.mode} needs ROVER_OBS BASE_OBS NAV... (or --base BASE_OBS)")
+    args.base, args.nav = args.nav[0], args.nav[1:]
+
+
 def run_solve(args) -> int:
     """Run ``gnssaug solve``."""
     from gnssaug.datasets.posfile import write_pos
@@ -166,6 +175,8 @@ def run_solve(args) -> int:
         raise UsageError(f"mode {args.mode!r} is not available; choose one of {', '.join(MODES)}")
     if args.mode == "spp":
         skip_numba_blas_probe()
+    else:
+        _take_base_from_positionals(args)
     started = time.perf_counter()
     inputs = load_inputs(args.rover, args.nav, args.systems, args.start, args.end)
     sols = MODES[args.mode](args, inputs)
@@ -215,7 +226,9 @@ def register(subparsers) -> None:
                               description=__doc__.splitlines()[0])
     p.add_argument("--mode", default="spp", help=f"solution mode ({', '.join(MODE_TEXT)}; default spp)")
     p.add_argument("rover", help="rover RINEX observation file (.obs/.rnx/.crx, optionally compressed)")
-    p.add_argument("nav", nargs="+", help="RINEX navigation file(s)")
+    p.add_argument("nav", nargs="+", metavar="[BASE_OBS] NAV",
+                   help="differential modes: the base observation file (unless --base is given), then the RINEX "
+                        "navigation file(s); spp: the navigation file(s)")
     p.add_argument("-o", "--out", required=True, help="output solution file")
     p.add_argument("--base", help="base station observation file (differential modes)")
     p.add_argument("--systems", default="GREJC", help="systems to use, RINEX letters (default GREJC)")

@@ -5,7 +5,7 @@ Each runner reads the base observation file (``--base``), takes the base positio
 and runs :func:`gnssaug.solvers.rtk.solve_rtk` over the rover epochs already loaded by
 :mod:`gnssaug.datasets.solve`. Example::
 
-    gnssaug solve --mode rtk rover.obs base.nav --base base.obs --base-llh 35.1347077,136.9775779,104.853 \\
+    gnssaug solve --mode rtk rover.obs base.obs base.nav --base-llh 35.1347077,136.9775779,104.853 \\
         --systems GEC --freqs 2 --elmask 15 --ar continuous -o rover.pos
 """
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import re
 import sys
 
 from gnssaug import __version__
@@ -49,9 +50,25 @@ def build_parser(modules: tuple[str, ...] = SUBCOMMAND_MODULES) -> argparse.Argu
     return parser
 
 
+# A coordinate tuple such as "-2267750.2,5009154.6,3221294.4": argparse would take its leading "-"
+# for an option flag, so "--base-pos -2267750.2,..." is joined into "--base-pos=-2267750.2,...".
+_COORDINATES = re.compile(r"^-\d[\d.eE+-]*(,[-+]?[\d.eE+-]+)+$")
+
+
+def _join_coordinate_values(words: list[str]) -> list[str]:
+    out: list[str] = []
+    for word in words:
+        if out and _COORDINATES.match(word) and out[-1].startswith("--") and "=" not in out[-1]:
+            out[-1] = f"{out[-1]}={word}"
+        else:
+            out.append(word)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the ``gnssaug`` command line; returns the process exit status."""
-    words = sys.argv[1:] if argv is None else argv
+    words = _join_coordinate_values(sys.argv[1:] if argv is None else list(argv))
+    argv = words
     command = next((w for w in words if not w.startswith("-")), None)
     owner = COMMAND_MODULES.get(command)
     parser = build_parser((owner,) if owner else SUBCOMMAND_MODULES)

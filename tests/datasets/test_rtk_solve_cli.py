@@ -37,3 +37,19 @@ def test_differential_mode_without_base_is_a_usage_error(nagoya_dir, tmp_path, c
                str(tmp_path / "x.pos")])
     assert rc == 2
     assert "--base" in capsys.readouterr().err
+
+
+def test_issue_syntax_rover_base_nav_with_negative_ecef_base(nagoya_dir, tmp_path):
+    # gnssaug solve --mode rtk ROVER_OBS BASE_OBS NAV... --base-pos X,Y,Z (X negative, as in Japan or China)
+    from gnssaug import geodesy
+
+    lat, lon, h = (float(v) for v in BASE_LLH.split(","))
+    x, y, z = geodesy.ecef_from_llh_deg(lat, lon, h)
+    out = tmp_path / "issue.pos"
+    rc = main(["solve", "--mode", "rtk", str(nagoya_dir / "rover.obs"), str(nagoya_dir / "base.obs"),
+               str(nagoya_dir / "base.nav"), "--base-pos", f"{x:.4f},{y:.4f},{z:.4f}", "--systems", "GEC", "-q",
+               "-o", str(out)])
+    assert rc == 0
+    pos = read_pos(out)
+    assert len(pos) == 301 and np.all(pos.q == 1)
+    assert any(line.startswith("% ref pos   :   35.134707705") for line in pos.header)
