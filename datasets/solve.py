@@ -144,7 +144,7 @@ def skip_numba_blas_probe() -> bool:
     ``numba.np.arraymath``, whose module body calls ``ensure_blas()`` = ``import scipy.linalg.cython_blas``:
     all of scipy.linalg and, through its array-API layer, every lazy numpy submodule (f2py, testing ...).
     The answer only picks ``np.dot``'s code path when a kernel is *compiled*; the SPP path has no
-    ``np.dot``/``np.linalg`` and loads its kernels from the cache. So the probe is made to fail cheaply
+    ``np.dot``/``np.linalg`` (no kernel has) and loads its kernels from the cache. So the probe is made to fail cheaply
     (numba then uses its loop fallback) and the block is lifted at once: a later ``np.linalg`` kernel
     still imports scipy through its own ``ensure_lapack()`` call. Returns whether the probe was skipped.
     """
@@ -173,9 +173,8 @@ def run_solve(args) -> int:
 
     if args.mode not in MODES:
         raise UsageError(f"mode {args.mode!r} is not available; choose one of {', '.join(MODES)}")
-    if args.mode == "spp":
-        skip_numba_blas_probe()
-    else:
+    skip_numba_blas_probe()  # no solver kernel uses np.dot/np.linalg (tests/kernels/test_no_blas_kernels.py)
+    if args.mode != "spp":
         _take_base_from_positionals(args)
     started = time.perf_counter()
     inputs = load_inputs(args.rover, args.nav, args.systems, args.start, args.end)
