@@ -40,6 +40,10 @@ def _load() -> str:
     return "load average {:.2f} {:.2f} {:.2f} on {} CPUs".format(*os.getloadavg(), os.cpu_count())
 
 
+TARGET_MBPS = 20.0
+TARGET_RATIO = 30.0
+
+
 def main() -> int:
     """Print decode and encode figures; with ``--strict``, exit 1 when a decode target is missed."""
     args = [a for a in sys.argv[1:] if a != "--strict"]
@@ -105,10 +109,14 @@ def main() -> int:
     n_full = sum(len(enc.encode(e)) for e in sample)
     print(f"encode (ObsEpoch -> frames) : {n_full / t_full:9.0f} msg/s, {len(sample) / t_full:7.1f} epochs/s CPU")
     print(_load())
-    targets = {"batch, decode_many": 30.0, "stream, StreamDecoder 4 kB reads": 30.0, "one by one, decode": 20.0}
-    missed = [f"{k} {cpu_mbps[k]:.1f} < {v} MB/s" for k, v in targets.items() if cpu_mbps[k] < v]
-    missed += [f"{k} {r:.1f}x < 30x pyrtcm" for k, r in ratios.items() if r < 30.0]
-    print("targets: " + ("all met" if not missed else "MISSED: " + "; ".join(missed)))
+    # The issue's target, applied to every decode path: >= 20 MB/s of MSM7 on one core, >= 30x pyrtcm.
+    missed = []
+    for path, mbps in cpu_mbps.items():
+        ratio = ratios.get(path)
+        ok = mbps >= TARGET_MBPS and (ratio is None or ratio >= TARGET_RATIO)
+        print(f"target {TARGET_MBPS:.0f} MB/s and {TARGET_RATIO:.0f}x pyrtcm, {path}: {'met' if ok else 'MISSED'}")
+        if not ok:
+            missed.append(path)
     return 1 if missed and "--strict" in sys.argv[1:] else 0
 
 
