@@ -31,6 +31,8 @@ from gnssaug.server.settings import Settings
 from gnssaug.stations.ingest import StationIngests
 from gnssaug.stations.registry import CredentialCache, NotFoundError, Registry, User, check_password, ecef_to_llh
 
+#: How long :meth:`Caster.stop` waits for its connection handlers and pulls to end.
+_STOP_TIMEOUT_S = 10.0
 log = logging.getLogger(__name__)
 _READ_BYTES = 4096
 
@@ -100,6 +102,7 @@ class Caster:
         self.profiles: dict[str, ProfileEncoder] = {}
         self._positions: dict[bool, tuple[float, dict]] = {}
         self._pulls: dict[str, tuple[str, asyncio.Task]] = {}
+        self._stopping = False
         self.port: int | None = None
         self.started_s = time.time()
 
@@ -124,10 +127,16 @@ class Caster:
             self._server.close()
         for w in list(self._writers):
             w.transport.abort()
-        for t in list(self._tasks):
-            t.cancel()
+        self._stopping = True
+        # Cancel until every task has ended: asyncio.wait_for can swallow one cancellation (Python < 3.12),
+        # which would leave an upstream pull reconnecting and this stop waiting for ever.
+        deadline = time.monotonic() + _STOP_TIMEOUT_S
+        while self._tasks and time.monotonic() < deadline:
+            for t in list(self._tasks):
+                t.cancel()
+            await asyncio.wait(list(self._tasks), timeout=0.5)
         if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            log.warning("caster stop: %d tasks did not end within %.0f s", len(self._tasks), _STOP_TIMEOUT_S)
         if self._server is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), 2.0)
@@ -145,6 +154,8 @@ class Caster:
     def _sync_pulls(self) -> None:
         """Start pulling stations registered with an upstream URL (also those added while running);
         stop pulling removed ones."""
+        if self._stopping:
+            return
         wanted = {st.mount: st.upstream for st in self.registry.stations() if st.upstream}
         for mount, (url, task) in list(self._pulls.items()):
             if wanted.get(mount) != url:
@@ -510,7 +521,7 @@ class Caster:
         ``ntrip2://`` for NTRIP 2), reconnecting after ``retry_s`` when the stream ends."""
         parts = urllib.parse.urlsplit(url)
         version = 2 if parts.scheme == "ntrip2" else 1
-        while True:
+        while not self._stopping:
             try:
                 reader, writer = await asyncio.wait_for(
                     asyncio.open_connection(parts.hostname, parts.port or 2101), self.settings.head_timeout_s)
