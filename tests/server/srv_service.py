@@ -106,3 +106,19 @@ def rtcm_stream(data_dir, repeat: int = 1) -> bytes:
 
     raw = (data_dir / "rtcm3_samples" / "pygpsdata-NTRIP-USCL00CHL0.log").read_bytes()
     return b"".join(f.raw for f in iter_frames(raw)) * repeat
+
+
+def recv_for(sock, seconds: float, n_bytes: int | None = None) -> bytes:
+    """Bytes received on ``sock`` until ``n_bytes`` have come, the peer closes, or ``seconds`` pass."""
+    out = bytearray()
+    end = time.monotonic() + seconds
+    sock.settimeout(0.2)
+    while (n_bytes is None or len(out) < n_bytes) and time.monotonic() < end:
+        try:
+            chunk = sock.recv(65536)
+        except TimeoutError:
+            continue
+        if not chunk:
+            break
+        out += chunk
+    return bytes(out)

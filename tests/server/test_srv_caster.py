@@ -6,7 +6,7 @@ import socket
 import time
 
 import pytest
-from srv_service import RunningService, basic, raw_request, rtcm_stream
+from srv_service import RunningService, basic, raw_request, recv_for, rtcm_stream
 
 from gnssaug.rtcm.framing import iter_frames
 from gnssaug.server.ntrip.protocol import ChunkedDecoder
@@ -41,21 +41,6 @@ def _connect_client(port, mount="BASE1", version=1, user="al", password="pw", ex
     return s
 
 
-def _recv_until(s, n, timeout=5.0):
-    out = bytearray()
-    end = time.monotonic() + timeout
-    s.settimeout(0.2)
-    while len(out) < n and time.monotonic() < end:
-        try:
-            chunk = s.recv(65536)
-        except TimeoutError:
-            continue
-        if not chunk:
-            break
-        out += chunk
-    return bytes(out)
-
-
 def test_sourcetable_ntrip1_and_2_exact(service, data_dir):
     src = _connect_source(service.ntrip_port)
     src.sendall(rtcm_stream(data_dir))
@@ -84,7 +69,7 @@ def test_sourcetable_ntrip1_and_2_exact(service, data_dir):
 
 def test_relay_ntrip1_and_ntrip2_chunked(service, data_dir):
     c1 = _connect_client(service.ntrip_port, version=1)
-    assert _recv_until(c1, 12) == b"ICY 200 OK\r\n"
+    assert recv_for(c1, 5.0, 12) == b"ICY 200 OK\r\n"
     c2 = _connect_client(service.ntrip_port, version=2)
     head = b""
     while b"\r\n\r\n" not in head:
@@ -97,7 +82,7 @@ def test_relay_ntrip1_and_ntrip2_chunked(service, data_dir):
     # garbage between frames is dropped; clients get only whole checked frames
     cut = sum(len(f.raw) for f in iter_frames(stream)[:10])  # a frame boundary
     src.sendall(b"\x00garbage" + stream[:cut] + b"\xd3\x00\x05junk!" + stream[cut:])
-    got1 = _recv_until(c1, len(stream))
+    got1 = recv_for(c1, 5.0, len(stream))
     assert got1 == stream
     snap = service.sync(lambda: service.ingests.get("BASE1").health.snapshot())
     assert snap.frames == 105 and snap.dropped_bytes >= 8 and snap.state == "up"
@@ -151,7 +136,7 @@ def test_source_errors_exact(service):
 
 def test_ntrip2_post_chunked_upload(service, data_dir):
     c1 = _connect_client(service.ntrip_port)
-    assert _recv_until(c1, 12) == b"ICY 200 OK\r\n"
+    assert recv_for(c1, 5.0, 12) == b"ICY 200 OK\r\n"
     service.wait_for(lambda: service.hub.subscribers("BASE1") == 1)
     stream = rtcm_stream(data_dir)
     s = socket.create_connection(("127.0.0.1", service.ntrip_port), timeout=5)
@@ -161,7 +146,7 @@ def test_ntrip2_post_chunked_upload(service, data_dir):
     assert reply.startswith(b"HTTP/1.1 200 OK\r\nNtrip-Version: Ntrip/2.0\r\n")
     s.sendall(b"".join(b"%X\r\n%b\r\n" % (len(stream[i:i + 777]), stream[i:i + 777])
                        for i in range(0, len(stream), 777)))
-    assert _recv_until(c1, len(stream)) == stream
+    assert recv_for(c1, 5.0, len(stream)) == stream
     s.sendall(b"zz\r\n")  # broken chunk framing ends only this upload
     service.wait_for(lambda: "BASE1" not in service.caster.sources, what="upload closed")
     assert service.caster.counters["bad_uploads"] == 1
@@ -171,18 +156,18 @@ def test_ntrip2_post_chunked_upload(service, data_dir):
 
 def test_station_outage_and_return_without_restart(service, data_dir):
     c1 = _connect_client(service.ntrip_port)
-    assert _recv_until(c1, 12) == b"ICY 200 OK\r\n"
+    assert recv_for(c1, 5.0, 12) == b"ICY 200 OK\r\n"
     stream = rtcm_stream(data_dir)
     src = _connect_source(service.ntrip_port)
     src.sendall(stream)
-    assert _recv_until(c1, len(stream)) == stream
+    assert recv_for(c1, 5.0, len(stream)) == stream
     src.close()
     service.wait_for(lambda: service.ingests.get("BASE1").health.state == "outage", what="outage")
     snap = service.sync(lambda: service.ingests.get("BASE1").health.snapshot())
     assert snap.outages == 1 and snap.outage_since_s is not None and not snap.connected
     src = _connect_source(service.ntrip_port)  # the station comes back; the client is still subscribed
     src.sendall(stream)
-    assert _recv_until(c1, len(stream)) == stream
+    assert recv_for(c1, 5.0, len(stream)) == stream
     assert service.sync(lambda: service.ingests.get("BASE1").health.state) == "up"
     # a silent source is closed after source_timeout_s and the station goes to outage
     service.wait_for(lambda: "BASE1" not in service.caster.sources, timeout=5, what="silent source closed")
@@ -209,7 +194,7 @@ def test_session_limit_grants_and_expiry(service):
     r = raw_request(port, f"GET /BASE2 HTTP/1.0\r\nAuthorization: Basic {basic('al', 'pw')}\r\n\r\n".encode())
     assert r.startswith(b"HTTP/1.0 403 Forbidden\r\n") and b"no grant for BASE2" in r
     c = _connect_client(port, "BASE2", user="bo", password="pw2")
-    assert _recv_until(c, 12) == b"ICY 200 OK\r\n"
+    assert recv_for(c, 5.0, 12) == b"ICY 200 OK\r\n"
     service.wait_for(lambda: len(service.caster.clients) == 1)
     r = raw_request(port, f"GET /BASE1 HTTP/1.0\r\nAuthorization: Basic {basic('bo', 'pw2')}\r\n\r\n".encode())
     assert r.startswith(b"HTTP/1.0 403 Forbidden\r\n") and b"maximum" in r
@@ -225,12 +210,12 @@ def test_silent_and_slow_connections_cost_nothing_else(service, data_dir):
     half = socket.create_connection(("127.0.0.1", port))
     half.sendall(b"GET /BASE1 HTTP/1.0\r\n")  # never finishes its head
     c1 = _connect_client(port)
-    assert _recv_until(c1, 12) == b"ICY 200 OK\r\n"
+    assert recv_for(c1, 5.0, 12) == b"ICY 200 OK\r\n"
     service.wait_for(lambda: service.hub.subscribers("BASE1") == 1)
     stream = rtcm_stream(data_dir)
     src = _connect_source(port)
     src.sendall(stream)
-    assert _recv_until(c1, len(stream)) == stream
+    assert recv_for(c1, 5.0, len(stream)) == stream
     service.wait_for(lambda: service.caster.counters["head_timeouts"] >= 21, timeout=5, what="head timeouts")
     for s in idle:
         s.settimeout(2)
@@ -271,14 +256,14 @@ def test_removed_or_changed_account_stops_working_at_once(service):
 
 def test_garbage_only_source_relays_nothing_and_harms_nobody(service, data_dir):
     c1 = _connect_client(service.ntrip_port)
-    assert _recv_until(c1, 12) == b"ICY 200 OK\r\n"
+    assert recv_for(c1, 5.0, 12) == b"ICY 200 OK\r\n"
     service.registry.add_station("JUNK", "jpw")
     junk = _connect_source(service.ntrip_port, "JUNK", "jpw")
     junk.sendall(bytes(range(256)).replace(b"\xd3", b"") * 200 + b"\xd3\x00\x10" + b"\x00" * 19)  # bad CRC
     src = _connect_source(service.ntrip_port)
     stream = rtcm_stream(data_dir)
     src.sendall(stream)
-    assert _recv_until(c1, len(stream)) == stream
+    assert recv_for(c1, 5.0, len(stream)) == stream
     service.wait_for(lambda: service.ingests.get("JUNK").health.dropped_bytes >= 255 * 200)
     snap = service.sync(lambda: service.ingests.get("JUNK").health.snapshot())
     assert snap.frames == 0 and snap.crc_errors == 1 and service.hub.bytes_published["JUNK"] == 0

@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 import pytest
-from srv_service import RunningService, basic
+from srv_service import RunningService, basic, recv_for
 
 from gnssaug.rtcm.codec import decode
 from gnssaug.rtcm.epochs import EpochAssembler
@@ -38,21 +38,6 @@ def _client(port, mount):
     return s
 
 
-def _drain(s, seconds):
-    s.settimeout(0.3)
-    data = b""
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        try:
-            chunk = s.recv(65536)
-        except TimeoutError:
-            continue
-        if not chunk:
-            break
-        data += chunk
-    return data
-
-
 def test_msm4_and_legacy_profiles(tmp_path, nagoya_groups):
     from pyrtcm import RTCMReader
 
@@ -67,7 +52,7 @@ def test_msm4_and_legacy_profiles(tmp_path, nagoya_groups):
         for _, g in nagoya_groups:
             src.sendall(g)
             time.sleep(0.05)
-        got = {m: _drain(s, 2.0) for m, s in clients.items()}
+        got = {m: recv_for(s, 2.0) for m, s in clients.items()}
         st = svc.sync(svc.caster.sourcetable)
         src.close()
     raw = iter_frames(got["NAG"])
