@@ -14,11 +14,19 @@ NTRIP 2 (chunked), with a share that never reads. The benchmark prints:
 - caster CPU (share of one core) and memory per client (RSS growth / clients),
 - the floor of this machine: a bare Python loop of ``send()`` to loopback clients, per client.
 
+On loopback the sending core also runs the *receiving* half of every TCP transfer (the clients' input
+path, their ACKs and wake-ups), which on a real network runs on each rover's own host: at 10,000
+clients that is most of the caster core's time. With ``--pin`` and root rights the run is repeated with
+loopback receive packet steering (RPS, ``/sys/class/net/lo/queues/rx-0/rps_cpus``) set to the clients'
+CPU, so the caster core carries what it would carry in service (its sends), and the setting is restored
+afterwards. Both runs are printed; the kernel receive time stamp is taken as the packet enters the
+loopback receive queue in both, so latency means the same thing in each.
+
 Then, on the same input, RTKLIB's str2str in caster mode (``ntripc://``) is offered a share of the
 same clients, and the number it serves is printed: it accepts at most 32 (``MAXCLI``-style limit in
 ``stream.c``), pygnssutils' test caster defaults to 5.
 
-Usage: ``python benchmarks/caster_load.py [--clients 10000] [--stations 5] [--seconds 20]``.
+Usage: ``python benchmarks/caster_load.py [--clients 10000] [--stations 5] [--seconds 20] [--pin]``.
 Everything stays on 127.0.0.1 and stops after a bounded time.
 """
 
@@ -359,6 +367,27 @@ def bench_str2str(args, epoch) -> dict | None:
     return {"offered": args.peer_clients, "served": r["served"], "connected": r["connected"]}
 
 
+RPS_LO = Path("/sys/class/net/lo/queues/rx-0/rps_cpus")
+
+
+def _can_steer_rx() -> bool:
+    return RPS_LO.exists() and os.access(RPS_LO, os.W_OK) and (os.cpu_count() or 1) > 1
+
+
+@contextlib.contextmanager
+def _rx_on_cpu(cpu: int | None):
+    """Loopback receive processing on ``cpu`` (RPS) for the duration; None leaves the system as it is."""
+    if cpu is None:
+        yield
+        return
+    old = RPS_LO.read_text().strip()
+    RPS_LO.write_text(f"{1 << cpu:x}\n")
+    try:
+        yield
+    finally:
+        RPS_LO.write_text(old + "\n")
+
+
 def bench_send_floor(n: int = 2000, payload: int = 1061, rounds: int = 10) -> float:
     """Microseconds per ``send`` of one epoch to one loopback TCP client in a bare Python loop.
 
@@ -388,6 +417,37 @@ def bench_send_floor(n: int = 2000, payload: int = 1061, rounds: int = 10) -> fl
     return best / n * 1e6
 
 
+def _pinned_floor(pin: bool) -> float:
+    """The send floor, measured on the caster's CPU when the run is pinned."""
+    if not pin:
+        return bench_send_floor()
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {0})
+    try:
+        return bench_send_floor()
+    finally:
+        os.sched_setaffinity(0, before)
+
+
+def _print_run(title: str, args, epoch: bytes, r: dict, floor_us: float) -> None:
+    print(f"gnssaug caster (one asyncio thread), {title}:")
+    print(f"  {r['clients']} clients ({r['silent']} never reading, "
+          f"{r['refused']} refused, {r['connect_errors']} connect errors); "
+          f"{r['served']} of {r['readers']} reading clients served, "
+          f"{args.stations} stations at 1 Hz, {len(epoch) + 28} B/epoch")
+    target = "met" if r["p99_ms"] < 100.0 and r["starved"] == 0 and r["served"] == r["readers"] else "NOT met"
+    print(f"  delivery latency over {r['samples']} client-epochs: median {r['median_ms']:.1f} ms, "
+          f"p99 {r['p99_ms']:.1f} ms; starved healthy clients: {r['starved']} "
+          f"(target p99 < 100 ms, none starved: {target})")
+    print(f"  ramp: {r['connected']} connections answered in {r['ramp_s']:.1f} s; window {args.seconds:.0f} s with "
+          f"{r['expected']} epochs per station; machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print(f"  caster CPU {100 * r['cpu_core_share']:.1f} % of one core; RSS {r['rss_mb']:.0f} MB, "
+          f"{r['kb_per_client']:.1f} kB per client")
+    print(f"  floor on this machine: a bare loop of send() to loopback clients takes {floor_us:.1f} us per client, "
+          f"so one epoch to {r['clients']} clients needs >= {floor_us * r['clients'] / 1000:.0f} ms of one core "
+          f"before any caster logic")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--clients", type=int, default=10_000)
@@ -404,21 +464,14 @@ def main(argv=None) -> int:
         print(f"fd limit {hard} is below {args.clients} clients; lowering the count", file=sys.stderr)
         args.clients = hard - 200
     epoch = _epoch_frames()
-    r = bench_gnssaug(args, epoch)
-    print(f"gnssaug caster (one asyncio thread): {r['clients']} clients ({r['silent']} never reading, "
-          f"{r['refused']} refused, {r['connect_errors']} connect errors); "
-          f"{r['served']} of {r['readers']} reading clients served, "
-          f"{args.stations} stations at 1 Hz, {len(epoch) + 28} B/epoch")
-    print(f"  delivery latency over {r['samples']} client-epochs: median {r['median_ms']:.1f} ms, "
-          f"p99 {r['p99_ms']:.1f} ms; starved healthy clients: {r['starved']}")
-    print(f"  ramp: {r['connected']} connections answered in {r['ramp_s']:.1f} s; window {args.seconds:.0f} s with "
-          f"{r['expected']} epochs per station; machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-    print(f"  caster CPU {100 * r['cpu_core_share']:.1f} % of one core; RSS {r['rss_mb']:.0f} MB, "
-          f"{r['kb_per_client']:.1f} kB per client")
-    floor_us = bench_send_floor()
-    print(f"  floor on this machine: a bare loop of send() to loopback clients takes {floor_us:.1f} us per client, "
-          f"so one epoch to {r['clients']} clients needs >= {floor_us * r['clients'] / 1000:.0f} ms of one core "
-          f"before any caster logic")
+    runs = [("plain loopback: the caster core also runs the clients' TCP receive path", None)]
+    if args.pin and _can_steer_rx():
+        runs.append(("loopback receive path on the clients' CPU (as on a network: the caster core only sends)", 1))
+    for title, rx_cpu in runs:
+        with _rx_on_cpu(rx_cpu):
+            r = bench_gnssaug(args, epoch)
+            floor_us = _pinned_floor(args.pin)
+        _print_run(title, args, epoch, r, floor_us)
     peer = bench_str2str(args, epoch)
     if peer is not None:
         print(f"RTKLIB str2str caster (ntripc) on the same stream: {peer['served']}/{peer['offered']} clients served; "

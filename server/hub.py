@@ -1,9 +1,13 @@
 """The hub: fans each mountpoint's frames out to its subscribers without letting one stall another.
 
 Every subscriber owns a bounded backlog (DESIGN.md "Server"). Publishing is a plain function call on
-the event loop: for a subscriber whose socket keeps up, the bytes go straight to its transport
-(no task switch, no copy per client: the NTRIP 1 and the chunked NTRIP 2 form of a publish are built
-once). A subscriber whose transport buffer is above ``high_water_bytes`` gets the data queued in its
+the event loop: for a subscriber whose socket keeps up, the bytes go straight to its socket with one
+``write(2)`` on its descriptor (no task switch, no copy per client: the NTRIP 1 and the chunked NTRIP 2 form
+of a publish are built once). That direct write is used only while the asyncio transport holds nothing
+(so byte order is kept) and is not closing (so the descriptor is still this client's); with TLS, or when
+the kernel takes only part of the data, the transport writes and buffers as usual. At 10,000 clients
+the fan-out is the caster's whole cost, and the transport's own ``write()`` bookkeeping was a third of it.
+A subscriber whose transport buffer is above ``high_water_bytes`` gets the data queued in its
 backlog instead; when the backlog is full the *oldest* entry is dropped and counted, and one flush
 task per backlogged subscriber waits for the socket to drain. A subscriber that does not drain for
 ``stall_timeout_s`` is disconnected. Ingest never waits for a client.
@@ -15,6 +19,7 @@ import asyncio
 import collections
 import contextlib
 import logging
+import os
 import socket
 import time
 from collections.abc import Callable
@@ -37,13 +42,14 @@ class Subscriber:
         For logs: user and address.
     """
 
-    __slots__ = ("writer", "transport", "chunked", "name", "backlog", "bytes_out", "dropped", "flusher", "closed",
-                 "on_close", "mount")
+    __slots__ = ("writer", "transport", "fd", "chunked", "name", "backlog", "bytes_out", "dropped", "flusher",
+                 "closed", "on_close", "mount")
 
     def __init__(self, writer: asyncio.StreamWriter, chunked: bool, name: str = "",
                  on_close: Callable[[], None] | None = None):
         self.writer = writer
         self.transport = writer.transport
+        self.fd = _direct_fd(writer.transport)
         self.chunked = chunked
         self.name = name
         self.backlog: collections.deque[bytes] = collections.deque()
@@ -57,6 +63,14 @@ class Subscriber:
     async def drain(self) -> None:
         """Wait until the transport's buffer is below its low-water mark."""
         await self.writer.drain()
+
+
+def _direct_fd(transport: asyncio.BaseTransport) -> int:
+    """The descriptor the fan-out may write to directly, or -1 (TLS, or no socket)."""
+    if transport.get_extra_info("ssl_object") is not None:
+        return -1  # the bytes must go through the TLS layer
+    sock = transport.get_extra_info("socket")
+    return sock.fileno() if sock is not None else -1
 
 
 class Hub:
@@ -156,7 +170,7 @@ class Hub:
         if not subs:
             return
         chunk = None
-        high = self.high_water_bytes
+        write = os.write
         for sub in tuple(subs):
             if sub.chunked:
                 if chunk is None:
@@ -164,17 +178,42 @@ class Hub:
                 item = chunk
             else:
                 item = data
+            # the common case inline (it runs 10,000 times per epoch): nothing pending, a plain socket
             transport = sub.transport
-            if not sub.backlog and transport.get_write_buffer_size() < high:
-                if transport.is_closing():
-                    self.close(sub)
-                    if sub.on_close:
-                        sub.on_close()
+            if sub.fd >= 0 and not sub.backlog and not transport.get_write_buffer_size() \
+                    and not transport.is_closing():
+                try:
+                    sent = write(sub.fd, item)
+                except BlockingIOError:
+                    sent = 0
+                except OSError:  # reset or broken pipe: the reader task sees the end and cleans up
+                    transport.abort()
                     continue
-                transport.write(item)
-                sub.bytes_out += len(item)
+                if sent == len(item):
+                    sub.bytes_out += sent
+                    continue
+                self._after_short_write(sub, item, sent)
             else:
-                self._enqueue(sub, item)
+                self._send(sub, item)
+
+    def _after_short_write(self, sub: Subscriber, item: bytes, sent: int) -> None:
+        """The kernel took only ``sent`` bytes of ``item``: the transport buffers the rest and waits for the socket."""
+        sub.transport.write(memoryview(item)[sent:])
+        sub.bytes_out += len(item)
+
+    def _send(self, sub: Subscriber, item: bytes) -> None:
+        """Give ``item`` to a subscriber off the direct path: closing, backlogged, TLS or with bytes pending."""
+        transport = sub.transport
+        if transport.is_closing():
+            self.close(sub)
+            if sub.on_close:
+                sub.on_close()
+            return
+        if sub.backlog or transport.get_write_buffer_size() >= self.high_water_bytes:
+            self._enqueue(sub, item)
+            return
+        transport.write(item)  # TLS, or behind what the transport already holds: it keeps the order
+        sub.bytes_out += len(item)
 
     def _enqueue(self, sub: Subscriber, item: bytes) -> None:
         if len(sub.backlog) >= self.backlog_items:

@@ -90,3 +90,49 @@ def test_move_between_mounts_and_listeners():
         srv.close()
 
     asyncio.run(scenario())
+
+
+def test_short_writes_never_tear_a_publish():
+    """A client that reads slowly gets partial socket writes: the rest follows through the transport, in order,
+    and whatever is dropped is dropped as whole publishes (a rover never sees half a frame)."""
+
+    async def scenario():
+        hub = Hub(backlog_items=8, high_water_bytes=16 * 1024, stall_timeout_s=30.0, socket_buffer_bytes=8192)
+        srv, w, s = await _pair()
+        sub = Subscriber(w, chunked=False, name="slow reader")
+        assert sub.fd >= 0  # a plain TCP client takes the direct path
+        hub.subscribe("M", sub)
+        sizes = [1000 + 37 * k for k in range(120)]  # sizes that do not divide the socket buffers
+        published = [bytes([k]) * n for k, n in enumerate(sizes)]
+        received = bytearray()
+        for k, item in enumerate(published):
+            hub.publish("M", item)
+            if k % 10 == 0:  # read a little now and then: the kernel buffer is mostly full
+                try:
+                    received += s.recv(3000)
+                except BlockingIOError:
+                    pass
+            await asyncio.sleep(0)
+        for _ in range(400):  # now drain everything
+            await asyncio.sleep(0.005)
+            try:
+                while True:
+                    data = s.recv(1 << 20)
+                    if not data:
+                        break
+                    received += data
+            except BlockingIOError:
+                pass
+        got, pos = [], 0
+        while pos < len(received):  # every run of one byte value must be one whole publish
+            k = received[pos]
+            assert received[pos:pos + sizes[k]] == published[k], f"publish {k} torn at byte {pos}"
+            got.append(k)
+            pos += sizes[k]
+        assert got == sorted(got) and len(got) + sub.dropped == len(published)
+        assert sub.dropped > 0  # the scenario did exercise the slow path
+        hub.close(sub)
+        s.close()
+        srv.close()
+
+    asyncio.run(scenario())
