@@ -7,8 +7,9 @@ Appendix E.7.5; Blewitt 1990, "An automatic editing algorithm for GPS data", GRL
 - geometry-free phase ``L1 - L2`` [m] jumping by more than a threshold between epochs;
 - Melbourne-Wubbena combination (wide-lane phase minus narrow-lane code) [wide-lane cycles] leaving
   its running mean by more than a threshold;
-- phase change against the integrated Doppler [cycles], after removing the part common to all
-  satellites of a receiver (receiver clock drift and millisecond jumps), per receiver.
+- change of the single-difference phase against its integrated Doppler [cycles], after removing the
+  part common to all satellites (receiver clock drifts and millisecond jumps). Testing the single
+  difference rather than each receiver lets satellite-side steps cancel as they do in the filter.
 
 Then each ambiguity is initialised (new satellite, or slip) from phase minus code, or random-walked.
 """
@@ -56,23 +57,31 @@ def _detect(sat, cp, pr, dop, lli, lam, dt_s, gf_m, mw_cyc, mw_n, prev_cp, prev_
                 mw_cyc[s] += (mw - mw_cyc[s]) / mw_n[s]
             gf_m[s] = gf
     if dop_thr_cyc > 0.0 and dt_s != 0.0 and abs(dt_s) <= 5.0:
+        # Phase change minus integrated Doppler of the between-receiver single difference:
+        # satellite-side jumps (clock steps, a new ephemeris in a simulator) reach both receivers
+        # equally and cancel, as they do in the double differences the filter uses.
         err_m = np.empty(n * nf)
-        for k in range(2):
-            cnt = 0
+        sd_cyc = np.empty((n, nf))
+        cnt = 0
+        for i in range(n):
+            for f in range(nf):
+                e = 0.0
+                for k in range(2):
+                    sign = 1.0 if k == 0 else -1.0
+                    e += sign * (cp[k, i, f] - prev_cp[k, sat[i], f]
+                                 + 0.5 * (dop[k, i, f] + prev_dop[k, sat[i], f]) * dt_s)
+                sd_cyc[i, f] = e
+                if not math.isnan(e):
+                    err_m[cnt] = e * lam[i, f]
+                    cnt += 1
+        if cnt >= 2:
+            # The receiver clocks move every range by the same metres: remove the median.
+            common_m = np.sort(err_m[:cnt])[cnt // 2]
             for i in range(n):
                 for f in range(nf):
-                    e = cp[k, i, f] - prev_cp[k, sat[i], f] + 0.5 * (dop[k, i, f] + prev_dop[k, sat[i], f]) * dt_s
-                    if not math.isnan(e):
-                        err_m[cnt] = e * lam[i, f]
-                        cnt += 1
-            if cnt >= 2:
-                # The receiver clock moves every range by the same metres: remove the median.
-                common_m = np.sort(err_m[:cnt])[cnt // 2]
-                for i in range(n):
-                    for f in range(nf):
-                        e = cp[k, i, f] - prev_cp[k, sat[i], f] + 0.5 * (dop[k, i, f] + prev_dop[k, sat[i], f]) * dt_s
-                        if not math.isnan(e) and abs(e - common_m / lam[i, f]) > dop_thr_cyc:
-                            slip[i, f] = True
+                    e = sd_cyc[i, f]
+                    if not math.isnan(e) and abs(e - common_m / lam[i, f]) > dop_thr_cyc:
+                        slip[i, f] = True
     for k in range(2):
         for i in range(n):
             for f in range(nf):

@@ -97,3 +97,15 @@ def test_lli_resets_and_reinitialises_from_phase_minus_code():
     s = amb[0, 0]
     assert st.lock[0, 0] == 0 and st.p[s, s] == 900.0
     assert st.x[s] == (cp[0, 0, 0] - cp[1, 0, 0]) - (pr[0, 0, 0] - pr[1, 0, 0]) / LAM[0, 0]
+
+
+def test_a_satellite_side_step_seen_by_both_receivers_is_not_a_slip():
+    # A satellite clock step (or a simulator's switch to a new ephemeris) moves the phase of both
+    # receivers by the same metres; it cancels in the single difference and is no slip.
+    st = State()
+    st.step(*_epoch(0.0, _ranges), dt_s=0.0)
+    cp, pr, dop = _epoch(1.0, _ranges)
+    cp[:, 3, :] += 1.1 / LAM[3, :]
+    pr[:, 3, :] += 1.1
+    st.step(cp, pr, dop, dt_s=1.0)
+    assert (st.lock[:N] == 1).all()
