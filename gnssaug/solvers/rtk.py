@@ -208,6 +208,8 @@ class RtkEngine:
         self._slot_used = np.zeros(self.nx, dtype=bool)
         self._slot_used[:3] = True
         self._lock = np.zeros((N_SAT, nf), dtype=np.int64)
+        # Ambiguities that were part of a validated fix since their last reset (see _resolve).
+        self._proven = np.zeros((N_SAT, nf), dtype=bool)
         self._last_ns = np.zeros((N_SAT, nf), dtype=np.int64)
         self._gf = np.full(N_SAT, np.nan)
         self._mw = np.full(N_SAT, np.nan)
@@ -443,6 +445,9 @@ class RtkEngine:
         ambiguity_time_update(sat, obs["cp"], obs["pr"], obs["dop"], obs["lli"], obs["lam"], t_ns, dt_s,
                               self._thresholds, self._gf, self._mw, self._mw_n, self._prev_cp, self._prev_dop,
                               self._amb, self._slot_used, self._lock, self._last_ns, self.x, self.p, have, amb)
+        # A reset (slip, new or returning satellite) leaves lock at 0 this epoch: the new
+        # ambiguity has not been validated yet.
+        self._proven[sat] &= self._lock[sat] > 0
         return have, amb
 
     def _predicted_position(self, t_ns):
@@ -567,18 +572,37 @@ class RtkEngine:
             return
         amb_i = amb[rows, fs]
         amb_j = amb[ref, fs]
-        # Drop order for partial fixing: newly locked first, then low elevation.
-        key = el[rows] + np.where(self._lock[sat[rows], fs] < 2, -10.0, 0.0)
+        key = self._drop_order(sat[rows], fs, el[rows])
         res = ambiguity.resolve(self.x, self.p, amb_i, amb_j, key, rows.astype(np.int64), o.ratio_threshold,
                                 o.max_failure_rate, o.partial_ar, transforms=self._transforms)
         sol.ratio = res.ratio
         if not res.fixed:
             return
+        fixed_rows = np.isin(amb_i, res.amb_i)
+        self._proven[sat[rows[fixed_rows]], fs[fixed_rows]] = True
         sol.pos_ecef_m = res.pos_ecef_m
         sol.cov_ecef_m2 = res.cov_ecef_m2
         sol.status = SolStatus.FIX
         if o.ar_mode == "fix-and-hold":
             self._hold(res)
+
+    def _drop_order(self, sat, f, el):
+        """Rank of each candidate DD ambiguity for partial fixing (lowest is dropped first).
+
+        Ambiguities not yet part of a validated fix since their last reset go first, newest first:
+        a new or re-initialised ambiguity can have a small formal variance after a few epochs (the
+        other satellites fix the position) while still carrying the unmodelled double-difference
+        ionosphere and troposphere that the older ones have averaged, and it is what makes a ratio
+        test fail right after a slip or a rising satellite (the "AR filter" of RTKLIB-demo5 b34
+        delays such satellites for the same reason). Validated ambiguities follow, lowest
+        elevation first (demo5 ``manage_amb_LAMBDA``).
+        """
+        proven = self._proven[sat, f]
+        lock = np.where(proven, 0, self._lock[sat, f])
+        order = np.lexsort((el, lock, proven))
+        rank = np.empty(order.shape[0], dtype=np.float64)
+        rank[order] = np.arange(order.shape[0])
+        return rank
 
     def _hold(self, res):
         """Constrain the float DD ambiguities to the fixed integers (fix-and-hold)."""
