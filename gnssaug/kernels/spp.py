@@ -181,8 +181,10 @@ def _wls(sat_pos, rowf, rowi, active, t_gps_day_s, doy, ion, opts, n_groups, x, 
 
     ``work`` is float64[5, n]: az, el, iono, tropo, iono-gradient partial caches, computed at the receiver position
     ``atmo_rx`` (float64[3], NaN: not yet). Returns
-    ``(reason, n_used, n_param, chi2)``; ``qinv[:k, :k]`` is the inverse normal matrix of the
-    parameters in the order position, then the clocks of the groups with ``pidx[g] >= 0``.
+    ``(reason, n_used, n_param, chi2, n_param_all)``; ``qinv[:k_all, :k_all]`` is the inverse normal
+    matrix of the parameters in the order position, the clocks of the groups with ``pidx[g] >= 0``
+    (``n_param`` in all), then the estimated ionosphere scale and gradient (``n_param_all - n_param``
+    of them, in that order).
     """
     n = sat_pos.shape[0]
     az, el, iono_m, tropo_m, grad_m = work[0], work[1], work[2], work[3], work[4]
@@ -193,6 +195,7 @@ def _wls(sat_pos, rowf, rowi, active, t_gps_day_s, doy, ion, opts, n_groups, x, 
     reason = NO_CONVERGENCE
     n_used = 0
     k = 3
+    k_all = 3
     chi2 = 0.0
     for _it in range(int(opts[OPT_MAX_ITER])):
         on_earth = math.sqrt(x[0] ** 2 + x[1] ** 2 + x[2] ** 2) > _EARTH_SURFACE_M
@@ -215,7 +218,7 @@ def _wls(sat_pos, rowf, rowi, active, t_gps_day_s, doy, ion, opts, n_groups, x, 
             pidx[g] = k if count[g] > 0 else -1
             k += 1 if count[g] > 0 else 0
         if n_used < k or k >= _MAX_PARAM:
-            return TOO_FEW_SATS, n_used, k, 0.0
+            return TOO_FEW_SATS, n_used, k, 0.0, k
         # the ionosphere scale is a constrained parameter: it costs no degree of freedom
         k_iono = -1
         # extra ionosphere parameters only with enough redundancy to tell them from the position
@@ -282,7 +285,7 @@ def _wls(sat_pos, rowf, rowi, active, t_gps_day_s, doy, ion, opts, n_groups, x, 
             for q in range(p):
                 nmat[p, q] = nmat[q, p]
         if not _cholesky_inverse(nmat, k_all, qinv):
-            return SINGULAR, n_used, k, chi2
+            return SINGULAR, n_used, k, chi2, k
         step_pos2 = 0.0
         for p in range(3):
             d = _step(qinv, bvec, p, k_all)
@@ -296,7 +299,7 @@ def _wls(sat_pos, rowf, rowi, active, t_gps_day_s, doy, ion, opts, n_groups, x, 
         if on_earth and math.sqrt(step_pos2) < opts[OPT_CONV_M]:
             reason = OK
             break
-    return reason, n_used, k, chi2
+    return reason, n_used, k, chi2, k_all
 
 
 @kernel
@@ -338,6 +341,49 @@ def _test(chi2, n_used, k, chi2_table):
     if dof <= 0:
         return True
     return chi2 <= chi2_table[min(dof, chi2_table.shape[0]) - 1]
+
+
+@kernel
+def _leave_one_out(j, sat_pos, x, rowi, work, qinv, pidx, k, k_all, var_m2, resid_m, chi2, n_used, opts):
+    """Chi-square and parameter count of the converged solution without row ``j``, in closed form.
+
+    For a linear(ised) weighted least squares, deleting observation ``j`` lowers the weighted sum of
+    squared residuals by ``v_j^2 / r_j`` with ``r_j = var_j - h_j Q h_j^T`` the variance of its
+    residual (the leave-one-out identity behind Baarda's w-test; Teunissen, "Testing Theory", 2006,
+    ch. 4). The range is linear to 1e-8 over a metre-scale correction and the atmosphere delays are
+    those of the full solution's position, so this equals a fresh solution without the row to about
+    1e-4 relative (far below the test's resolution), at O(k^2) cost instead of a new iterated
+    solution. The only row of its clock group takes its clock with it (``r_j`` = 0:
+    chi-square unchanged, one parameter fewer). Returns ``(-1.0, k)`` when the deletion would drop
+    the ionosphere parameters (redundancy falling below ``OPT_IONO_MIN_REDUNDANCY``): the caller then
+    solves without the row.
+    """
+    n_extra = k_all - k
+    if n_extra > 0 and n_used - 1 - k < opts[OPT_IONO_MIN_REDUNDANCY]:
+        return -1.0, k
+    hrow = np.zeros(_MAX_PARAM)
+    dx = sat_pos[j, 0] - x[0]
+    dy = sat_pos[j, 1] - x[1]
+    dz = sat_pos[j, 2] - x[2]
+    rng = math.sqrt(dx * dx + dy * dy + dz * dz)
+    hrow[0] = -dx / rng
+    hrow[1] = -dy / rng
+    hrow[2] = -dz / rng
+    hrow[pidx[rowi[j, COL_GROUP]]] = 1.0
+    if n_extra > 0:
+        hrow[k] = work[2, j]  # ionosphere scale partial: the model delay
+    if n_extra > 1:
+        hrow[k + 1] = work[4, j]  # gradient partial
+    hqh = 0.0
+    for p in range(k_all):
+        s = 0.0
+        for q in range(k_all):
+            s += qinv[p, q] * hrow[q]
+        hqh += hrow[p] * s
+    r_j = var_m2[j] - hqh
+    if r_j <= 1e-9 * var_m2[j]:
+        return chi2, k - 1  # the group's only row: its clock goes with it
+    return max(chi2 - resid_m[j] * resid_m[j] / r_j, 0.0), k
 
 
 @kernel
@@ -391,8 +437,8 @@ def spp_epoch(sat_pos, rowf, rowi, valid, t_gps_day_s, doy, ion, opts, chi2_tabl
     qinv = np.zeros((_MAX_PARAM, _MAX_PARAM))
     pidx = np.full(n_groups, -1, np.int64)
     x_start = x.copy()
-    reason, n_used, k, chi2 = _wls(sat_pos, rowf, rowi, active, t_gps_day_s, doy, ion, opts, n_groups, x, work,
-                                   atmo_rx, used, resid_m, var_m2, qinv, pidx)
+    reason, n_used, k, chi2, k_all = _wls(sat_pos, rowf, rowi, active, t_gps_day_s, doy, ion, opts, n_groups, x,
+                                          work, atmo_rx, used, resid_m, var_m2, qinv, pidx)
     n_excl = 0
     passed = reason == OK and _test(chi2, n_used, k, chi2_table)
     if reason == NO_CONVERGENCE or (reason == OK and not passed):
@@ -414,9 +460,17 @@ def spp_epoch(sat_pos, rowf, rowi, valid, t_gps_day_s, doy, ion, opts, chi2_tabl
                 if not (active[j] and (used[j] or reason != OK)):
                     continue
                 active[j] = False
-                x_try[:] = x_seed
-                r_j, nu_j, k_j, c_j = _wls(sat_pos, rowf, rowi, active, t_gps_day_s, doy, ion, opts, n_groups,
-                                           x_try, work, atmo_rx, used_try, res_try, var_try, q_try, p_try)
+                c_j, k_j = -1.0, k
+                nu_j = n_used - 1
+                if reason == OK:
+                    c_j, k_j = _leave_one_out(j, sat_pos, x, rowi, work, qinv, pidx, k, k_all, var_m2, resid_m, chi2,
+                                              n_used, opts)
+                r_j = OK
+                if c_j < 0.0:  # no closed form: solve without row j
+                    x_try[:] = x_seed
+                    r_j, nu_j, k_j, c_j, _ka = _wls(sat_pos, rowf, rowi, active, t_gps_day_s, doy, ion, opts,
+                                                    n_groups, x_try, work, atmo_rx, used_try, res_try, var_try,
+                                                    q_try, p_try)
                 active[j] = True
                 if r_j != OK or nu_j - k_j < 1:
                     continue
@@ -435,8 +489,8 @@ def spp_epoch(sat_pos, rowf, rowi, valid, t_gps_day_s, doy, ion, opts, chi2_tabl
             active[best_j] = False
             n_excl += 1
             x[:] = x_seed
-            reason, n_used, k, chi2 = _wls(sat_pos, rowf, rowi, active, t_gps_day_s, doy, ion, opts, n_groups, x,
-                                           work, atmo_rx, used, resid_m, var_m2, qinv, pidx)
+            reason, n_used, k, chi2, k_all = _wls(sat_pos, rowf, rowi, active, t_gps_day_s, doy, ion, opts,
+                                                  n_groups, x, work, atmo_rx, used, resid_m, var_m2, qinv, pidx)
             passed = reason == OK and _test(chi2, n_used, k, chi2_table)
             if passed or reason != OK:
                 break

@@ -233,3 +233,56 @@ def test_ionosphere_scale_and_gradient_parameters_absorb_a_model_error():
     opts[k.OPT_IONO_MIN_REDUNDANCY] = 100
     (reason, *_), x_off, *_ = _solve(sat_pos, rowf, rowi, opts=opts)
     np.testing.assert_allclose(x_off[:3], x_plain[:3], atol=1e-6)
+
+
+def _wls_full(sat_pos, rowf, rowi, opts, active):
+    """The kernel's iterated least squares alone: (reason, n_used, k, chi2, k_all), x, caches."""
+    n = sat_pos.shape[0]
+    x = np.zeros(3 + N_GROUPS + k.N_EXTRA)
+    work = np.full((5, n), np.nan)
+    atmo_rx = np.full(3, np.nan)
+    used = np.zeros(n, np.bool_)
+    resid, var = np.zeros(n), np.zeros(n)
+    qinv = np.zeros((16, 16))
+    pidx = np.full(N_GROUPS, -1, np.int64)
+    out = k._wls(sat_pos, rowf, rowi, active, T_DAY_S, DOY, ION, opts, N_GROUPS, x, work, atmo_rx, used, resid,
+                 var, qinv, pidx)
+    return out, x, work, resid, var, qinv, pidx
+
+
+@pytest.mark.parametrize("iono_sigma", [0.0, 1.0])
+def test_leave_one_out_chi_square_equals_a_solution_without_the_row(iono_sigma):
+    # Fault exclusion scores each candidate by the closed-form chi-square without it; it must equal
+    # a fresh iterated solution without that row (to the solver's convergence), for every row,
+    # with and without the ionosphere parameters; a group's only row takes its clock parameter along.
+    rx, sat_pos, rowf, rowi = _constellation(n_gps=8, n_bds=7, noise_m=0.5, seed=5, fault=(3, 25.0),
+                                             iono_error=(0.3, 0.2))
+    rowi[14, k.COL_GROUP] = 2  # a lone satellite in a third clock group
+    opts = _opts(max_exclude=0)
+    opts[k.OPT_IONO_SCALE_SIGMA] = opts[k.OPT_IONO_GRAD_SIGMA] = iono_sigma
+    opts[k.OPT_IONO_MIN_REDUNDANCY] = 4
+    n = sat_pos.shape[0]
+    active = np.ones(n, np.bool_)
+    (reason, n_used, n_param, chi2, k_all), x, work, resid, var, qinv, pidx = _wls_full(
+        sat_pos, rowf, rowi, opts, active)
+    assert reason == k.OK and n_used == n and k_all == n_param + (2 if iono_sigma else 0)
+    exact, closed = np.zeros(n), np.zeros(n)
+    for j in range(n):
+        active[j] = False
+        (r_j, nu_j, k_j, exact[j], _), *_ = _wls_full(sat_pos, rowf, rowi, opts, active)
+        active[j] = True
+        closed[j], k_loo = k._leave_one_out(j, sat_pos, x, rowi, work, qinv, pidx, n_param, k_all, var, resid,
+                                            chi2, n_used, opts)
+        assert r_j == k.OK and k_loo == k_j
+    # Equal up to the atmosphere's change over the metres (tens with the ionosphere parameters) the
+    # position moves without a row: the closed form keeps the full solution's delays. The FDE
+    # decisions are the same: the same best candidate and the same rows passing the test.
+    np.testing.assert_allclose(closed, exact, rtol=0.01 if iono_sigma else 1e-4, atol=0.5 if iono_sigma else 1e-3)
+    threshold = _chi2_table()[n_used - 1 - n_param - 1]
+    assert np.argmin(closed) == np.argmin(exact) == 3
+    np.testing.assert_array_equal(closed <= threshold, exact <= threshold)
+    # when the deletion would drop the ionosphere parameters there is no closed form
+    opts[k.OPT_IONO_MIN_REDUNDANCY] = n_used - n_param
+    c_loo, _ = k._leave_one_out(0, sat_pos, x, rowi, work, qinv, pidx, n_param, k_all, var, resid, chi2, n_used,
+                                opts)
+    assert (c_loo < 0) == (iono_sigma > 0)
