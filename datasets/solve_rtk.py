@@ -95,6 +95,8 @@ def _header_lines(options, base_pos, combined: bool) -> dict:
         "ref pos": f"{lat:14.9f} {lon:14.9f} {h:10.4f}",
         "ionos opt": "OFF (cancels in double differences)",
     }
+    if options.mode == "kinematic" and options.iono_std_m_per_10km > 0.0:
+        lines["ionos opt"] = f"Weighted fixed solution ({options.iono_std_m_per_10km:g} m per 10 km)"
     if options.mode != "dgnss":
         lines["amb res"] = options.ar_mode.capitalize()
         lines["val thres"] = f"{options.ratio_threshold:.1f}"

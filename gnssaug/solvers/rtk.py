@@ -118,6 +118,10 @@ class RtkOptions:
         Carrier-smoothing window of DGNSS [epochs].
     tropo : bool
         Model each receiver's troposphere (Saastamoinen + Niell); matters when heights differ.
+    iono_std_m_per_10km : float
+        Standard deviation of the single-difference vertical ionosphere per 10 km of baseline [m]
+        used by the ionosphere-weighted fixed solution (RTKLIB 2.4.3 ``stats-stdiono`` default
+        0.03 m, scaled by baseline / 10 km as in its ``udion``); 0 turns the weighting off.
     """
 
     mode: str = "kinematic"
@@ -143,6 +147,7 @@ class RtkOptions:
     hold_std_cyc: float = 0.03
     max_innovation_m: float = 30.0
     hatch_window: int = 100
+    iono_std_m_per_10km: float = 0.03
     tropo: bool = True
 
     def validated(self) -> RtkOptions:
@@ -582,9 +587,62 @@ class RtkEngine:
         self._proven[sat[rows[fixed_rows]], fs[fixed_rows]] = True
         sol.pos_ecef_m = res.pos_ecef_m
         sol.cov_ecef_m2 = res.cov_ecef_m2
+        if o.mode == "kinematic" and o.iono_std_m_per_10km > 0.0:
+            shift, dcov = self._iono_weighting(obs, rows[fixed_rows], fs[fixed_rows], ref[fixed_rows], res)
+            sol.pos_ecef_m = res.pos_ecef_m + shift
+            sol.cov_ecef_m2 = res.cov_ecef_m2 + dcov
         sol.status = SolStatus.FIX
         if o.ar_mode == "fix-and-hold":
             self._hold(res)
+
+    def _iono_weighting(self, obs, rows, fs, ref, res):
+        """Shift and covariance increase of the fixed position under the ionosphere-weighted model.
+
+        Over a baseline of length ``bl`` the double-difference ionosphere does not cancel. Each
+        satellite's single-difference slant delay on its first frequency is treated as a random
+        error of standard deviation ``iono_std_m_per_10km * bl / 10 km`` times the single-layer
+        mapping function, scaled by ``(f1/f)^2`` on the other frequency (the ionosphere-weighted
+        model, Odijk 2002, "Fast precise GPS positioning in the presence of ionospheric delays",
+        §4; prior as RTKLIB 2.4.3 ``udion``). The fixed-ambiguity DD phases are solved by
+        least squares with and without that error term at the fixed position; the difference is
+        added to the conditioned position (zero on short baselines, where the term vanishes).
+
+        Returns
+        -------
+        float64[3], float64[3, 3]
+            Position shift [m] and covariance increase [m^2].
+        """
+        pos = res.pos_ecef_m
+        bl_m = float(np.linalg.norm(pos - self.base_pos_ecef_m))
+        zero = (np.zeros(3), np.zeros((3, 3)))
+        sigma_v_m = self.options.iono_std_m_per_10km * bl_m / 1.0e4
+        if rows.shape[0] < 4 or sigma_v_m <= 0.0:
+            return zero
+        los, el, sd_range = self._geometry(pos, obs)
+        lam = obs["lam"]
+        sd_cp_m = (obs["cp"][0] - obs["cp"][1]) * lam
+        m = rows.shape[0]
+        # DD phase minus fixed integers minus modelled DD range (equal wavelengths within a group).
+        v = (sd_cp_m[rows, fs] - sd_cp_m[ref, fs]) - (sd_range[rows] - sd_range[ref]) - lam[rows, fs] * res.b_fix_cyc
+        h = -(los[rows] - los[ref])
+        var_cp, _ = self._variances(el)
+        r = np.diag(var_cp[rows, fs])
+        same_ref = (ref[:, None] == ref[None, :]) & (fs[:, None] == fs[None, :])
+        r += np.where(same_ref, var_cp[ref, fs][:, None], 0.0)
+        # Ionosphere: d[k, s] = mu_f (+1 at the satellite, -1 at the reference) of row k.
+        n = obs["sat"].shape[0]
+        mu = (lam[rows, fs] / lam[rows, 0]) ** 2
+        d = np.zeros((m, n))
+        d[np.arange(m), rows] = mu
+        d[np.arange(m), ref] -= mu
+        sigma_s_m = sigma_v_m * _iono_mapping(el)
+        r_iono = r + (d * sigma_s_m**2) @ d.T
+        try:
+            pos0, cov0 = _gls(h, v, r)
+            pos1, cov1 = _gls(h, v, r_iono)
+        except np.linalg.LinAlgError:
+            return zero
+        return pos1 - pos0, cov1 - cov0
 
     def _drop_order(self, sat, f, el):
         """Rank of each candidate DD ambiguity for partial fixing (lowest is dropped first).
@@ -614,6 +672,21 @@ class RtkEngine:
         r = np.eye(nb) * self.options.hold_std_cyc**2
         act = np.concatenate([np.arange(3), np.unique(np.concatenate([res.amb_i, res.amb_j]))]).astype(np.int64)
         ekf_update(self.x, self.p, act, h, v, r)
+
+
+def _iono_mapping(el_rad):
+    """Single-layer ionosphere mapping function, shell at 350 km (IS-GPS-200 §20.3.3.5.2.5 form)."""
+    sin_z = 6371.0 / (6371.0 + 350.0) * np.cos(el_rad)
+    return 1.0 / np.sqrt(1.0 - sin_z**2)
+
+
+def _gls(h, v, r):
+    """Generalised least squares ``(H^T R^-1 H)^-1 H^T R^-1 v`` and its covariance."""
+    c = np.linalg.cholesky(r)
+    hw = np.linalg.solve(c, h)
+    vw = np.linalg.solve(c, v)
+    cov = np.linalg.inv(hw.T @ hw)
+    return cov @ (hw.T @ vw), cov
 
 
 # ----------------------------------------------------------------------------------------------

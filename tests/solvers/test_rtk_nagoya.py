@@ -67,6 +67,15 @@ def test_nagoya_gec_is_as_good_as_rtklib(nagoya):
     assert np.hypot(h_rms, v_rms) <= 0.00187
 
 
+def test_ionosphere_weighting_changes_nothing_on_a_one_metre_baseline(nagoya):
+    # The prior scales with the baseline (0.03 m per 10 km): 3 um here, far below the phase noise.
+    rover, base, eph, base_pos, truth, _ = nagoya
+    weighted = solve_rtk(rover, base, eph, base_pos, RtkOptions(systems="GEC"))
+    plain = solve_rtk(rover, base, eph, base_pos, RtkOptions(systems="GEC", iono_std_m_per_10km=0.0))
+    np.testing.assert_array_equal(weighted.status, plain.status)
+    assert np.max(np.abs(weighted.pos_ecef_m - plain.pos_ecef_m)) < 1e-5
+
+
 def test_combined_forward_backward(nagoya):
     rover, base, eph, base_pos, truth, _ = nagoya
     sols = solve_rtk(rover, base, eph, base_pos, RtkOptions(systems="GEC"), combined=True)
