@@ -616,7 +616,9 @@ class RtkEngine:
         bl_m = float(np.linalg.norm(pos - self.base_pos_ecef_m))
         zero = (np.zeros(3), np.zeros((3, 3)))
         sigma_v_m = self.options.iono_std_m_per_10km * bl_m / 1.0e4
-        if rows.shape[0] < 4 or sigma_v_m <= 0.0:
+        # Largest slant term: mapping <= 3.2 (at the horizon), (f1/f)^2 <= 1.8 (L1/L5). Below 1 % of
+        # the phase noise it changes the variances by < 1e-4 relative: not worth the two solves.
+        if rows.shape[0] < 4 or sigma_v_m * 3.2 * 1.8 < 0.01 * self.options.phase_std_m:
             return zero
         los, el, sd_range = self._geometry(pos, obs)
         lam = obs["lam"]

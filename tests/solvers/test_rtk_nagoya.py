@@ -74,6 +74,12 @@ def test_ionosphere_weighting_changes_nothing_on_a_one_metre_baseline(nagoya):
     plain = solve_rtk(rover, base, eph, base_pos, RtkOptions(systems="GEC", iono_std_m_per_10km=0.0))
     np.testing.assert_array_equal(weighted.status, plain.status)
     assert np.max(np.abs(weighted.pos_ecef_m - plain.pos_ecef_m)) < 1e-5
+    # A prior 100 times RTKLIB's (0.3 mm at 1 m, large enough to be computed) still moves the fixed
+    # positions by far less than their millimetre noise.
+    strong = solve_rtk(rover, base, eph, base_pos, RtkOptions(systems="GEC", iono_std_m_per_10km=3.0))
+    np.testing.assert_array_equal(strong.status, plain.status)
+    moved = np.linalg.norm(strong.pos_ecef_m - plain.pos_ecef_m, axis=1)
+    assert 0.0 < np.max(moved) < 2e-4
 
 
 def test_combined_forward_backward(nagoya):
