@@ -16,7 +16,11 @@ Measurement model of row ``i`` (metres)::
     var(e_i) = efact_i^2 (a^2 + b^2 / sin^2 el) [* 10^((cn0_nom - cn0)/10)] + var_sat_i
                + (iono_err * iono_i)^2 + (tropo_err / (sin el + 0.1))^2
 
-(the error model of RTKLIB's ``varerr``; RTKLIB manual App. E.6 and E.5).
+(the error model of RTKLIB's ``varerr``; RTKLIB manual App. E.6 and E.5). With the broadcast
+ionosphere, ``iono_i = (1 + s) I_i + g m_i dlat_i + c m_i dlat_i^2`` where ``I_i`` is the Klobuchar delay,
+``m_i`` the 350 km shell obliquity (times the frequency factor), ``dlat_i`` the pierce point's latitude
+offset [deg], and the scale error ``s``, north gradient ``g`` and north curvature ``c`` are optional
+parameters with zero-mean priors (see :func:`_wls`).
 """
 
 import math
@@ -45,8 +49,10 @@ OPT_IONO_SCALE_SIGMA = 12  # prior sigma of the per-epoch broadcast-ionosphere s
 OPT_FDE_UNIQUE = 13  # 1: accept an exclusion only when exactly one candidate's removal passes the test
 OPT_IONO_GRAD_SIGMA = 14  # prior sigma of a north gradient of the vertical iono error [m/deg]; 0: off
 OPT_IONO_MIN_REDUNDANCY = 15  # estimate the ionosphere parameters only with n_used - n_clock_pos >= this
-N_OPT = 16
-N_EXTRA = 2  # parameters after the clocks in x: ionosphere scale error, ionosphere north gradient
+OPT_IONO_CURV_SIGMA = 16  # prior sigma of a north curvature of the vertical iono error [m/deg^2]; 0: off
+OPT_IONO_PRIORS_RELATIVE = 17  # 1: gradient/curvature sigmas are per metre of the model's daily peak delay
+N_OPT = 18
+N_EXTRA = 3  # parameters after the clocks in x: ionosphere scale error, north gradient, north curvature
 _SHELL_RATIO = 6371.0 / (6371.0 + 350.0)  # Earth radius / thin-shell radius (350 km shell)
 
 # Columns of the per-row float inputs (float64[n, N_ROWF]).
@@ -128,16 +134,36 @@ def _step(qinv, bvec, p, k):
 
 
 @kernel
-def _atmosphere(rx, sat_pos, rowf, rowi, t_gps_day_s, doy, ion, opts, az, el, iono_m, tropo_m, grad_m):
+def _model_peak_m(llh, ion):
+    """Largest zenith delay [m] of the broadcast models over the receiver: each at 14:00 local time.
+
+    A measure of the ionosphere's current size (solar cycle, season) from the broadcast coefficients;
+    NaN when no model has coefficients.
+    """
+    t_peak_s = (50400.0 - llh[1] * 43200.0 / math.pi) % 86400.0
+    peak = math.nan
+    if ion[0] != 0.0:
+        peak = klobuchar_gps(llh[0], llh[1], 0.0, math.pi / 2.0, t_peak_s, ion[0:4], ion[4:8])
+    if ion[8] != 0.0:
+        bds = klobuchar_bds(llh[0], llh[1], 0.0, math.pi / 2.0, t_peak_s, ion[8:12], ion[12:16])
+        peak = bds if math.isnan(peak) else max(peak, bds)
+    return peak
+
+
+@kernel
+def _atmosphere(rx, sat_pos, rowf, rowi, t_gps_day_s, doy, ion, opts, az, el, iono_m, tropo_m, grad_m, curv_m):
     """Azimuth, elevation, ionospheric and tropospheric delays of every active row seen from ``rx``.
 
     ``ion`` is float64[16]: GPS alpha, GPS beta, BDS alpha, BDS beta. ``grad_m`` receives the
     partial of the slant delay on a north gradient of the vertical delay [m per (m/deg)]: the
-    350 km shell obliquity times the pierce point's latitude offset [deg] (0 without a model).
+    350 km shell obliquity times the pierce point's latitude offset [deg] (0 without a model);
+    ``curv_m`` the partial on a north curvature [m per (m/deg^2)]: obliquity times the offset squared.
+    Returns the models' peak zenith delay over the receiver (:func:`_model_peak_m`).
     """
     llh = llh_from_ecef(rx)
     rot = enu_rotation(llh[0], llh[1])
     t_bdt_day_s = (t_gps_day_s + _BDT_MINUS_GPST_S) % 86400.0
+    peak_m = _model_peak_m(llh, ion)
     # every row, not only the active ones: fault exclusion re-activates rows against this cache
     for i in range(sat_pos.shape[0]):
         if math.isnan(sat_pos[i, 0]):
@@ -161,33 +187,42 @@ def _atmosphere(rx, sat_pos, rowf, rowi, t_gps_day_s, doy, ion, opts, az, el, io
         trop = tropo_slant_delay(llh[0], llh[2], el[i], doy, opts[OPT_HUMIDITY])
         tropo_m[i] = trop if not math.isnan(trop) else 0.0
         grad_m[i] = 0.0
+        curv_m[i] = 0.0
         if iono_m[i] != 0.0 and el[i] > 0.0:
             ratio = _SHELL_RATIO * math.cos(el[i])
             psi = math.pi / 2.0 - el[i] - math.asin(ratio)
             sin_ipp = math.sin(llh[0]) * math.cos(psi) + math.cos(llh[0]) * math.sin(psi) * math.cos(az[i])
             dlat_deg = (math.asin(min(max(sin_ipp, -1.0), 1.0)) - llh[0]) * 180.0 / math.pi
             grad_m[i] = dlat_deg / math.sqrt(1.0 - ratio * ratio) * rowf[i, COL_IONO_SCALE]
+            curv_m[i] = grad_m[i] * dlat_deg
+    return peak_m
 
 
 @kernel
 def _wls(sat_pos, rowf, rowi, active, t_gps_day_s, doy, ion, opts, n_groups, x, work, atmo_rx, used, resid_m,
-         var_m2, qinv, pidx):
+         var_m2, qinv, pidx, kx):
     """Iterate the weighted least squares from ``x`` (float64[3 + n_groups + N_EXTRA], updated in place).
 
-    ``x`` holds the position, one clock per group and, last, the relative scale error ``s`` of the
-    broadcast ionosphere (model delays are multiplied by ``1 + s``; estimated with a zero-mean prior
-    of sigma ``opts[OPT_IONO_SCALE_SIGMA]`` when that is positive, else held at 0) and a north
-    gradient of the vertical delay error [m/deg] (prior sigma ``opts[OPT_IONO_GRAD_SIGMA]``).
+    ``x`` holds the position, one clock per group and, last, three ionosphere parameters, each
+    estimated with a zero-mean prior when its sigma is positive (else held at 0): the relative scale
+    error ``s`` of the broadcast model (delays multiplied by ``1 + s``; sigma
+    ``opts[OPT_IONO_SCALE_SIGMA]``), a north gradient [m/deg] and a north curvature [m/deg^2] of the
+    vertical delay error over the pierce-point latitude offset (sigmas ``opts[OPT_IONO_GRAD_SIGMA]``
+    and ``opts[OPT_IONO_CURV_SIGMA]``, in metres or, with ``OPT_IONO_PRIORS_RELATIVE``, per metre of
+    the model's daily peak delay). The gradient and curvature need the scale; the curvature needs one
+    more redundant measurement.
 
-    ``work`` is float64[5, n]: az, el, iono, tropo, iono-gradient partial caches, computed at the receiver position
-    ``atmo_rx`` (float64[3], NaN: not yet). Returns
-    ``(reason, n_used, n_param, chi2, n_param_all)``; ``qinv[:k_all, :k_all]`` is the inverse normal
-    matrix of the parameters in the order position, the clocks of the groups with ``pidx[g] >= 0``
-    (``n_param`` in all), then the estimated ionosphere scale and gradient (``n_param_all - n_param``
-    of them, in that order).
+    ``work`` is float64[6, n]: az, el, iono, tropo, iono-gradient and iono-curvature partial caches,
+    computed at the receiver position ``atmo_rx[:3]`` (float64[4], NaN: not yet; ``atmo_rx[3]`` the
+    models' peak delay there). Returns ``(reason, n_used, n_param, chi2, n_param_all)``;
+    ``qinv[:k_all, :k_all]`` is the inverse normal matrix of the parameters in the order position,
+    the clocks of the groups with ``pidx[g] >= 0`` (``n_param`` in all), then the estimated
+    ionosphere parameters, whose indices ``kx`` (int64[3]: scale, gradient, curvature; -1: not
+    estimated) receives.
     """
     n = sat_pos.shape[0]
-    az, el, iono_m, tropo_m, grad_m = work[0], work[1], work[2], work[3], work[4]
+    kx[:] = -1
+    az, el, iono_m, tropo_m, grad_m, curv_m = work[0], work[1], work[2], work[3], work[4], work[5]
     nmat = np.zeros((_MAX_PARAM, _MAX_PARAM))
     bvec = np.zeros(_MAX_PARAM)
     hrow = np.zeros(_MAX_PARAM)
@@ -202,8 +237,8 @@ def _wls(sat_pos, rowf, rowi, active, t_gps_day_s, doy, ion, opts, n_groups, x, 
         if on_earth:
             moved = math.sqrt((x[0] - atmo_rx[0]) ** 2 + (x[1] - atmo_rx[1]) ** 2 + (x[2] - atmo_rx[2]) ** 2)
             if not moved < 1.0:  # NaN (no cache yet) lands here too
-                _atmosphere(x[:3], sat_pos, rowf, rowi, t_gps_day_s, doy, ion, opts, az, el, iono_m, tropo_m,
-                            grad_m)
+                atmo_rx[3] = _atmosphere(x[:3], sat_pos, rowf, rowi, t_gps_day_s, doy, ion, opts, az, el, iono_m,
+                                         tropo_m, grad_m, curv_m)
                 atmo_rx[:3] = x[:3]
         # one clock parameter per group with at least one usable row
         count[:] = 0
@@ -227,10 +262,23 @@ def _wls(sat_pos, rowf, rowi, active, t_gps_day_s, doy, ion, opts, n_groups, x, 
                 if used[i] and iono_m[i] != 0.0:
                     k_iono = k
                     break
-        k_grad = k + 1 if k_iono >= 0 and opts[OPT_IONO_GRAD_SIGMA] > 0.0 else -1
-        k_all = k + (1 if k_iono >= 0 else 0) + (1 if k_grad >= 0 else 0)
+        unit = 1.0
+        if opts[OPT_IONO_PRIORS_RELATIVE] > 0.0:
+            unit = atmo_rx[3] if atmo_rx[3] > 0.0 else 0.0
+        sigma_grad = opts[OPT_IONO_GRAD_SIGMA] * unit
+        sigma_curv = opts[OPT_IONO_CURV_SIGMA] * unit
+        k_grad = k + 1 if k_iono >= 0 and sigma_grad > 0.0 else -1
+        k_curv = -1
+        # the third ionosphere parameter needs one more redundant measurement
+        if k_iono >= 0 and sigma_curv > 0.0 and n_used - k >= opts[OPT_IONO_MIN_REDUNDANCY] + 1:
+            k_curv = k_grad + 1 if k_grad >= 0 else k_iono + 1
+        kx[0] = k_iono
+        kx[1] = k_grad
+        kx[2] = k_curv
+        k_all = k + (1 if k_iono >= 0 else 0) + (1 if k_grad >= 0 else 0) + (1 if k_curv >= 0 else 0)
         scale = x[3 + n_groups] if k_iono >= 0 else 0.0
         grad = x[4 + n_groups] if k_grad >= 0 else 0.0
+        curv = x[5 + n_groups] if k_curv >= 0 else 0.0
         nmat[:k_all, :k_all] = 0.0
         bvec[:k_all] = 0.0
         chi2 = 0.0
@@ -244,7 +292,7 @@ def _wls(sat_pos, rowf, rowi, active, t_gps_day_s, doy, ion, opts, n_groups, x, 
             # Earth rotation during the signal flight (first-order Sagnac term)
             sagnac = OMEGA_E_GPS_RADPS * (sat_pos[i, 0] * x[1] - sat_pos[i, 1] * x[0]) / C_MPS
             g = rowi[i, COL_GROUP]
-            atmo = (1.0 + scale) * iono_m[i] + grad * grad_m[i] + tropo_m[i] if on_earth else 0.0
+            atmo = (1.0 + scale) * iono_m[i] + grad * grad_m[i] + curv * curv_m[i] + tropo_m[i] if on_earth else 0.0
             v = rowf[i, COL_PR_M] - (rng + sagnac + x[3 + g] - rowf[i, COL_SAT_CLK_M] + atmo)
             sin_el = max(math.sin(el[i]), 0.05) if on_earth else 1.0
             var_code = opts[OPT_ERR_A_M] ** 2 + (opts[OPT_ERR_B_M] / sin_el) ** 2
@@ -268,6 +316,8 @@ def _wls(sat_pos, rowf, rowi, active, t_gps_day_s, doy, ion, opts, n_groups, x, 
                 hrow[k_iono] = iono_m[i]
             if k_grad >= 0:
                 hrow[k_grad] = grad_m[i]
+            if k_curv >= 0:
+                hrow[k_curv] = curv_m[i]
             w = 1.0 / var
             for p in range(k_all):
                 bvec[p] += hrow[p] * w * v
@@ -278,9 +328,13 @@ def _wls(sat_pos, rowf, rowi, active, t_gps_day_s, doy, ion, opts, n_groups, x, 
             nmat[k_iono, k_iono] += w_prior
             bvec[k_iono] -= w_prior * scale
         if k_grad >= 0:
-            w_prior = 1.0 / opts[OPT_IONO_GRAD_SIGMA] ** 2
+            w_prior = 1.0 / sigma_grad**2
             nmat[k_grad, k_grad] += w_prior
             bvec[k_grad] -= w_prior * grad
+        if k_curv >= 0:
+            w_prior = 1.0 / sigma_curv**2
+            nmat[k_curv, k_curv] += w_prior
+            bvec[k_curv] -= w_prior * curv
         for p in range(k_all):
             for q in range(p):
                 nmat[p, q] = nmat[q, p]
@@ -296,6 +350,7 @@ def _wls(sat_pos, rowf, rowi, active, t_gps_day_s, doy, ion, opts, n_groups, x, 
                 x[3 + g] += _step(qinv, bvec, pidx[g], k_all)
         x[3 + n_groups] = scale + _step(qinv, bvec, k_iono, k_all) if k_iono >= 0 else 0.0
         x[4 + n_groups] = grad + _step(qinv, bvec, k_grad, k_all) if k_grad >= 0 else 0.0
+        x[5 + n_groups] = curv + _step(qinv, bvec, k_curv, k_all) if k_curv >= 0 else 0.0
         if on_earth and math.sqrt(step_pos2) < opts[OPT_CONV_M]:
             reason = OK
             break
@@ -344,7 +399,7 @@ def _test(chi2, n_used, k, chi2_table):
 
 
 @kernel
-def _leave_one_out(j, sat_pos, x, rowi, work, qinv, pidx, k, k_all, var_m2, resid_m, chi2, n_used, opts):
+def _leave_one_out(j, sat_pos, x, rowi, work, qinv, pidx, kx, k, k_all, var_m2, resid_m, chi2, n_used, opts):
     """Chi-square and parameter count of the converged solution without row ``j``, in closed form.
 
     For a linear(ised) weighted least squares, deleting observation ``j`` lowers the weighted sum of
@@ -358,8 +413,9 @@ def _leave_one_out(j, sat_pos, x, rowi, work, qinv, pidx, k, k_all, var_m2, resi
     the ionosphere parameters (redundancy falling below ``OPT_IONO_MIN_REDUNDANCY``): the caller then
     solves without the row.
     """
-    n_extra = k_all - k
-    if n_extra > 0 and n_used - 1 - k < opts[OPT_IONO_MIN_REDUNDANCY]:
+    redundancy = n_used - 1 - k
+    if (kx[0] >= 0 and redundancy < opts[OPT_IONO_MIN_REDUNDANCY]) or (
+            kx[2] >= 0 and redundancy < opts[OPT_IONO_MIN_REDUNDANCY] + 1):
         return -1.0, k
     hrow = np.zeros(_MAX_PARAM)
     dx = sat_pos[j, 0] - x[0]
@@ -370,10 +426,9 @@ def _leave_one_out(j, sat_pos, x, rowi, work, qinv, pidx, k, k_all, var_m2, resi
     hrow[1] = -dy / rng
     hrow[2] = -dz / rng
     hrow[pidx[rowi[j, COL_GROUP]]] = 1.0
-    if n_extra > 0:
-        hrow[k] = work[2, j]  # ionosphere scale partial: the model delay
-    if n_extra > 1:
-        hrow[k + 1] = work[4, j]  # gradient partial
+    for m in range(3):  # ionosphere scale, gradient, curvature partials (work rows 2, 4, 5)
+        if kx[m] >= 0:
+            hrow[kx[m]] = work[2 if m == 0 else 3 + m, j]
     hqh = 0.0
     for p in range(k_all):
         s = 0.0
@@ -431,14 +486,15 @@ def spp_epoch(sat_pos, rowf, rowi, valid, t_gps_day_s, doy, ion, opts, chi2_tabl
     """
     n = sat_pos.shape[0]
     active = valid.copy()
-    work = np.full((5, n), np.nan)
-    atmo_rx = np.full(3, np.nan)
+    work = np.full((6, n), np.nan)
+    atmo_rx = np.full(4, np.nan)
     var_m2 = np.zeros(n)
     qinv = np.zeros((_MAX_PARAM, _MAX_PARAM))
     pidx = np.full(n_groups, -1, np.int64)
+    kx = np.full(3, -1, np.int64)
     x_start = x.copy()
     reason, n_used, k, chi2, k_all = _wls(sat_pos, rowf, rowi, active, t_gps_day_s, doy, ion, opts, n_groups, x,
-                                          work, atmo_rx, used, resid_m, var_m2, qinv, pidx)
+                                          work, atmo_rx, used, resid_m, var_m2, qinv, pidx, kx)
     n_excl = 0
     passed = reason == OK and _test(chi2, n_used, k, chi2_table)
     if reason == NO_CONVERGENCE or (reason == OK and not passed):
@@ -450,6 +506,7 @@ def spp_epoch(sat_pos, rowf, rowi, valid, t_gps_day_s, doy, ion, opts, chi2_tabl
         var_try = np.zeros(n)
         q_try = np.zeros((_MAX_PARAM, _MAX_PARAM))
         p_try = np.full(n_groups, -1, np.int64)
+        kx_try = np.full(3, -1, np.int64)
         x_seed = x.copy() if reason == OK else x_start.copy()
         for _round in range(int(opts[OPT_MAX_EXCLUDE])):
             best_j = -1
@@ -463,14 +520,14 @@ def spp_epoch(sat_pos, rowf, rowi, valid, t_gps_day_s, doy, ion, opts, chi2_tabl
                 c_j, k_j = -1.0, k
                 nu_j = n_used - 1
                 if reason == OK:
-                    c_j, k_j = _leave_one_out(j, sat_pos, x, rowi, work, qinv, pidx, k, k_all, var_m2, resid_m, chi2,
-                                              n_used, opts)
+                    c_j, k_j = _leave_one_out(j, sat_pos, x, rowi, work, qinv, pidx, kx, k, k_all, var_m2, resid_m,
+                                              chi2, n_used, opts)
                 r_j = OK
                 if c_j < 0.0:  # no closed form: solve without row j
                     x_try[:] = x_seed
                     r_j, nu_j, k_j, c_j, _ka = _wls(sat_pos, rowf, rowi, active, t_gps_day_s, doy, ion, opts,
                                                     n_groups, x_try, work, atmo_rx, used_try, res_try, var_try,
-                                                    q_try, p_try)
+                                                    q_try, p_try, kx_try)
                 active[j] = True
                 if r_j != OK or nu_j - k_j < 1:
                     continue
@@ -490,7 +547,8 @@ def spp_epoch(sat_pos, rowf, rowi, valid, t_gps_day_s, doy, ion, opts, chi2_tabl
             n_excl += 1
             x[:] = x_seed
             reason, n_used, k, chi2, k_all = _wls(sat_pos, rowf, rowi, active, t_gps_day_s, doy, ion, opts,
-                                                  n_groups, x, work, atmo_rx, used, resid_m, var_m2, qinv, pidx)
+                                                  n_groups, x, work, atmo_rx, used, resid_m, var_m2, qinv, pidx,
+                                                  kx)
             passed = reason == OK and _test(chi2, n_used, k, chi2_table)
             if passed or reason != OK:
                 break

@@ -89,8 +89,12 @@ def _constellation(n_gps=7, n_bds=6, noise_m=0.0, seed=1, fault=None, iono_error
                 TRUE_LLH[0], TRUE_LLH[1], az[i] % (2 * math.pi), el[i], T_DAY_S - 14, ION[8:12], ION[12:16]
             )
         trop = atmo.tropo_slant_delay(TRUE_LLH[0], TRUE_LLH[2], el[i], DOY, 0.7)
-        if iono_error is not None:  # the real ionosphere differs from the model (scale, gradient [m/deg])
-            iono += iono_error[0] * iono + iono_error[1] * _gradient_partial(el[i], az[i] % (2 * math.pi))
+        if iono_error is not None:  # the real ionosphere differs from the model (scale, gradient [m/deg],
+            # optionally a curvature [m/deg^2] over the pierce point's latitude offset)
+            part = _gradient_partial(el[i], az[i] % (2 * math.pi))
+            iono += iono_error[0] * iono + iono_error[1] * part
+            if len(iono_error) > 2:
+                iono += iono_error[2] * part * _dlat_deg(el[i], az[i] % (2 * math.pi))
         pr[i] = rho + TRUE_CLK_M[group[i]] - sat_clk_m[i] + iono + trop + noise_m * rng.standard_normal()
     if fault is not None:
         pr[fault[0]] += fault[1]
@@ -103,6 +107,14 @@ def _constellation(n_gps=7, n_bds=6, noise_m=0.0, seed=1, fault=None, iono_error
     rowf[:, k.COL_IONO_SCALE] = 1.0
     rowi = np.stack([group, model], axis=1).astype(np.int64)
     return rx, sat_pos, rowf, rowi
+
+
+def _dlat_deg(el, az):
+    """Latitude offset [deg] of the 350 km thin-shell pierce point from the receiver."""
+    r_e, h = 6371.0, 350.0
+    psi = math.pi / 2 - el - math.asin(r_e / (r_e + h) * math.cos(el))
+    lat = TRUE_LLH[0]
+    return math.degrees(math.asin(math.sin(lat) * math.cos(psi) + math.cos(lat) * math.sin(psi) * math.cos(az)) - lat)
 
 
 def _gradient_partial(el, az):
@@ -239,50 +251,92 @@ def _wls_full(sat_pos, rowf, rowi, opts, active):
     """The kernel's iterated least squares alone: (reason, n_used, k, chi2, k_all), x, caches."""
     n = sat_pos.shape[0]
     x = np.zeros(3 + N_GROUPS + k.N_EXTRA)
-    work = np.full((5, n), np.nan)
-    atmo_rx = np.full(3, np.nan)
+    work = np.full((6, n), np.nan)
+    atmo_rx = np.full(4, np.nan)
     used = np.zeros(n, np.bool_)
     resid, var = np.zeros(n), np.zeros(n)
     qinv = np.zeros((16, 16))
     pidx = np.full(N_GROUPS, -1, np.int64)
+    kx = np.full(3, -1, np.int64)
     out = k._wls(sat_pos, rowf, rowi, active, T_DAY_S, DOY, ION, opts, N_GROUPS, x, work, atmo_rx, used, resid,
-                 var, qinv, pidx)
-    return out, x, work, resid, var, qinv, pidx
+                 var, qinv, pidx, kx)
+    return out, x, work, resid, var, qinv, pidx, kx
 
 
-@pytest.mark.parametrize("iono_sigma", [0.0, 1.0])
-def test_leave_one_out_chi_square_equals_a_solution_without_the_row(iono_sigma):
+@pytest.mark.parametrize("n_iono", [0, 2, 3])
+def test_leave_one_out_chi_square_equals_a_solution_without_the_row(n_iono):
     # Fault exclusion scores each candidate by the closed-form chi-square without it; it must equal
     # a fresh iterated solution without that row (to the solver's convergence), for every row,
-    # with and without the ionosphere parameters; a group's only row takes its clock parameter along.
+    # with none, two or three ionosphere parameters; a group's only row takes its clock parameter along.
     rx, sat_pos, rowf, rowi = _constellation(n_gps=8, n_bds=7, noise_m=0.5, seed=5, fault=(3, 25.0),
                                              iono_error=(0.3, 0.2))
     rowi[14, k.COL_GROUP] = 2  # a lone satellite in a third clock group
     opts = _opts(max_exclude=0)
-    opts[k.OPT_IONO_SCALE_SIGMA] = opts[k.OPT_IONO_GRAD_SIGMA] = iono_sigma
+    opts[k.OPT_IONO_SCALE_SIGMA] = opts[k.OPT_IONO_GRAD_SIGMA] = 1.0 if n_iono else 0.0
+    opts[k.OPT_IONO_CURV_SIGMA] = 0.1 if n_iono == 3 else 0.0
     opts[k.OPT_IONO_MIN_REDUNDANCY] = 4
     n = sat_pos.shape[0]
     active = np.ones(n, np.bool_)
-    (reason, n_used, n_param, chi2, k_all), x, work, resid, var, qinv, pidx = _wls_full(
+    (reason, n_used, n_param, chi2, k_all), x, work, resid, var, qinv, pidx, kx = _wls_full(
         sat_pos, rowf, rowi, opts, active)
-    assert reason == k.OK and n_used == n and k_all == n_param + (2 if iono_sigma else 0)
+    assert reason == k.OK and n_used == n and k_all == n_param + n_iono
     exact, closed = np.zeros(n), np.zeros(n)
     for j in range(n):
         active[j] = False
         (r_j, nu_j, k_j, exact[j], _), *_ = _wls_full(sat_pos, rowf, rowi, opts, active)
         active[j] = True
-        closed[j], k_loo = k._leave_one_out(j, sat_pos, x, rowi, work, qinv, pidx, n_param, k_all, var, resid,
+        closed[j], k_loo = k._leave_one_out(j, sat_pos, x, rowi, work, qinv, pidx, kx, n_param, k_all, var, resid,
                                             chi2, n_used, opts)
         assert r_j == k.OK and k_loo == k_j
     # Equal up to the atmosphere's change over the metres (tens with the ionosphere parameters) the
     # position moves without a row: the closed form keeps the full solution's delays. The FDE
     # decisions are the same: the same best candidate and the same rows passing the test.
-    np.testing.assert_allclose(closed, exact, rtol=0.01 if iono_sigma else 1e-4, atol=0.5 if iono_sigma else 1e-3)
+    np.testing.assert_allclose(closed, exact, rtol=0.01 if n_iono else 1e-4, atol=0.5 if n_iono else 1e-3)
     threshold = _chi2_table()[n_used - 1 - n_param - 1]
     assert np.argmin(closed) == np.argmin(exact) == 3
     np.testing.assert_array_equal(closed <= threshold, exact <= threshold)
-    # when the deletion would drop the ionosphere parameters there is no closed form
-    opts[k.OPT_IONO_MIN_REDUNDANCY] = n_used - n_param
-    c_loo, _ = k._leave_one_out(0, sat_pos, x, rowi, work, qinv, pidx, n_param, k_all, var, resid, chi2, n_used,
+    # when the deletion would drop an ionosphere parameter there is no closed form
+    opts[k.OPT_IONO_MIN_REDUNDANCY] = n_used - n_param - (1 if n_iono == 3 else 0)
+    c_loo, _ = k._leave_one_out(0, sat_pos, x, rowi, work, qinv, pidx, kx, n_param, k_all, var, resid, chi2, n_used,
                                 opts)
-    assert (c_loo < 0) == (iono_sigma > 0)
+    assert (c_loo < 0) == (n_iono > 0)
+
+
+def test_curvature_parameter_absorbs_an_anomaly_crest():
+    # An equatorial-anomaly-like error: delays growing towards the south faster than linearly
+    # (gradient -0.5 m/deg, curvature 0.08 m/deg^2). Scale and gradient alone leave metres;
+    # with a loose curvature prior all three are recovered and the position is exact again.
+    rx, sat_pos, rowf, rowi = _constellation(n_gps=10, n_bds=10, seed=21, iono_error=(0.2, -0.5, 0.08))
+    opts = _opts(max_exclude=0)
+    opts[k.OPT_IONO_SCALE_SIGMA] = opts[k.OPT_IONO_GRAD_SIGMA] = 10.0
+    (reason, *_), x_two, *_ = _solve(sat_pos, rowf, rowi, opts=opts)
+    assert reason == k.OK and np.linalg.norm(x_two[:3] - rx) > 1.0
+    opts[k.OPT_IONO_CURV_SIGMA] = 1.0
+    (reason, *_), x_three, *_ = _solve(sat_pos, rowf, rowi, opts=opts)
+    assert reason == k.OK and np.linalg.norm(x_three[:3] - rx) < 0.3
+    assert np.all(np.abs(x_three[3 + N_GROUPS:] - [0.2, -0.5, 0.08]) < [0.05, 0.05, 0.01])
+    # priors relative to the models' peak delay: the same sigmas as that many metres
+    peak_m = k._model_peak_m(np.array([TRUE_LLH[0], TRUE_LLH[1], TRUE_LLH[2]]), ION)
+    rel = opts.copy()
+    rel[k.OPT_IONO_PRIORS_RELATIVE] = 1.0
+    rel[k.OPT_IONO_GRAD_SIGMA] = opts[k.OPT_IONO_GRAD_SIGMA] / peak_m
+    rel[k.OPT_IONO_CURV_SIGMA] = opts[k.OPT_IONO_CURV_SIGMA] / peak_m
+    (reason, *_), x_rel, *_ = _solve(sat_pos, rowf, rowi, opts=rel)
+    np.testing.assert_allclose(x_rel, x_three, atol=1e-6)
+
+
+def test_model_peak_is_the_larger_zenith_delay_at_14h_local_time():
+    from gnssaug.atmosphere.ionosphere import klobuchar_bds_m, klobuchar_gps_m
+    from gnssaug.constants import NS_PER_S
+
+    # 14:00 local solar time at the receiver's longitude, as GPST (BDS: the same instant in BDT)
+    t_s = (14 * 3600 - math.degrees(TRUE_LLH[1]) / 15 * 3600) % 86400
+    gps = klobuchar_gps_m(TRUE_LLH[0], TRUE_LLH[1], 0.0, math.pi / 2, int(t_s * NS_PER_S), ION[:4], ION[4:8])
+    bds = klobuchar_bds_m(TRUE_LLH[0], TRUE_LLH[1], 0.0, math.pi / 2, int((t_s + 14) * NS_PER_S), ION[8:12],
+                          ION[12:16])
+    llh = np.array([TRUE_LLH[0], TRUE_LLH[1], 0.0])
+    assert k._model_peak_m(llh, ION) == pytest.approx(max(gps, bds), rel=1e-3)
+    gps_only = ION.copy()
+    gps_only[8:] = 0.0
+    assert k._model_peak_m(llh, gps_only) == pytest.approx(gps, rel=1e-3)
+    assert math.isnan(k._model_peak_m(llh, np.zeros(16)))
