@@ -12,7 +12,7 @@ from gnssaug.rtcm.errors import RtcmError, UnsupportedMessageError
 from gnssaug.rtcm.framing import Deframer, Frame, frame
 from gnssaug.rtcm.layouts import LAYOUTS, decode_layout, encode_layout
 from gnssaug.rtcm.messages import Message, Unknown
-from gnssaug.rtcm.msm import Msm, decode_msm, decode_msm_many, encode_msm, is_msm
+from gnssaug.rtcm.msm import Msm, decode_msm, decode_msm_into, encode_msm, is_msm
 
 AnyMessage = Msm | Message | Unknown
 
@@ -48,7 +48,7 @@ def decode(data: bytes | Frame) -> AnyMessage:
 def decode_many(items) -> list:
     """Decode many messages at once (a file, or everything one socket read produced).
 
-    MSM messages are decoded together in one vectorised pass (:func:`gnssaug.rtcm.msm.decode_msm_many`),
+    The MSM messages are decoded together in one vectorised pass (:func:`gnssaug.rtcm.msm.decode_msm_many`),
     which is several times faster per message than :func:`decode` one by one.
 
     Parameters
@@ -62,20 +62,27 @@ def decode_many(items) -> list:
         (a bad message never stops the others).
     """
     payloads = [it.payload if isinstance(it, Frame) else bytes(it) for it in items]
-    out: list = [None] * len(payloads)
-    types = [(p[0] << 4) | (p[1] >> 4) if len(p) >= 2 else 0 for p in payloads]
-    msm_pos = [i for i, t in enumerate(types) if t in _MSM_TYPES]
-    if len(msm_pos) < len(payloads):
-        for i in set(range(len(payloads))).difference(msm_pos):
-            try:
-                layout = LAYOUTS.get(types[i])
-                out[i] = Unknown(types[i], payloads[i]) if layout is None else Message(
-                    types[i], decode_layout(payloads[i], types[i], layout))
-            except RtcmError as exc:
-                out[i] = exc
-    if msm_pos:
-        for i, m in zip(msm_pos, decode_msm_many([payloads[i] for i in msm_pos]), strict=True):
-            out[i] = m
+    return _decode_typed([(p[0] << 4) | (p[1] >> 4) if len(p) >= 2 else 0 for p in payloads], payloads)
+
+
+def _decode_typed(types: list[int], payloads: list[bytes]) -> list:
+    # decode_many of payloads whose message numbers are known (from the deframer).
+    out: list = []
+    msm_at, msm_payloads = [], []
+    for msg_type, payload in zip(types, payloads, strict=True):
+        if msg_type in _MSM_TYPES:
+            msm_at.append(len(out))
+            msm_payloads.append(payload)
+            out.append(None)
+            continue
+        try:
+            layout = LAYOUTS.get(msg_type)
+            out.append(Unknown(msg_type, payload) if layout is None else
+                       Message(msg_type, decode_layout(payload, msg_type, layout)))
+        except RtcmError as exc:
+            out.append(exc)
+    if msm_at:
+        decode_msm_into(msm_payloads, msm_at, out)
     return out
 
 
@@ -129,6 +136,7 @@ class StreamDecoder:
         frames = self.deframer.feed(data)
         if not frames:
             return []
-        messages = decode_many(frames)
+        # the deframer's message numbers are those of the payloads: decode_many without recomputing them
+        messages = _decode_typed([f.msg_type for f in frames], [f.payload for f in frames])
         self.decode_errors += sum(isinstance(m, RtcmError) for m in messages)
         return list(zip(frames, messages, strict=True))

@@ -89,18 +89,21 @@ def _flat_table() -> np.ndarray:
     return _POS_FLAT
 
 
-def frames_valid(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+def frames_valid(data: np.ndarray, starts, ends) -> np.ndarray:
     """Check the CRC of many back-to-back frames in one vectorised pass.
 
     A frame followed by its own CRC-24Q has a zero CRC (the code is linear, with a zero initial value and
-    no final XOR), so each frame is checked whole.
+    no final XOR), so each frame is checked whole: the XOR over its bytes of the table entry of (distance
+    from the frame's last byte, byte value).
 
     Parameters
     ----------
     data : uint8[n]
         The buffer.
-    starts, ends : int64[m]
-        Frame boundaries; frame ``k`` is ``data[starts[k]:ends[k]]`` and ``ends[k] == starts[k + 1]``.
+    starts : int sequence [m]
+        Frame starts, increasing; frame ``k`` is ``data[starts[k]:starts[k + 1]]``.
+    ends : int or int sequence [m]
+        The end of the last frame (or every frame's end, ``ends[k] == starts[k + 1]``).
 
     Returns
     -------
@@ -108,13 +111,16 @@ def frames_valid(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.n
         True where the frame's CRC is right.
     """
     table = _flat_table()
-    lo, hi = int(starts[0]), int(ends[-1])
-    lengths = ends - starts
-    # flat table index: 256 * (distance of the byte from its frame's end) + byte value
-    idx = np.repeat(((ends - 1) << 8).astype(np.int32), lengths)
-    idx -= _byte_positions(hi)[lo:hi]
+    lo = int(starts[0])
+    hi = ends if isinstance(ends, int) else int(ends[-1])
+    bounds = np.array([*starts[1:], hi], dtype=np.int32)  # frame ends
+    first = np.array(starts, dtype=np.int32)
+    # flat table index: 256 * (distance of the byte from its frame's last byte) + byte value
+    idx = np.repeat((bounds - (lo + 1)) << 8, bounds - first)
+    idx -= _byte_positions(hi - lo)[: hi - lo]
     idx |= data[lo:hi]
-    return np.bitwise_xor.reduceat(table[idx], starts - lo) == 0
+    first -= lo
+    return np.bitwise_xor.reduceat(table[idx], first) == 0
 
 
 _POSITIONS = np.zeros(0, dtype=np.int32)

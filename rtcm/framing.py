@@ -58,6 +58,11 @@ class Frame(NamedTuple):
         return ((p[1] & 0x0F) << 8) | p[2]
 
 
+def _msg_type(raw: bytes) -> int:
+    # DF002 of a whole frame (header and CRC included), 0 for a payload shorter than 12 bits.
+    return (raw[3] << 4) | (raw[4] >> 4) if len(raw) > 7 else 0
+
+
 def message_type(payload: bytes) -> int:
     """Message number (DF002) of a payload, 0 when it is shorter than 12 bits."""
     if len(payload) < 2:
@@ -125,14 +130,18 @@ class Deframer:
         return len(self._buf)
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[Frame]:
-        """Add bytes and return every frame now complete, in stream order."""
+        """Add bytes and return every frame now complete, in stream order.
+
+        The CRCs of each run of back-to-back frames are checked in one vectorised call
+        (:func:`gnssaug.rtcm.crc.frames_valid`), however many frames one read completed.
+        """
         buf = self._buf
         buf += data
         out: list[Frame] = []
         pos = 0
         n = len(buf)
-        view = None
-        while True:
+        snapshot = view = None
+        while pos < n:
             i = buf.find(PREAMBLE, pos)
             if i < 0:
                 self.dropped_bytes += n - pos
@@ -140,60 +149,39 @@ class Deframer:
                 break
             self.dropped_bytes += i - pos
             pos = i
-            # the chain of back-to-back candidate frames from here (the common case of a clean stream)
-            starts, ends = self._chain(buf, i, n)
+            # the chain of back-to-back candidate frames from here (a clean stream is one chain)
+            starts = []
+            end = i
+            while n - end >= HEADER_LEN and buf[end] == PREAMBLE and not buf[end + 1] & 0xFC:
+                nxt = end + HEADER_LEN + CRC_LEN + (((buf[end + 1] & 0x03) << 8) | buf[end + 2])
+                if nxt > n:
+                    break
+                starts.append(end)
+                end = nxt
             if not starts:
-                if n - i < HEADER_LEN or (not buf[i + 1] & 0xFC and self._end(buf, i) > n):
+                if n - i < HEADER_LEN or not buf[i + 1] & 0xFC:
                     break  # wait for the rest of the frame
                 self.dropped_bytes += 1  # reserved bits set: not a frame start
                 pos = i + 1
                 continue
-            if len(starts) > 2:
-                if view is None:
-                    snapshot = bytes(buf)
-                    view = np.frombuffer(snapshot, dtype=np.uint8)
-                ok = frames_valid(view, np.array(starts), np.array(ends))
-                if ok.all():  # the common case: a clean run of frames, built without per-frame checks
-                    raws = [snapshot[s:e] for s, e in zip(starts, ends, strict=True)]
-                    new = tuple.__new__  # Frame(...) without its Python-level __new__
-                    out.extend([new(Frame, ((r[3] << 4) | (r[4] >> 4) if len(r) > 7 else 0, r[HEADER_LEN:-CRC_LEN], r))
-                                for r in raws])
-                    pos = ends[-1]
-                    continue
-            else:
-                ok = [crc24q(memoryview(buf)[s:e]) == 0 for s, e in zip(starts, ends, strict=True)]
-            for s, e, good in zip(starts, ends, ok, strict=True):
-                if not good:
-                    self.crc_errors += 1
-                    self.dropped_bytes += 1
-                    pos = s + 1  # resynchronise on the next preamble after this one
-                    break
-                raw = bytes(buf[s:e])
-                payload = raw[HEADER_LEN:-CRC_LEN]
-                msg_type = (payload[0] << 4) | (payload[1] >> 4) if len(payload) >= 2 else 0
-                out.append(Frame(msg_type, payload, raw))
-                pos = e
+            if snapshot is None:
+                snapshot = bytes(buf)
+                view = np.frombuffer(snapshot, dtype=np.uint8)
+            ok = frames_valid(view, starts, end)
+            bad = len(starts) if ok.all() else int(np.argmin(ok))
+            starts.append(end)
+            new = tuple.__new__  # Frame(...) without its Python-level __new__
+            out.extend([new(Frame, (_msg_type(r), r[HEADER_LEN:-CRC_LEN], r))
+                        for r in [snapshot[s:e] for s, e in zip(starts[:bad], starts[1:bad + 1], strict=True)]])
+            pos = starts[bad]
+            if bad < len(starts) - 1:
+                self.crc_errors += 1
+                self.dropped_bytes += 1
+                pos += 1  # resynchronise on the next preamble after this one
         if pos:
             del buf[:pos]
         self.frames += len(out)
         return out
-
-    @staticmethod
-    def _end(buf: bytearray, i: int) -> int:
-        return i + HEADER_LEN + (((buf[i + 1] & 0x03) << 8) | buf[i + 2]) + CRC_LEN
-
-    @staticmethod
-    def _chain(buf: bytearray, i: int, n: int) -> tuple[list[int], list[int]]:
-        # Complete candidate frames starting at i, each directly followed by the next.
-        starts, ends = [], []
-        while n - i >= HEADER_LEN and buf[i] == PREAMBLE and not buf[i + 1] & 0xFC:
-            end = i + HEADER_LEN + CRC_LEN + (((buf[i + 1] & 0x03) << 8) | buf[i + 2])
-            if end > n:
-                break
-            starts.append(i)
-            ends.append(end)
-            i = end
-        return starts, ends
 
     def flush(self) -> int:
         """End of stream: drop held-back bytes; returns how many were dropped."""

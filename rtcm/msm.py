@@ -214,17 +214,42 @@ def is_msm(msg_type: int) -> bool:
 
 
 _PLAN_CACHE: dict = {}
-_SHAPE_CACHE: dict = {}
+_MASKS_CACHE: dict = {}
+_FLAGS_CACHE: dict = {}
+_LAYOUT_CACHE: dict = {}
 _CONST_CACHE: dict = {}
+_CACHE_MAX = 4096  # entries per cache; a cache that fills up is emptied (masks change slowly)
 _NO_INVALID = np.int64(1) << 62  # a raw value no field can hold (encoder ranges)
-_NEVER32 = np.int32(1 << 30)  # the same for the decoder's int32 raw values (fields are at most 24 bits)
-_MASK96 = (1 << 96) - 1
-_I4BE = np.dtype(">i4")
+_NEVER32 = 1 << 30  # the same for the decoder's int32 raw values (fields are at most 24 bits)
+_TYPE_AND_MASKS = ((1 << 12) - 1) << 157 | ((1 << 96) - 1)  # DF002 and the satellite + signal masks in the header
+_I4LE = np.dtype("<i4")
+_U16 = np.dtype(np.uint16)
+_U8 = np.dtype(np.uint8)
 
 
-def _words(data: bytes) -> np.ndarray:
-    # The big-endian 32-bit word starting at every byte of ``data`` but the last three (a strided view).
-    return np.ndarray((len(data) - 3,), _I4BE, data, 0, (1,))
+def _readonly(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
+
+
+def _const(kind: str, n: int) -> np.ndarray:
+    # Shared read-only fill arrays for the fields an MSM level does not carry.
+    key = (kind, n)
+    a = _CONST_CACHE.get(key)
+    if a is None:
+        a = {"nan": lambda: np.full(n, np.nan), "u8": lambda: np.zeros(n, np.uint8),
+             "u16": lambda: np.zeros(n, np.uint16)}[kind]()
+        if len(_CONST_CACHE) > _CACHE_MAX:
+            _CONST_CACHE.clear()
+        a = _CONST_CACHE[key] = _readonly(a)
+    return a
+
+
+#: The arrays of an :class:`Msm` after the masks, in order: (field, converted source: 0 float, 1 uint16,
+#: 2 uint8, fill kind when the level does not carry the field, satellite (True) or cell field).
+_PARTS = (("rough_mod", 0, "nan", True), ("ext_info", 2, "u8", True), ("rough_rate_mps", 0, "nan", True),
+          ("fine_pr_ms", 0, "nan", False), ("fine_cp_ms", 0, "nan", False), ("lock", 1, "u16", False),
+          ("half_cycle", 2, "u8", False), ("cn0_dbhz", 0, "nan", False), ("fine_rate_mps", 0, "nan", False))
 
 
 class _Plan:
@@ -232,12 +257,27 @@ class _Plan:
 
     Decoding reads each field from the big-endian 32-bit word at its first byte (no MSM field is wider
     than 24 bits, so a field at any bit alignment lies within 4 bytes), shifted to the top, then down
-    (arithmetic shift: signed fields come out sign-extended; unsigned ones are masked). Every step is one
-    numpy operation over all the fields of the message (or of a block of messages of the same shape).
+    (arithmetic shift: signed fields come out sign-extended; unsigned ones are masked), then scales it.
+
+    Attributes
+    ----------
+    ints : int32[6, n]
+        Per field: byte offset of its word in the payload, left shift, right shift, mask, the raw value
+        that marks it invalid, and the offset of the field whose value is added to it (0: none). The rows
+        of several plans are concatenated to convert the fields of a batch of messages of any shapes in
+        one pass (:class:`_Layout`).
+    scale : float64[n]
+        Per field: the physical value of one raw unit (rough range: 1 ms and 1/1024 ms).
+    parts : tuple
+        Where each array of an :class:`Msm` after the masks comes from: ``(source, slice)``, source 0-2
+        the converted values (float, uint16, uint8), 3 a shared read-only fill (``fills[i]`` for the i-th
+        field this level does not carry, e.g. Doppler in MSM4).
+    layout : _Layout
+        The layout of a message decoded on its own.
     """
 
-    __slots__ = ("lshift", "rshift", "andmask", "scale", "invalid", "slices", "end", "n",
-                 "views", "fields", "width", "lo", "hi", "idx", "rough", "invalid32")
+    __slots__ = ("ints", "scale", "invalid", "slices", "end", "n", "fields", "width", "lo", "hi", "parts",
+                 "fills", "layout")
 
     def __init__(self, level: int, nsat: int, ncell: int, start: int):
         sat_fields, cell_fields = LEVELS[level]
@@ -264,76 +304,129 @@ class _Plan:
         # the 4-byte big-endian word holding each field; the last fields' words are moved back to end at
         # the last byte of the message (the field then sits 8 bits lower per byte moved)
         byte_off = offs_a >> 3
-        self.idx = np.minimum(byte_off, max(last_byte - 3, 0))
-        self.lshift = ((offs_a & 7) + 8 * (byte_off - self.idx)).astype(np.int32)
-        self.rshift = (32 - w).astype(np.int32)
-        self.andmask = np.where(sg, -1, (1 << w) - 1).astype(np.int32)
-        self.scale = np.array(scale, dtype=np.float64)
+        idx = np.minimum(byte_off, max(last_byte - 3, 0))
         self.invalid = np.array(invalid, dtype=np.int64)
-        self.invalid32 = np.where(self.invalid == _NO_INVALID, _NEVER32, self.invalid).astype(np.int32)
+        # rough range = whole ms + fraction (MSM4-7): each fraction field gets the value of the whole-ms
+        # field ``pair`` places before it added (MSM1-3 send the fraction alone, the range modulo 1 ms)
+        pair = np.zeros(len(offs), dtype=np.int64)
+        if "rough_int" in slices:
+            pair[slices["rough_mod"]] = slices["rough_int"].start - slices["rough_mod"].start
+        rows = (idx, (offs_a & 7) + 8 * (byte_off - idx), 32 - w, np.where(sg, -1, (1 << w) - 1),
+                np.where(self.invalid == _NO_INVALID, _NEVER32, self.invalid), pair)
+        self.ints = _readonly(np.array(rows, dtype=np.int32).reshape(len(rows), len(offs)))
+        self.scale = _readonly(np.array(scale, dtype=np.float64))
         self.width = w
         self.lo = np.where(sg, -(np.int64(1) << (w - 1)), 0)
         self.hi = np.where(sg, (np.int64(1) << (w - 1)) - 1, (np.int64(1) << w) - 1)
-        # rough range = whole ms + fraction: the fraction block gets its whole ms block added
-        self.rough = (slices["rough_mod"], slices["rough_int"]) if "rough_int" in slices else None
         self.slices = slices
-        # value ranges of: rough_mod, rough_int, ext_info, rough_rate, fine_pr, fine_cp, lock, half, cn0, fine_rate
-        order = ("rough_mod", "rough_int", "ext_info", "rough_rate_mps", "fine_pr_ms", "fine_cp_ms", "lock",
-                 "half_cycle", "cn0_dbhz", "fine_rate_mps")
-        self.views = tuple((slices[k].start, slices[k].stop) if k in slices else None for k in order)
         self.end = pos
         self.n = len(offs)
-
-    def convert(self, payload: bytes):
-        """Scaled values (NaN where invalid), and raw values as uint16 and uint8, of one payload's fields.
-
-        The payload must hold :attr:`end` bits (checked by the caller).
-        """
-        raw = _words(payload)[self.idx]
-        raw = ((raw << self.lshift) >> self.rshift) & self.andmask
-        vals = raw * self.scale
-        vals[raw == self.invalid32] = np.nan
-        if self.rough is not None:
-            mod, whole = self.rough
-            vals[mod] += vals[whole]  # whole ms (NaN if invalid) + fraction
-        return vals, raw.astype(np.uint16), raw.astype(np.uint8)
+        fills, parts = [], []
+        for name, src, kind, per_sat in _PARTS:
+            if name in slices:
+                parts.append((src, slices[name]))
+            else:
+                parts.append((3 + len(fills), slice(None)))
+                fills.append(_const(kind, nsat if per_sat else ncell))
+        self.parts, self.fills = tuple(parts), tuple(fills)
+        self.layout = _Layout((self,), (0,))
 
 
 def _plan(level: int, nsat: int, ncell: int, start: int) -> _Plan:
     key = (level, nsat, ncell, start)
     plan = _PLAN_CACHE.get(key)
     if plan is None:
-        if len(_PLAN_CACHE) > 4096:
+        if len(_PLAN_CACHE) > _CACHE_MAX:
             _PLAN_CACHE.clear()
         plan = _PLAN_CACHE[key] = _Plan(level, nsat, ncell, start)
     return plan
 
 
-def _readonly(a: np.ndarray) -> np.ndarray:
-    a.flags.writeable = False
-    return a
+class _Layout:
+    """Where and how to read every field of a run of MSM payloads laid end to end (one plan each).
+
+    Attributes
+    ----------
+    idx : intp[4 n]
+        Byte offsets of each field's 32-bit word in the joined payloads, least significant byte first.
+    ints : int32[6, n]
+        Rows 1-4 used: left shift, right shift, mask, invalid raw value (see :class:`_Plan`).
+    scale : float64[n]
+    to, frm : intp[m]
+        Rough ranges: the fraction fields, and the whole-ms fields added to them.
+    parts : tuple
+        Per message, its plan's ``parts`` with slices into the run's converted values, and sources 3...
+        into :attr:`fills`.
+    """
+
+    __slots__ = ("idx", "ints", "scale", "to", "frm", "rough", "parts", "fills")
+
+    def __init__(self, plans, starts):
+        if len(plans) == 1:
+            ints, scale = plans[0].ints, plans[0].scale
+        else:
+            ints = np.concatenate([p.ints for p in plans], axis=1)
+            scale = np.concatenate([p.scale for p in plans])
+        idx = ints[0] + np.repeat(np.array(starts, dtype=np.intp), [p.n for p in plans])
+        # the 4 bytes of each field's big-endian word, gathered least significant first: they read as one
+        # little-endian int32 (no byte swap afterwards)
+        self.idx = _readonly((idx[:, None] + np.arange(3, -1, -1)).ravel())
+        self.ints, self.scale = ints, scale
+        self.to = _readonly(np.flatnonzero(ints[5]))
+        self.frm = _readonly(self.to + ints[5, self.to])
+        # one message: the fraction and whole-ms blocks as slices (cheaper than the index arrays)
+        p = plans[0]
+        self.rough = ((p.slices["rough_mod"], p.slices["rough_int"]) if len(plans) == 1 and "rough_int" in p.slices
+                      else None)
+        fills, parts, o = [], [], 0
+        for p in plans:
+            parts.append(tuple((k, slice(o + sl.start, o + sl.stop)) if k < 3 else (k + len(fills), sl)
+                               for k, sl in p.parts))
+            fills.extend(p.fills)
+            o += p.n
+        self.parts, self.fills = tuple(parts), tuple(fills)
+
+    def convert(self, data: bytes) -> tuple:
+        """Every field of the run of payloads ``data``, in one pass.
+
+        Returns the sources of :attr:`parts`: scaled values (NaN where invalid), raw values as uint16
+        and uint8, then the fills. The payloads must hold their plans' bits (checked by ``_shape``).
+        """
+        ints = self.ints
+        raw = np.frombuffer(data, _U8)[self.idx].view(_I4LE)
+        raw <<= ints[1]
+        raw >>= ints[2]
+        raw &= ints[3]
+        vals = raw * self.scale
+        vals[raw == ints[4]] = np.nan
+        # rough range: whole ms (NaN if invalid) + fraction
+        if self.rough is not None:
+            frac, whole = self.rough
+            vals[frac] += vals[whole]
+        elif len(self.to):
+            vals[self.to] += vals[self.frm]
+        return (vals, raw.astype(_U16), raw.astype(_U8), *self.fills)
 
 
-def _const(kind: str, n: int) -> np.ndarray:
-    # Shared read-only fill arrays for the fields an MSM level does not carry.
-    key = (kind, n)
-    a = _CONST_CACHE.get(key)
-    if a is None:
-        a = {"nan": lambda: np.full(n, np.nan), "u8": lambda: np.zeros(n, np.uint8),
-             "u16": lambda: np.zeros(n, np.uint16)}[kind]()
-        if len(_CONST_CACHE) > 1024:
-            _CONST_CACHE.clear()
-        a = _CONST_CACHE[key] = _readonly(a)
-    return a
+def _layout(plans: tuple, starts: tuple) -> _Layout:
+    # The layout of a run of messages. A station sends the same messages with the same masks epoch after
+    # epoch, so the runs that socket reads cut from its stream repeat: they are cached.
+    key = (plans, starts)
+    layout = _LAYOUT_CACHE.get(key)
+    if layout is None:
+        if len(_LAYOUT_CACHE) > _CACHE_MAX:
+            _LAYOUT_CACHE.clear()
+        layout = _LAYOUT_CACHE[key] = _Layout(plans, starts)
+    return layout
 
 
 class _Shape:
-    """Everything a mask triple of one message type fixes: IDs, cell mask, field plan, fill arrays.
+    """Everything a mask triple of one message type fixes: IDs, cell mask, field plan.
 
-    Streams repeat the same masks epoch after epoch, so this is built once and found by one dict lookup.
+    Streams repeat the same masks epoch after epoch, so this is built once and found by dict lookups.
     """
 
-    __slots__ = ("prn", "sig", "cell_mask", "ncell", "plan", "end", "get", "fills")
+    __slots__ = ("prn", "sig", "cell_mask", "ncell", "plan", "end")
 
     def __init__(self, msg_type: int, sat_mask: int, sig_mask: int, cells: int, n: int):
         prn = [i + 1 for i in range(64) if sat_mask >> (63 - i) & 1]
@@ -343,32 +436,42 @@ class _Shape:
         self.sig = _readonly(np.array(sig, dtype=np.uint8))
         self.cell_mask = _readonly(np.array(bits, dtype=bool).reshape(len(prn), len(sig)))
         self.ncell = ncell = sum(bits)
-        self.plan = plan = _plan(msg_type % 10, len(prn), ncell, HEADER_BITS + n)
-        self.end = plan.end
-        nsat = len(prn)
-        v = plan.views
-        # each array of an Msm after the masks: (source, slice); sources 0-2 are the converted values (float,
-        # uint16, uint8), 3-7 shared read-only fills for the arrays this level does not carry
-        self.fills = (_const("nan", nsat), _const("u8", nsat), _const("nan", ncell), _const("u16", ncell),
-                      _const("u8", ncell))
-        spec = ((0, v[0], 3), (2, v[2], 4), (0, v[3], 3), (0, v[4], 5), (0, v[5], 5), (1, v[6], 6), (2, v[7], 7),
-                (0, v[8], 5), (0, v[9], 5))
-        self.get = tuple((src, slice(*rng)) if rng else (fill, slice(None)) for src, rng, fill in spec)
+        self.plan = _plan(msg_type % 10, len(prn), ncell, HEADER_BITS + n)
+        self.end = self.plan.end
 
 
-def _shape_of(msg_type: int, masks: int, cells: int) -> _Shape:
-    # The cached shape of a message type, satellite + signal masks (96 bits) and cell mask (<= 64 cells).
-    key = (msg_type, masks, cells)
-    shape = _SHAPE_CACHE.get(key)
-    if shape is None:
+class _Masks:
+    # The shapes of one message type and satellite + signal masks, by cell mask.
+    __slots__ = ("msg_type", "masks", "n", "shapes")
+
+    def __init__(self, msg_type: int, masks: int):
+        self.msg_type, self.masks = msg_type, masks
+        self.n = (masks >> 32).bit_count() * (masks & 0xFFFFFFFF).bit_count()
         if not is_msm(msg_type):
             raise MessageContentError(f"{msg_type} is not an MSM message number")
-        if len(_SHAPE_CACHE) > 4096:
-            _SHAPE_CACHE.clear()
-        sat_mask, sig_mask = masks >> 32, masks & 0xFFFFFFFF
-        n = sat_mask.bit_count() * sig_mask.bit_count()
-        shape = _SHAPE_CACHE[key] = _Shape(msg_type, sat_mask, sig_mask, cells, n)
-    return shape
+        if self.n > MAX_CELLS:
+            raise MessageContentError(f"MSM {msg_type}: {(masks >> 32).bit_count()} satellites x "
+                                      f"{(masks & 0xFFFFFFFF).bit_count()} signals is over 64 cells")
+        self.shapes: dict[int, _Shape] = {}
+
+    def shape(self, cells: int) -> _Shape:
+        if len(self.shapes) > _CACHE_MAX:
+            self.shapes.clear()
+        masks = self.masks
+        shape = self.shapes[cells] = _Shape(self.msg_type, masks >> 32, masks & 0xFFFFFFFF, cells, self.n)
+        return shape
+
+
+def _flags(bits: int) -> tuple:
+    # DF393 multiple-message bit, DF409 IODS, DF411 clock steering, DF412 external clock, DF417 smoothing,
+    # DF418 smoothing interval (the 7 reserved bits between IODS and DF411 are ignored); cached.
+    flags = _FLAGS_CACHE.get(bits)
+    if flags is None:
+        if len(_FLAGS_CACHE) > _CACHE_MAX:
+            _FLAGS_CACHE.clear()
+        flags = _FLAGS_CACHE[bits] = (bits >> 18, (bits >> 15) & 7, (bits >> 6) & 3, (bits >> 4) & 3,
+                                      (bits >> 3) & 1, bits & 7)
+    return flags
 
 
 def _shape(payload: bytes):
@@ -379,18 +482,20 @@ def _shape(payload: bytes):
     top = 240 if nbytes >= 30 else nbytes * 8
     v = int.from_bytes(payload[:30], "big")
     h = v >> (top - HEADER_BITS)  # the 169 header bits
-    masks = h & _MASK96
-    n = (masks >> 32).bit_count() * (masks & 0xFFFFFFFF).bit_count()
-    msg_type = h >> 157
-    if n > MAX_CELLS:
-        raise MessageContentError(f"MSM {msg_type}: {(masks >> 32).bit_count()} satellites x "
-                                  f"{(masks & 0xFFFFFFFF).bit_count()} signals is over 64 cells")
+    key = h & _TYPE_AND_MASKS
+    entry = _MASKS_CACHE.get(key)
+    if entry is None:
+        if len(_MASKS_CACHE) > _CACHE_MAX:
+            _MASKS_CACHE.clear()
+        entry = _MASKS_CACHE[key] = _Masks(h >> 157, key & ((1 << 96) - 1))
+    n = entry.n
+    msg_type = entry.msg_type
     if HEADER_BITS + n > top:
         raise MessageLengthError(msg_type, HEADER_BITS + n, nbytes * 8)
     cells = (v >> (top - HEADER_BITS - n)) & ((1 << n) - 1)
-    shape = _SHAPE_CACHE.get((msg_type, masks, cells))
+    shape = entry.shapes.get(cells)
     if shape is None:
-        shape = _shape_of(msg_type, masks, cells)
+        shape = entry.shape(cells)
     if shape.end > nbytes * 8:
         raise MessageLengthError(msg_type, shape.end, nbytes * 8)
     epoch = (h >> 115) & 0x3FFFFFFF
@@ -398,20 +503,13 @@ def _shape(payload: bytes):
         head = (msg_type, (h >> 145) & 0xFFF, epoch & 0x7FFFFFF, epoch >> 27)
     else:
         head = (msg_type, (h >> 145) & 0xFFF, epoch, 0)
-    return head + ((h >> 114) & 1, (h >> 111) & 7, (h >> 102) & 3, (h >> 100) & 3, (h >> 99) & 1,
-                   (h >> 96) & 7), shape
-
-
-def _build(head, shape: _Shape, vals: np.ndarray, u16: np.ndarray, u8: np.ndarray) -> Msm:
-    # One Msm from the converted values of its plan (the message's own part of the batch arrays).
-    (a, sa), (b, sb), (c, sc), (d, sd), (e, se), (f, sf), (g, sg), (h, sh), (k, sk) = shape.get
-    src = (vals, u16, u8) + shape.fills
-    return Msm(*head, shape.prn, shape.sig, shape.cell_mask, src[a][sa], src[b][sb], src[c][sc], src[d][sd],
-               src[e][se], src[f][sf], src[g][sg], src[h][sh], src[k][sk])
+    return head + _flags((h >> 96) & 0x7FFFF), shape
 
 
 def decode_msm(payload: bytes) -> Msm:
     """Decode an MSM1-7 payload into arrays (RTCM 10403.3 §3.5.12, Tables 3.5-78 to 3.5-87).
+
+    The same code as :func:`decode_msm_many`, with a run of one message.
 
     Parameters
     ----------
@@ -432,20 +530,19 @@ def decode_msm(payload: bytes) -> Msm:
         If the cell mask has more than 64 cells.
     """
     head, shape = _shape(payload)
-    vals, u16, u8 = shape.plan.convert(payload)
-    return _build(head, shape, vals, u16, u8)
-
-
-_GROUP_FROM = 4  # messages of one shape from which a 2-D block beats one-by-one conversion
+    layout = shape.plan.layout
+    src = layout.convert(payload)
+    return Msm(*head, shape.prn, shape.sig, shape.cell_mask, *[src[k][sl] for k, sl in layout.parts[0]])
 
 
 def decode_msm_many(payloads: list[bytes]) -> list:
-    """Decode many MSM payloads, converting the messages of each shape together.
+    """Decode many MSM payloads of any types and masks in one vectorised pass.
 
-    Messages with the same message type and masks (a stream repeats them epoch after epoch) share one
-    field plan; those are converted as one 2-D block (messages x fields) whose rows become the arrays
-    of each :class:`Msm`, so the per-message numpy overhead is paid once per shape. All fields are
-    decoded, exactly as by :func:`decode_msm` (RTCM 10403.3 §3.5.12).
+    Each message's header is read in Python (masks -> cached field plan); then the fields of all
+    messages are converted together, one array operation per step whatever the mix of systems, levels
+    and masks (a socket read holding an epoch of several systems is one batch), and each :class:`Msm`
+    gets views of its part. All fields are decoded, exactly as by :func:`decode_msm`
+    (RTCM 10403.3 §3.5.12).
 
     Parameters
     ----------
@@ -459,48 +556,35 @@ def decode_msm_many(payloads: list[bytes]) -> list:
         (a bad message never stops the batch).
     """
     out: list = [None] * len(payloads)
-    groups: dict = {}  # shape -> (indices, headers)
-    for i, payload in enumerate(payloads):
+    decode_msm_into(payloads, range(len(payloads)), out)
+    return out
+
+
+def decode_msm_into(payloads: list[bytes], at, out: list) -> None:
+    """:func:`decode_msm_many`, writing the result for ``payloads[k]`` to ``out[at[k]]``."""
+    good, heads, shapes, starts, chunks = [], [], [], [], []
+    pos = 0
+    for i, payload in zip(at, payloads, strict=True):
         try:
             head, shape = _shape(payload)
         except RtcmError as exc:
             out[i] = exc
             continue
-        group = groups.get(shape)
-        if group is None:
-            groups[shape] = ([i], [head])
-        else:
-            group[0].append(i)
-            group[1].append(head)
-    for shape, (members, heads) in groups.items():
-        if len(members) < _GROUP_FROM:  # a block costs more numpy calls than a few single messages
-            for i, head in zip(members, heads, strict=True):
-                vals, u16, u8 = shape.plan.convert(payloads[i])
-                out[i] = _build(head, shape, vals, u16, u8)
-        else:
-            _decode_group(shape, members, heads, payloads, out)
-    return out
-
-
-def _decode_group(shape: _Shape, members: list[int], heads: list, payloads: list[bytes], out: list) -> None:
-    # Messages of one shape: one (messages x fields) block; each row holds one message's fields.
-    plan = shape.plan
-    chunks = [payloads[i] for i in members]
-    lens = np.fromiter(map(len, chunks), dtype=np.int64, count=len(chunks))
-    starts = np.cumsum(lens) - lens
-    raw = _words(b"".join(chunks))[starts[:, None] + plan.idx]
-    raw = ((raw << plan.lshift) >> plan.rshift) & plan.andmask
-    vals = raw * plan.scale
-    vals[raw == plan.invalid32] = np.nan
-    if plan.rough is not None:
-        mod, whole = plan.rough
-        vals[:, mod] += vals[:, whole]  # whole ms (NaN if invalid) + fraction
-    src = (vals, raw.astype(np.uint16), raw.astype(np.uint8)) + shape.fills
-    k = len(members)
-    columns = [list(src[i][:, sl]) if i < 3 else [src[i]] * k for i, sl in shape.get]
-    prn, sig, cell_mask = shape.prn, shape.sig, shape.cell_mask
-    for i, head, *arrays in zip(members, heads, *columns, strict=True):
-        out[i] = Msm(*head, prn, sig, cell_mask, *arrays)
+        good.append(i)
+        heads.append(head)
+        shapes.append(shape)
+        starts.append(pos)
+        chunks.append(payload)
+        pos += len(payload)
+    if len(chunks) > 1:
+        data, layout = b"".join(chunks), _layout(tuple([s.plan for s in shapes]), tuple(starts))
+    elif chunks:
+        data, layout = chunks[0], shapes[0].plan.layout
+    else:
+        return
+    src = layout.convert(data)
+    for i, head, shape, parts in zip(good, heads, shapes, layout.parts, strict=True):
+        out[i] = Msm(*head, shape.prn, shape.sig, shape.cell_mask, *[src[k][sl] for k, sl in parts])
 
 
 def _pack_fields(values: np.ndarray, plan: _Plan, msg_type: int) -> int:
