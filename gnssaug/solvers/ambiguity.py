@@ -4,9 +4,10 @@ The float double-difference (DD) ambiguities of the filter are fixed with LAMBDA
 (:mod:`gnssaug.kernels.lambda_`) and validated by the ratio test (second-best over best squared
 distance, Euclidean-weighted by ``Q_b^-1``; threshold 3 as in RTKLIB) and, optionally, by a bound on
 the failure rate (bootstrapped success rate, Teunissen 1998). When validation fails, partial
-ambiguity resolution drops the least reliable satellites (newest lock first, then lowest elevation)
-and tries again (Teunissen, de Jonge and Tiberius 1999, "Performance of the LAMBDA method for fast
-GPS ambiguity resolution"; the elevation order follows RTKLIB-demo5's ``manage_amb_LAMBDA``).
+ambiguity resolution drops the least reliable satellites (in the caller's order; the RTK engine puts
+ambiguities not yet validated by a fix first, then lowest elevation) and tries again (Teunissen,
+de Jonge and Tiberius 1999, "Performance of the LAMBDA method for fast GPS ambiguity resolution";
+the elevation order follows RTKLIB-demo5's ``manage_amb_LAMBDA``).
 """
 
 from __future__ import annotations

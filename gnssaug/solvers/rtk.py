@@ -12,8 +12,11 @@ frequency; double differences against the highest satellite of each clock group 
 QZSS, BDS-2, BDS-3 separately) and frequency; measurement variance
 ``2 (a^2 + b^2 / sin^2 el)`` per single difference with a code/phase ratio of 100; cycle slips
 from loss-of-lock flags, geometry-free and Melbourne-Wubbena jumps and Doppler; ambiguity
-resolution by LAMBDA with ratio test, optional failure-rate bound, partial fixing, and
-continuous, instantaneous or fix-and-hold strategies.
+resolution by LAMBDA with ratio test, optional failure-rate bound, partial fixing (ambiguities not
+yet validated by a fix dropped first, then low elevation), and continuous, instantaneous or
+fix-and-hold strategies. In kinematic mode the fixed position follows the ionosphere-weighted model
+(Odijk 2002), which leaves short baselines unchanged and takes most of the double-difference
+ionosphere out of the fixed solution over kilometres.
 """
 
 from __future__ import annotations
@@ -120,8 +123,9 @@ class RtkOptions:
         Model each receiver's troposphere (Saastamoinen + Niell); matters when heights differ.
     iono_std_m_per_10km : float
         Standard deviation of the single-difference vertical ionosphere per 10 km of baseline [m]
-        used by the ionosphere-weighted fixed solution (RTKLIB 2.4.3 ``stats-stdiono`` default
-        0.03 m, scaled by baseline / 10 km as in its ``udion``); 0 turns the weighting off.
+        used by the ionosphere-weighted fixed solution of kinematic mode (RTKLIB 2.4.3
+        ``stats-stdiono`` default 0.03 m, scaled by baseline / 10 km as in its ``udion``); 0 turns
+        the weighting off.
     """
 
     mode: str = "kinematic"
@@ -677,7 +681,7 @@ class RtkEngine:
 
 
 def _iono_mapping(el_rad):
-    """Single-layer ionosphere mapping function, shell at 350 km (IS-GPS-200 §20.3.3.5.2.5 form)."""
+    """Slant/vertical ratio of the thin-shell ionosphere at 350 km (RTKLIB 2.4.3 ``ionmapf``, ``HION``)."""
     sin_z = 6371.0 / (6371.0 + 350.0) * np.cos(el_rad)
     return 1.0 / np.sqrt(1.0 - sin_z**2)
 
