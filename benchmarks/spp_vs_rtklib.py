@@ -13,6 +13,9 @@ Data sets (read in place from the shared data folder):
   read Hatanaka files, so it gets a decompressed copy in a temporary folder (ours reads the .crx);
 - TST 2019 urban drive, u-blox M8T GPS L1 + BDS B1I (truth: SPAN trajectory for TOW 46701-47185).
 
+WUHN also runs with ``--iono-structure`` (a latitude gradient and curvature of the Klobuchar error,
+off by default because it costs the urban TST drive accuracy) against the same RTKLIB run.
+
 Targets (the issue's "Done when"): never worse than RTKLIB; WUHN H95 and V95 at least 30 % lower;
 TST more solutions at no worse H95; at least as fast.
 
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import os
 import shutil
 import subprocess
 import sys
@@ -47,6 +51,7 @@ class Case:
     rtk_nav: list
     truth: object
     iono: str = "broadcast"
+    extra: tuple = ()  # further options of our command (RTKLIB runs the same settings as without them)
 
 
 @dataclass
@@ -95,9 +100,9 @@ def _score(pos_path: Path, truth, seconds: float) -> Result:
     return Result(len(pos), acc.n, acc.h_rms_m, acc.v_rms_m, acc.h95_m, acc.v95_m, seconds)
 
 
-def _run(cmd: list[str]) -> float:
+def _run(cmd: list[str], env: dict | None = None) -> float:
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.run(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
     if proc.returncode != 0:
         raise SystemExit(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr[-2000:]}")
     return time.perf_counter() - t0
@@ -105,8 +110,12 @@ def _run(cmd: list[str]) -> float:
 
 def run_ours(case: Case, out: Path) -> Result:
     cmd = [*GNSSAUG, "solve", "--mode", "spp", case.rover, *case.nav, "-o", str(out), "--systems", "GC",
-           "--elmask", "15", "--iono", case.iono, "-q"]
-    return _score(out, case.truth, _run(cmd))
+           "--elmask", "15", "--iono", case.iono, "-q", *case.extra]
+    # as installed: Python may cache the project's bytecode (pip writes .pyc files at install time), which a
+    # PYTHONDONTWRITEBYTECODE=1 in the calling environment would otherwise turn into ~0.1 s of recompiling
+    # every module on every run
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    return _score(out, case.truth, _run(cmd, env))
 
 
 def run_rtklib(case: Case, out: Path, tmp: Path) -> Result:
@@ -138,6 +147,8 @@ def cases(data: Path, tmp: Path, quick: bool) -> list[Case]:
         Case("Nagoya", str(nag / "rover.obs"), [str(nag / "base.nav")], str(nag / "rover.obs"),
              [str(nag / "base.nav")], nag_truth),
         Case("WUHN", str(crx), [str(brdc)], str(wuhn_rnx), [str(wuhn_nav)], wuhn_reference()),
+        Case("WUHN+str", str(crx), [str(brdc)], str(wuhn_rnx), [str(wuhn_nav)], wuhn_reference(),
+             extra=("--iono-structure",)),
         Case("TST 2019", str(tst / "COM3_190428_124409.obs"), [str(tst / "hksc1180.19n"), str(tst / "hksc1180.19b")],
              str(tst / "COM3_190428_124409.obs"), [str(tst / "hksc1180.19n"), str(tst / "hksc1180.19b")],
              load_tst2019_trajectory(tst / "groundTruth_TST.csv")),
@@ -176,7 +187,7 @@ def main(argv=None) -> int:
         for i, case in enumerate(all_cases):
             ours = run_ours(case, tmp / f"ours_{i}.pos")
             rtk = run_rtklib(case, tmp / f"rtklib_{i}.pos", tmp)
-            print(f"{case.name} ({case.iono})")
+            print(f"{case.name} ({case.iono}{''.join(' ' + e for e in case.extra)})")
             print(_row("gnssaug", ours))
             print(_row("RTKLIB", rtk))
             ratio = rtk.seconds / ours.seconds
@@ -189,14 +200,14 @@ def main(argv=None) -> int:
 
 
 def _verdicts(case: Case, ours: Result, rtk: Result) -> list[tuple[bool, str]]:
-    name = f"{case.name} ({case.iono})"
+    name = f"{case.name} ({case.iono}{''.join(' ' + e for e in case.extra)})"
     out = [
         (ours.h95 <= rtk.h95 and ours.v95 <= rtk.v95,
          f"{name}: H95/V95 {ours.h95:.2f}/{ours.v95:.2f} m no worse than RTKLIB {rtk.h95:.2f}/{rtk.v95:.2f} m"),
         (ours.seconds <= rtk.seconds,
          f"{name}: time {ours.seconds:.2f} s no slower than RTKLIB {rtk.seconds:.2f} s"),
     ]
-    if case.name == "WUHN" and case.iono == "broadcast":
+    if case.name.startswith("WUHN") and case.iono == "broadcast":
         out.append((ours.h95 <= 0.7 * rtk.h95 and ours.v95 <= 0.7 * rtk.v95,
                     f"{name}: H95 and V95 at least 30 % lower than RTKLIB's"))
     if case.name.startswith("TST"):
