@@ -55,3 +55,14 @@ def test_demo_prints_accuracy(capsys):
     assert main(["demo"]) == 0
     text = capsys.readouterr().out
     assert "301 of 301 epochs" in text and "H95" in text
+
+
+def test_solve_iono_structure_flag_changes_the_solution(nagoya_dir, tmp_path):
+    plain, structured = tmp_path / "plain.pos", tmp_path / "structured.pos"
+    assert _solve(nagoya_dir, plain) == 0
+    assert _solve(nagoya_dir, structured, "--iono-structure") == 0
+    a, b = read_pos(plain), read_pos(structured)
+    assert len(a) == len(b) == 31
+    assert abs(a.pos_ecef_m - b.pos_ecef_m).max() > 1e-3  # the extra ionosphere parameters are estimated
+    acc = accuracy(b.pos_ecef_m, load_llh_point(nagoya_dir / "rover_position.txt").at(b.t_gpst_ns))
+    assert acc.h95_m <= H95_M and acc.v95_m <= V95_M
