@@ -3,8 +3,14 @@
 Supported: RINEX 2 GPS (``.n``) and GLONASS (``.g``) files; RINEX 3 single-system and mixed files
 (``.19b`` BeiDou, ``.20l`` Galileo, IGS merged ``BRDC..._MN.rnx.gz`` with NavIC and SBAS); RINEX
 4 ``> EPH`` records of types LNAV, CNAV, CNV2, INAV, FNAV, D1, D2, CNV1, CNV2, CNV3 and FDMA, and
-``> ION`` records (Klobuchar and NeQuick G). SBAS records, RINEX 4 STO/EOP records and BDGIM
-ionosphere records are skipped and counted in ``NavData.skipped`` (never an error).
+``> ION`` records (GPS and BDS Klobuchar, NeQuick G, BDGIM). SBAS records, RINEX 4 STO/EOP records
+and ionosphere records of other systems (QZSS, NavIC Klobuchar) are skipped and counted in
+``NavData.skipped`` (never an error).
+
+RINEX 4 records are delimited by their ``>`` lines, and each known record type must have the
+number of lines its layout table gives (:data:`V4_RECORD_LINES`); a record with more or fewer lines
+(a lost line, two records run together) is skipped with a :class:`NavFileWarning` naming the
+file and line, and counted (``"incomplete"`` for too few lines, ``"bad line count"`` for too many).
 
 Layout references: RINEX 2.11 Table A4/A11, RINEX 3.05 Tables A6-A19, RINEX 4.00 Tables A5-A33.
 Record epochs (toc) are in the system's own time scale (GPST, GST, BDT; GLONASS: UTC), and are
@@ -19,6 +25,7 @@ daily file (150 000 lines) loads in about a second.
 from __future__ import annotations
 
 import gzip
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -30,7 +37,30 @@ from gnssaug.errors import FileFormatError
 from gnssaug.gnss import BDS, GAL, GLO, GPS, IRN, QZS, SAT_IS_GEO, SYSTEMS, sat_index
 from gnssaug.time import BDT_OFFSET_NS, LEAP_SECONDS, NS_PER_WEEK, gpst_ns_from_calendar, gpst_ns_from_datetime
 
-__all__ = ["read_nav", "read_text_lines"]
+__all__ = ["V4_RECORD_LINES", "NavFileWarning", "read_nav", "read_text_lines"]
+
+
+class NavFileWarning(UserWarning):
+    """Issued for a navigation record that was skipped because it is malformed (names file and line)."""
+
+
+#: Lines after the ``>`` line of each RINEX 4.00 record, by (record type, system, message type):
+#: Tables A5-A7 (GPS LNAV/CNAV/CNV2), A8-A9 (Galileo), A10-A12 (QZSS), A13-A16 (BDS D1/D2,
+#: CNV1/CNV2, CNV3), A17 (GLONASS FDMA: 5 lines in 4.00; the 4 lines of RINEX 3 are accepted),
+#: A18 (SBAS), A19 (NavIC), STO (2 lines), EOP (3 lines), ION Klobuchar (3), NeQuick G (2), BDGIM (3).
+V4_RECORD_LINES: dict[tuple[str, str, str], tuple[int, ...]] = {
+    **{("EPH", s, "LNAV"): (8,) for s in "GJI"},
+    **{("EPH", s, "CNAV"): (9,) for s in "GJ"},
+    **{("EPH", s, "CNV2"): (10,) for s in "GJ"},
+    ("EPH", "E", "INAV"): (8,), ("EPH", "E", "FNAV"): (8,),
+    ("EPH", "C", "D1"): (8,), ("EPH", "C", "D2"): (8,),
+    ("EPH", "C", "CNV1"): (10,), ("EPH", "C", "CNV2"): (10,), ("EPH", "C", "CNV3"): (9,),
+    ("EPH", "R", "FDMA"): (5, 4), ("EPH", "S", "SBAS"): (4,),
+    **{("ION", s, m): (3,) for s in "GJI" for m in ("LNAV", "CNVX", "CNAV", "CNV2")},
+    ("ION", "C", "D1D2"): (3,), ("ION", "C", "CNVX"): (3,), ("ION", "E", "IFNV"): (2,),
+}
+#: STO and EOP records have one layout whatever the system and message type (RINEX 4.00 §5.3, §5.4).
+_KIND_LINES = {"STO": (2,), "EOP": (3,)}
 
 #: Width of the raw field table per record (RINEX 4 BDS CNAV records have 39 fields).
 _N_RAW = 40
@@ -63,7 +93,7 @@ def read_nav(paths: str | Path | Iterable[str | Path]) -> rec.NavData:
     """
     if isinstance(paths, (str, Path)):
         paths = [paths]
-    parts = [_read_one(Path(p)) for p in paths]
+    parts = list(map(_read_one, map(Path, paths)))  # no comprehension frame: warnings name the caller
     if not parts:
         raise FileFormatError("<none>", None, "no navigation files given")
     kepler = rec.concat_kepler(p.kepler for p in parts)
@@ -72,7 +102,7 @@ def read_nav(paths: str | Path | Iterable[str | Path]) -> rec.NavData:
     glonass = glonass.take(np.lexsort((glonass.toe_gpst_ns, glonass.sat)))
     iono = {}
     for name in ("gps_klobuchar_alpha", "gps_klobuchar_beta", "bds_klobuchar_alpha", "bds_klobuchar_beta",
-                 "gal_nequick_ai"):
+                 "gal_nequick_ai", "bds_bdgim_alpha"):
         iono[name] = next((getattr(p, name) for p in parts if np.all(np.isfinite(getattr(p, name)))),
                           getattr(parts[0], name))
     skipped: dict[str, int] = {}
@@ -189,7 +219,7 @@ def _read_one(path: Path) -> rec.NavData:
     kepler = _kepler(raw[kep_rows], [meta[i] for i in kep_rows], skipped)
     glonass = _glonass(raw[glo_rows], [meta[i] for i in glo_rows], skipped)
     iono = _header_iono(hdr.iono)
-    for key, values in _v4_iono(path, groups).items():
+    for key, values in _v4_iono(path, groups, skipped).items():
         iono.setdefault(key, values)
     return rec.NavData(kepler=kepler, glonass=glonass, leap_seconds=hdr.leap_seconds, skipped=skipped,
                        glo_fcn=rec.glo_fcn_table(glonass), bds_klobuchar_hourly=hdr.bds_hourly, **iono)
@@ -243,8 +273,10 @@ def _split_records(path: Path, lines: list[str], hdr: _Header):
         current.lines.append(line)
     keep = []
     for g in groups:
-        reason = None
-        if g.kind not in ("EPH", "ION"):
+        reason = _line_count_error(path, g) if v4 else None
+        if reason:
+            pass
+        elif g.kind not in ("EPH", "ION"):
             reason = g.kind
         elif g.kind == "EPH" and (g.sv[0] not in "GREJCI" or g.msg in ("SBAS", "L1NV", "L1OC", "L3OC")):
             reason = "SBAS" if g.sv[0] == "S" else f"{g.sv[0]} {g.msg}".strip()
@@ -253,6 +285,17 @@ def _split_records(path: Path, lines: list[str], hdr: _Header):
         else:
             keep.append(g)
     return keep, skipped
+
+
+def _line_count_error(path: Path, g: _Group) -> str | None:
+    """Why a RINEX 4 record has the wrong number of lines for its type (None if right or unknown)."""
+    expected = V4_RECORD_LINES.get((g.kind, g.sv[:1], g.msg), _KIND_LINES.get(g.kind))
+    if expected is None or len(g.lines) in expected:
+        return None
+    reason = "incomplete" if len(g.lines) < expected[0] else "bad line count"
+    warnings.warn(f"{path}:{g.line_no}: {g.kind} {g.sv} {g.msg} record has {len(g.lines)} lines, its layout "
+                  f"has {expected[0]}; record skipped", NavFileWarning, stacklevel=5)
+    return reason
 
 
 def _parse_groups(path: Path, groups: list[_Group], hdr: _Header):
@@ -440,8 +483,13 @@ def _glonass(raw: np.ndarray, meta: list, skipped: dict) -> rec.GlonassEphemerid
     )
 
 
-def _v4_iono(path: Path, groups: list[_Group]) -> dict:
-    """Ionosphere coefficients from RINEX 4 ``> ION`` records (the first of each kind)."""
+def _v4_iono(path: Path, groups: list[_Group], skipped: dict) -> dict:
+    """Ionosphere coefficients from RINEX 4 ``> ION`` records (the first of each kind).
+
+    GPS Klobuchar from GPS records only (QZSS and NavIC broadcast regional sets of their own),
+    BDS Klobuchar from ``D1D2``, BDGIM from BDS ``CNVX``, NeQuick G from Galileo ``IFNV``; other
+    ION records are counted in ``skipped``.
+    """
     out: dict[str, np.ndarray] = {}
     for g in groups:
         if g.kind != "ION":
@@ -454,14 +502,19 @@ def _v4_iono(path: Path, groups: list[_Group]) -> dict:
             raise FileFormatError(path, g.line_no, f"bad number in ION record: {exc}") from None
         vals = np.array(vals + [np.nan] * 8)
         system = g.sv[0]
-        if system in "GJ" and g.msg in ("LNAV", "CNAV", "CNV2"):
+        if system == "G" and g.msg in ("LNAV", "CNAV", "CNV2", "CNVX"):
             out.setdefault("gps_klobuchar_alpha", vals[:4])
             out.setdefault("gps_klobuchar_beta", vals[4:8])
         elif system == "C" and g.msg == "D1D2":
             out.setdefault("bds_klobuchar_alpha", vals[:4])
             out.setdefault("bds_klobuchar_beta", vals[4:8])
+        elif system == "C" and g.msg == "CNVX":
+            out.setdefault("bds_bdgim_alpha", vals[:9])
         elif system == "E":
             out.setdefault("gal_nequick_ai", vals[:3])
+        else:
+            key = f"ION {system} {g.msg}"
+            skipped[key] = skipped.get(key, 0) + 1
     return out
 
 

@@ -398,6 +398,10 @@ class NavData:
     gal_nequick_ai : float64[3]
         Galileo NeQuick G effective ionisation coefficients ai0 [sfu], ai1 [sfu/deg], ai2
         [sfu/deg^2] (Galileo OS SIS ICD §5.1.6); NaN if absent.
+    bds_bdgim_alpha : float64[9]
+        BeiDou global ionosphere model (BDGIM) broadcast coefficients alpha1..alpha9 [TECu]
+        (BDS-SIS-ICD-B1C-1.0, BDGIM parameters; RINEX 4.00 ``> ION C.. CNVX`` BDGIM record); NaN if
+        absent. Stored for a later BDGIM model: no solver uses them yet.
     glo_fcn : int8[N_SAT]
         GLONASS frequency channel per global satellite index, ``GLO_FCN_UNKNOWN`` elsewhere.
     leap_seconds : int
@@ -413,6 +417,7 @@ class NavData:
     bds_klobuchar_alpha: np.ndarray = field(default_factory=lambda: np.full(4, np.nan))
     bds_klobuchar_beta: np.ndarray = field(default_factory=lambda: np.full(4, np.nan))
     gal_nequick_ai: np.ndarray = field(default_factory=lambda: np.full(3, np.nan))
+    bds_bdgim_alpha: np.ndarray = field(default_factory=lambda: np.full(9, np.nan))
     bds_klobuchar_hourly: np.ndarray = field(default_factory=lambda: np.full((24, 8), np.nan))
     glo_fcn: np.ndarray = field(default_factory=lambda: np.full(N_SAT, GLO_FCN_UNKNOWN, dtype=np.int8))
     leap_seconds: int = -1

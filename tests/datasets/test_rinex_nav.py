@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gnssaug.datasets.rinex.nav import read_nav
+from gnssaug.datasets.rinex.nav import NavFileWarning, read_nav
 from gnssaug.ephemeris import records as rec
 from gnssaug.errors import FileFormatError
 from gnssaug.gnss import BDS, GAL, GLO, GPS, QZS, SAT_SYSTEM, parse_sv
@@ -245,7 +245,8 @@ def test_truncated_record_is_skipped_and_counted(tmp_path):
     # keep the header and the G05 record's first three lines only
     path = tmp_path / "nav_truncated_record.rnx"
     path.write_text("\n".join(lines[:8]) + "\n")
-    nav = read_nav(path)
+    with pytest.warns(NavFileWarning, match=r"nav_truncated_record\.rnx:5: EPH G05 LNAV record has 3 lines"):
+        nav = read_nav(path)
     assert len(nav.kepler) == 0 and nav.skipped == {"incomplete": 1}
 
 
