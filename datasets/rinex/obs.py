@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gnssaug.errors import FileFormatError
 from gnssaug.gnss import MAX_PRN, N_BAND, PRN_BASE, SBS, SYSTEM_OFFSET, SYSTEMS
 from gnssaug.kernels.rinex_text import parse_obs_rows
 from gnssaug.obs import ObsSeries
@@ -34,7 +35,7 @@ from gnssaug.time import gpst_ns_from_calendar
 
 from .compression import read_rinex_bytes
 from .obs_codes import build_tables
-from .obs_header import ObsHeader, parse_obs_header, seconds_to_ns, to_gpst_ns
+from .obs_header import ObsHeader, _HeaderReader, parse_obs_header, seconds_to_ns, to_gpst_ns
 from .obs_write import write_obs
 
 __all__ = ["ObsFileWarning", "ObsHeader", "parse_obs_bytes", "read_obs", "read_obs_header", "write_obs"]
@@ -131,7 +132,35 @@ def _epoch_v3(text: str) -> tuple[tuple[int, ...], int, int]:
     return (y, mo, d, h, mi, seconds_to_ns(text[18:29])), flag, n
 
 
-def _walk_v3(lines: _Lines, first_line: int, warn: _Warner) -> _Epochs:
+_TYPE_LABELS = ("# / TYPES OF OBSERV", "SYS / # / OBS TYPES")
+
+
+def _check_event_header(lines: _Lines, first: int, n: int, header: ObsHeader) -> None:
+    """Raise when the header lines of an event (flags 2-5) change the observation types.
+
+    RINEX 2.11 §5.3 / 3.05 §5.7 let event records carry header lines; new observation types
+    would change the layout of every later record, which this reader does not follow: failing
+    clearly is better than reading later fields into the wrong types. A repeat of the same
+    types is accepted.
+    """
+    stop = min(first + n, len(lines))
+    texts = [lines.text(j) for j in range(first, stop)]
+    if not any(t[60:80].strip() in _TYPE_LABELS for t in texts):
+        return
+    reader = _HeaderReader(header.path)
+    reader.h.version = header.version
+    for j, text in enumerate(texts):
+        if text[60:80].strip() in _TYPE_LABELS:
+            reader.line(first + j + 1, text)
+    new = {s: reader.v2_types for s in header.obs_types} if header.version < 3 else reader.h.obs_types
+    changed = [s for s, codes in new.items() if codes != header.obs_types.get(s)]
+    if changed:
+        line = first + next(j for j, t in enumerate(texts) if t[60:80].strip() in _TYPE_LABELS) + 1
+        raise FileFormatError(header.path, line, f"an event record changes the observation types of system(s) "
+                              f"{''.join(changed)}; files whose types change mid-file are not supported")
+
+
+def _walk_v3(lines: _Lines, first_line: int, warn: _Warner, header: ObsHeader) -> _Epochs:
     ep = _Epochs()
     marks = (np.flatnonzero(lines.first[first_line:] == _GT) + first_line).tolist()
     marks.append(len(lines))
@@ -150,6 +179,7 @@ def _walk_v3(lines: _Lines, first_line: int, warn: _Warner) -> _Epochs:
             warn(i + 1, f"unknown epoch flag {flag}")
             continue
         if 2 <= flag <= 5:  # event records: n header lines, which may hold any text
+            _check_event_header(lines, i + 1, n, header)
             resume = i + 1 + n
             continue
         nxt = marks[k + 1]
@@ -193,10 +223,12 @@ def _epoch_v2(lines: _Lines, i: int, file_letter: str):
     return (y, mo, d, h, mi, sec_ns), flag, n, svs, n_line
 
 
-def _walk_v2(lines: _Lines, first_line: int, n_types: int, file_letter: str, warn: _Warner) -> _Epochs:
+def _walk_v2(lines: _Lines, first_line: int, n_types: int, file_letter: str, warn: _Warner,
+             header: ObsHeader) -> _Epochs:
     ep = _Epochs()
     per_sat = max(1, (n_types + 4) // 5)
     i = first_line
+    resyncing = False  # after a broken epoch: look for the next epoch line, one warning only
     while i < len(lines):
         if lines.stop[i] == lines.start[i] or not lines.text(i).strip():
             i += 1
@@ -204,10 +236,14 @@ def _walk_v2(lines: _Lines, first_line: int, n_types: int, file_letter: str, war
         try:
             fields, flag, n, svs, n_line = _epoch_v2(lines, i, file_letter)
         except ValueError:
-            warn(i + 1, f"cannot read the epoch line {lines.text(i).strip()!r}")
+            if not resyncing:
+                warn(i + 1, f"cannot read the epoch line {lines.text(i).strip()!r}")
+            resyncing = True
             i += 1
             continue
+        resyncing = False
         if flag in (2, 3, 4, 5):
+            _check_event_header(lines, i + 1, n, header)
             i += 1 + n
             continue
         n_rec = n * per_sat
@@ -326,12 +362,14 @@ def parse_obs_bytes(data: bytes, path: str = "<bytes>", systems: str | None = No
     lines = _Lines(data)
     warn = _Warner(path_s)
     if header.version >= 3:
-        ep = _walk_v3(lines, header.n_lines, warn)
+        ep = _walk_v3(lines, header.n_lines, warn, header)
         row_epoch, row_line, letter, d1, d2 = _rows_v3(lines, ep)
         col0, per_line, v2_types = 3, 1 << 30, None
     else:
         v2_types = next(iter(header.obs_types.values()))
-        ep = _walk_v2(lines, header.n_lines, len(v2_types), header.file_type, warn)
+        # RINEX 2.11 Table A1: a blank system letter means GPS (in a single-system file, that system)
+        blank_letter = header.file_type if header.file_type in SYSTEMS else "G"
+        ep = _walk_v2(lines, header.n_lines, len(v2_types), blank_letter, warn, header)
         row_epoch, row_line, letter, d1, d2 = _rows_v2(ep, len(v2_types))
         col0, per_line = 0, 5
     n_type, kind, slot, rank, attr, used = build_tables(header.obs_types, header.version, v2_types)
