@@ -89,46 +89,127 @@ def _flat_table() -> np.ndarray:
     return _POS_FLAT
 
 
-def frames_valid(data: np.ndarray, starts, ends) -> np.ndarray:
-    """Check the CRC of many back-to-back frames in one vectorised pass.
+# ---- many frames at once --------------------------------------------------------------------------------
+#
+# Frame k (bytes b_j, j = s_k .. e_k - 1, its CRC included) is valid when F_k(x) = sum_j b_j(x) x^(8 (e_k-1-j))
+# is 0 mod P. x is invertible mod P (P(0) = 1), so that holds exactly when sum_j b_j(x) x^(-8 j) is 0 mod P,
+# with j counted from any origin: one table of b(x) x^(-8 r) mod P over the positions r of a window of
+# _WINDOW bytes checks every frame of a read with no per-frame index arithmetic. A frame that crosses from
+# window a into a + m (m = 1, 2) has that part moved back by x^(-8 m _WINDOW) (a 24-bit linear map: three
+# byte lookups) before its parts are added.
 
-    A frame followed by its own CRC-24Q has a zero CRC (the code is linear, with a zero initial value and
-    no final XOR), so each frame is checked whole: the XOR over its bytes of the table entry of (distance
-    from the frame's last byte, byte value).
+_WINDOW = 1024
+_XINV = (POLY ^ 1) >> 1  # x^-1 mod P: x * (P - 1) / x = P - 1 = 1 (mod P)
+
+
+def _mulmod(a: int, b: int) -> int:
+    # a(x) * b(x) mod P(x) over GF(2), for a, b of degree < 24.
+    out = 0
+    while b:
+        if b & 1:
+            out ^= a
+        b >>= 1
+        a <<= 1
+        if a & 0x1000000:
+            a ^= POLY
+    return out
+
+
+def _powmod(a: int, n: int) -> int:
+    out = 1
+    while n:
+        if n & 1:
+            out = _mulmod(out, a)
+        a = _mulmod(a, a)
+        n >>= 1
+    return out
+
+
+def _window_table() -> np.ndarray:
+    # flat [r * 256 + byte] -> byte(x) * x^(-8 r) mod P, r < _WINDOW
+    step = _powmod(_XINV, 8)
+    rows = [1]
+    for _ in range(_WINDOW - 1):
+        rows.append(_mulmod(rows[-1], step))
+    t = np.array(rows, dtype=np.uint32)
+    byte = np.arange(256, dtype=np.uint32)
+    out = np.zeros((_WINDOW, 256), dtype=np.uint32)
+    for k in range(8):  # bit k of the byte contributes x^k * row
+        out ^= t[:, None] * ((byte >> k) & 1)
+        t <<= 1
+        t ^= np.where(t & 0x1000000, POLY, 0).astype(np.uint32)
+    return out.ravel()
+
+
+def _window_shift(m: int) -> tuple[list[int], list[int], list[int]]:
+    # v -> v(x) x^(-8 m _WINDOW) mod P as three lookups, one per byte of v
+    f = _powmod(_XINV, 8 * m * _WINDOW)
+    basis = []
+    for _ in range(24):  # x^k * f mod P
+        basis.append(f)
+        f <<= 1
+        if f & 0x1000000:
+            f ^= POLY
+    lanes = []
+    for i in range(3):
+        lane = [0] * 256
+        for byte in range(1, 256):
+            low = (byte & -byte).bit_length() - 1
+            lane[byte] = lane[byte & (byte - 1)] ^ basis[8 * i + low]
+        lanes.append(lane)
+    return lanes[0], lanes[1], lanes[2]
+
+
+_WTABLE: np.ndarray | None = None
+_WSHIFT: tuple | None = None
+_WPOS = np.zeros(0, dtype=np.intp)  # 256 * (j mod _WINDOW), grown on demand
+
+
+def frames_valid(data: np.ndarray, starts, end: int) -> list[bool]:
+    """Check the CRC-24Q of back-to-back frames in one vectorised pass (RTCM 10403.3 §4).
 
     Parameters
     ----------
     data : uint8[n]
         The buffer.
-    starts : int sequence [m]
-        Frame starts, increasing; frame ``k`` is ``data[starts[k]:starts[k + 1]]``.
-    ends : int or int sequence [m]
-        The end of the last frame (or every frame's end, ``ends[k] == starts[k + 1]``).
+    starts : sequence of int [m]
+        Frame starts, increasing; frame ``k`` is ``data[starts[k]:starts[k + 1]]``, the last one ends at ``end``.
+    end : int
+        End of the last frame.
 
     Returns
     -------
-    bool[m]
+    list of bool [m]
         True where the frame's CRC is right.
     """
-    table = _flat_table()
-    lo = int(starts[0])
-    hi = ends if isinstance(ends, int) else int(ends[-1])
-    bounds = np.array([*starts[1:], hi], dtype=np.int32)  # frame ends
-    first = np.array(starts, dtype=np.int32)
-    # flat table index: 256 * (distance of the byte from its frame's last byte) + byte value
-    idx = np.repeat((bounds - (lo + 1)) << 8, bounds - first)
-    idx -= _byte_positions(hi - lo)[: hi - lo]
-    idx |= data[lo:hi]
-    first -= lo
-    return np.bitwise_xor.reduceat(table[idx], first) == 0
-
-
-_POSITIONS = np.zeros(0, dtype=np.int32)
-
-
-def _byte_positions(n: int) -> np.ndarray:
-    # 256 * (0, 1, 2, ...), grown on demand and reused between calls.
-    global _POSITIONS
-    if len(_POSITIONS) < n:
-        _POSITIONS = np.arange(max(n, 2 * len(_POSITIONS), 1 << 16), dtype=np.int32) << 8
-    return _POSITIONS
+    global _WTABLE, _WSHIFT, _WPOS
+    if _WTABLE is None:
+        # a frame (<= 1029 bytes) spans at most 3 windows
+        _WTABLE, _WSHIFT = _window_table(), (None, _window_shift(1), _window_shift(2))
+    lo = starts[0]
+    n = end - lo
+    if len(_WPOS) < n:
+        _WPOS = (np.arange(max(n, 2 * len(_WPOS), 1 << 16), dtype=np.intp) % _WINDOW) << 8
+    terms = _WTABLE.take(_WPOS[:n] | data[lo:end])
+    rel = [s - lo for s in starts]
+    if n <= _WINDOW:  # one window: each frame's sum is its check
+        return [v == 0 for v in np.bitwise_xor.reduceat(terms, rel).tolist()]
+    cuts, parts = [], []
+    for s, e in zip(rel, [*rel[1:], n], strict=True):
+        cuts.append(s)
+        w = (s // _WINDOW + 1) * _WINDOW
+        while w < e:  # the frame goes on in the next window
+            cuts.append(w)
+            w += _WINDOW
+        parts.append(len(cuts))
+    sums = np.bitwise_xor.reduceat(terms, cuts).tolist()
+    out, j = [], 0
+    for stop in parts:
+        v = sums[j]
+        for m in range(1, stop - j):  # later windows of the frame: moved back by m windows
+            u = sums[j + m]
+            t0, t1, t2 = _WSHIFT[m]
+            v ^= t0[u & 0xFF] ^ t1[(u >> 8) & 0xFF] ^ t2[u >> 16]
+        out.append(v == 0)
+        j = stop
+    return out

@@ -58,11 +58,6 @@ class Frame(NamedTuple):
         return ((p[1] & 0x0F) << 8) | p[2]
 
 
-def _msg_type(raw: bytes) -> int:
-    # DF002 of a whole frame (header and CRC included), 0 for a payload shorter than 12 bits.
-    return (raw[3] << 4) | (raw[4] >> 4) if len(raw) > 7 else 0
-
-
 def message_type(payload: bytes) -> int:
     """Message number (DF002) of a payload, 0 when it is shorter than 12 bits."""
     if len(payload) < 2:
@@ -168,10 +163,10 @@ class Deframer:
                 snapshot = bytes(buf)
                 view = np.frombuffer(snapshot, dtype=np.uint8)
             ok = frames_valid(view, starts, end)
-            bad = len(starts) if ok.all() else int(np.argmin(ok))
+            bad = len(starts) if all(ok) else ok.index(False)
             starts.append(end)
             new = tuple.__new__  # Frame(...) without its Python-level __new__
-            out.extend([new(Frame, (_msg_type(r), r[HEADER_LEN:-CRC_LEN], r))
+            out.extend([new(Frame, ((r[3] << 4) | (r[4] >> 4) if len(r) > 7 else 0, r[HEADER_LEN:-CRC_LEN], r))
                         for r in [snapshot[s:e] for s, e in zip(starts[:bad], starts[1:bad + 1], strict=True)]])
             pos = starts[bad]
             if bad < len(starts) - 1:

@@ -4,10 +4,12 @@ An MSM carries one system's observations at one epoch: a 169-bit header with sat
 masks, a cell mask (which satellite tracks which signal), then *field blocks*: every satellite's
 value of one field, then the next field, and the same for the cells. Each block holds equal-width
 fields, so the whole data section is a fixed pattern of (offset, width) pairs for a given MSM level,
-satellite count and cell count. That pattern is computed once and cached; a message is then decoded
-with a handful of numpy operations however many cells it holds (each field is read from the 64-bit
-word at its first byte), :func:`decode_msm_many` does the same for a whole batch of messages at once,
-and encoding packs all fields of a message in one numpy pass.
+satellite count and cell count. That pattern is computed once and cached; a run of messages (one
+socket read, a file) is then decoded with a dozen numpy operations however many messages, systems and
+cells it holds (each field is read from the 32-bit word at its first byte; the patterns of the
+messages of a run are laid end to end, and cached too, since stations repeat the same runs epoch after
+epoch). :func:`decode_msm` is the same code with a run of one. Encoding packs all fields of a message
+in one numpy pass.
 
 Values stay in the units of the message (milliseconds of range, m/s of range rate); the conversion
 to pseudorange, phase and Doppler of an :class:`gnssaug.obs.ObsEpoch` is in
@@ -270,8 +272,8 @@ class _Plan:
         Per field: the physical value of one raw unit (rough range: 1 ms and 1/1024 ms).
     parts : tuple
         Where each array of an :class:`Msm` after the masks comes from: ``(source, slice)``, source 0-2
-        the converted values (float, uint16, uint8), 3 a shared read-only fill (``fills[i]`` for the i-th
-        field this level does not carry, e.g. Doppler in MSM4).
+        the converted values (float, uint16, uint8), 3 the rough ranges (MSM4-7), 4 + i a shared
+        read-only fill (``fills[i]`` for the i-th field this level does not carry, e.g. Doppler in MSM4).
     layout : _Layout
         The layout of a message decoded on its own.
     """
@@ -323,10 +325,12 @@ class _Plan:
         self.n = len(offs)
         fills, parts = [], []
         for name, src, kind, per_sat in _PARTS:
-            if name in slices:
+            if name == "rough_mod" and "rough_int" in slices:  # whole ms + fraction, source 3
+                parts.append((3, slice(0, nsat)))
+            elif name in slices:
                 parts.append((src, slices[name]))
             else:
-                parts.append((3 + len(fills), slice(None)))
+                parts.append((4 + len(fills), slice(None)))
                 fills.append(_const(kind, nsat if per_sat else ncell))
         self.parts, self.fills = tuple(parts), tuple(fills)
         self.layout = _Layout((self,), (0,))
@@ -349,17 +353,16 @@ class _Layout:
     ----------
     idx : intp[4 n]
         Byte offsets of each field's 32-bit word in the joined payloads, least significant byte first.
-    ints : int32[6, n]
-        Rows 1-4 used: left shift, right shift, mask, invalid raw value (see :class:`_Plan`).
+    lshift, rshift, mask, invalid : int32[n]
+        Rows 1-4 of the plans' ``ints`` (see :class:`_Plan`), contiguous.
     scale : float64[n]
     to, frm : intp[m]
-        Rough ranges: the fraction fields, and the whole-ms fields added to them.
+        Rough ranges (MSM4-7): the fraction fields, and the whole-ms fields added to them.
     parts : tuple
-        Per message, its plan's ``parts`` with slices into the run's converted values, and sources 3...
-        into :attr:`fills`.
+        Per message, where each array of its :class:`Msm` comes from (see :meth:`convert`).
     """
 
-    __slots__ = ("idx", "ints", "scale", "to", "frm", "rough", "parts", "fills")
+    __slots__ = ("idx", "lshift", "rshift", "mask", "invalid", "scale", "to", "frm", "rough", "parts", "fills")
 
     def __init__(self, plans, starts):
         if len(plans) == 1:
@@ -371,41 +374,47 @@ class _Layout:
         # the 4 bytes of each field's big-endian word, gathered least significant first: they read as one
         # little-endian int32 (no byte swap afterwards)
         self.idx = _readonly((idx[:, None] + np.arange(3, -1, -1)).ravel())
-        self.ints, self.scale = ints, scale
+        self.lshift, self.rshift, self.mask, self.invalid = (_readonly(ints[i].copy()) for i in range(1, 5))
+        self.scale = scale
         self.to = _readonly(np.flatnonzero(ints[5]))
         self.frm = _readonly(self.to + ints[5, self.to])
         # one message: the fraction and whole-ms blocks as slices (cheaper than the index arrays)
         p = plans[0]
         self.rough = ((p.slices["rough_mod"], p.slices["rough_int"]) if len(plans) == 1 and "rough_int" in p.slices
                       else None)
-        fills, parts, o = [], [], 0
+        fills, parts, o, r = [], [], 0, 0
         for p in plans:
-            parts.append(tuple((k, slice(o + sl.start, o + sl.stop)) if k < 3 else (k + len(fills), sl)
+            # source 0-2: field offsets move by the fields before; 3: rough ranges by the rough ranges before
+            parts.append(tuple((k, slice(o + sl.start, o + sl.stop)) if k < 3 else
+                               (k, slice(r + sl.start, r + sl.stop)) if k == 3 else (k + len(fills), sl)
                                for k, sl in p.parts))
             fills.extend(p.fills)
             o += p.n
+            if "rough_int" in p.slices:
+                r += p.slices["rough_int"].stop - p.slices["rough_int"].start
         self.parts, self.fills = tuple(parts), tuple(fills)
 
     def convert(self, data: bytes) -> tuple:
         """Every field of the run of payloads ``data``, in one pass.
 
         Returns the sources of :attr:`parts`: scaled values (NaN where invalid), raw values as uint16
-        and uint8, then the fills. The payloads must hold their plans' bits (checked by ``_shape``).
+        and uint8, the rough ranges of MSM4-7 (whole ms + fraction; MSM1-3 send the fraction alone, it
+        is taken from the scaled values), then the shared fills. The payloads must hold their plans'
+        bits (checked by ``_shape``).
         """
-        ints = self.ints
         raw = np.frombuffer(data, _U8)[self.idx].view(_I4LE)
-        raw <<= ints[1]
-        raw >>= ints[2]
-        raw &= ints[3]
+        raw <<= self.lshift
+        raw >>= self.rshift
+        raw &= self.mask
         vals = raw * self.scale
-        vals[raw == ints[4]] = np.nan
-        # rough range: whole ms (NaN if invalid) + fraction
+        vals[raw == self.invalid] = np.nan
         if self.rough is not None:
             frac, whole = self.rough
-            vals[frac] += vals[whole]
-        elif len(self.to):
-            vals[self.to] += vals[self.frm]
-        return (vals, raw.astype(_U16), raw.astype(_U8), *self.fills)
+            rough = vals[frac] + vals[whole]
+        else:
+            rough = vals.take(self.to)
+            rough += vals.take(self.frm)
+        return (vals, raw.astype(_U16), raw.astype(_U8), rough, *self.fills)
 
 
 def _layout(plans: tuple, starts: tuple) -> _Layout:

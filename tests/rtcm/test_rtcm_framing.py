@@ -94,3 +94,26 @@ def test_stream_decoder_in_chunks(data_dir):
     assert [f for f, _ in got] == expected
     assert all(m == decode(f) for f, m in got)
     assert any(isinstance(m, Msm) for _, m in got) and dec.decode_errors == 0
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_frames_valid_matches_crc24q_over_long_chains(seed):
+    # Runs of frames spanning several position-table windows, some corrupted, starting anywhere in a buffer.
+    import itertools
+
+    import numpy as np
+
+    from gnssaug.rtcm.crc import frames_valid
+
+    rng = random.Random(seed)
+    frames = [frame(rng.randbytes(rng.randrange(0, 1024))) for _ in range(rng.randint(1, 40))]
+    raw = bytearray(b"".join(frames))
+    starts = list(itertools.accumulate([0] + [len(f) for f in frames[:-1]]))
+    for k in rng.sample(range(len(frames)), k=len(frames) // 3):
+        raw[starts[k] + rng.randrange(len(frames[k]))] ^= 1 << rng.randrange(8)
+    offset = rng.randrange(3000)
+    buf = np.frombuffer(rng.randbytes(offset) + bytes(raw) + rng.randbytes(9), np.uint8)
+    got = frames_valid(buf, [s + offset for s in starts], offset + len(raw))
+    want = [crc24q(bytes(raw[s:s + len(f)])) == 0 for s, f in zip(starts, frames, strict=True)]
+    assert got == want
+    assert all(want) == (len(frames) < 3)  # a third of the frames are corrupted
