@@ -35,7 +35,9 @@ from gnssaug.constants import BDT_WEEK_OFFSET, GST_WEEK_OFFSET, NS_PER_S
 from gnssaug.ephemeris import records as rec
 from gnssaug.errors import FileFormatError
 from gnssaug.gnss import BDS, GAL, GLO, GPS, IRN, QZS, SAT_IS_GEO, SYSTEMS, sat_index
-from gnssaug.time import BDT_OFFSET_NS, LEAP_SECONDS, NS_PER_WEEK, gpst_ns_from_calendar, gpst_ns_from_datetime
+from gnssaug.time import BDT_OFFSET_NS, NS_PER_WEEK, gpst_ns_from_calendar
+
+from .timescale import utc_calendar_to_gpst_ns
 
 __all__ = ["V4_RECORD_LINES", "NavFileWarning", "read_nav", "read_text_lines"]
 
@@ -449,16 +451,6 @@ def _kepler(raw: np.ndarray, meta: list, skipped: dict) -> rec.KeplerEphemerides
     )
 
 
-_LEAP_START_NS = np.array([gpst_ns_from_datetime(start) for start, _ in LEAP_SECONDS], dtype=np.int64)
-_LEAP_VALUE = np.array([v for _, v in LEAP_SECONDS], dtype=np.int64)
-
-
-def _utc_to_gpst_ns(utc_ns: np.ndarray) -> np.ndarray:
-    """GPST ns of UTC calendar instants counted like GPST (vectorised leap-second lookup)."""
-    idx = np.searchsorted(_LEAP_START_NS, utc_ns, side="right") - 1
-    return utc_ns + np.where(idx >= 0, _LEAP_VALUE[np.maximum(idx, 0)], 0) * NS_PER_S
-
-
 def _glonass(raw: np.ndarray, meta: list, skipped: dict) -> rec.GlonassEphemerides:
     required = (0, 1, 3, 4, 5, 7, 8, 9, 11, 12, 13)
     complete = ~np.isnan(raw[:, required]).any(axis=1) if len(meta) else np.zeros(0, bool)
@@ -474,7 +466,7 @@ def _glonass(raw: np.ndarray, meta: list, skipped: dict) -> rec.GlonassEphemerid
     delta_tau = raw[:, 16] if raw.shape[0] else np.zeros(0)
     delta_tau = np.where(np.abs(delta_tau) > 1.0, np.nan, delta_tau)
     return rec.GlonassEphemerides(
-        sat=sat, toe_gpst_ns=_utc_to_gpst_ns(utc_ns), tb_s=tb_s, tk_s=np.mod(raw[:, 2], 86400.0),
+        sat=sat, toe_gpst_ns=utc_calendar_to_gpst_ns(utc_ns), tb_s=tb_s, tk_s=np.mod(raw[:, 2], 86400.0),
         pos_m=raw[:, [3, 7, 11]] * 1e3, vel_mps=raw[:, [4, 8, 12]] * 1e3, acc_mps2=raw[:, [5, 9, 13]] * 1e3,
         tau_n_s=-raw[:, 0], gamma_n=raw[:, 1], delta_tau_n_s=delta_tau,
         fcn=np.nan_to_num(raw[:, 10]).astype(np.int8), health=np.nan_to_num(raw[:, 6]).astype(np.int32),

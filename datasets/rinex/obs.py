@@ -27,16 +27,17 @@ from pathlib import Path
 
 import numpy as np
 
-from gnssaug.errors import FileFormatError
-from gnssaug.gnss import MAX_PRN, N_BAND, PRN_BASE, SBS, SYSTEM_OFFSET, SYSTEMS
+from gnssaug.errors import FileFormatError, UnknownSignalError
+from gnssaug.gnss import MAX_PRN, N_BAND, PRN_BASE, SBS, SYSTEM_OFFSET, SYSTEMS, band_slot
 from gnssaug.kernels.rinex_text import parse_obs_rows
 from gnssaug.obs import ObsSeries
 from gnssaug.time import gpst_ns_from_calendar
 
 from .compression import read_rinex_bytes
 from .obs_codes import build_tables
-from .obs_header import ObsHeader, _HeaderReader, parse_obs_header, seconds_to_ns, to_gpst_ns
+from .obs_header import _GLO_MINUS_UTC_NS, ObsHeader, _HeaderReader, parse_obs_header, seconds_to_ns, to_gpst_ns
 from .obs_write import write_obs
+from .timescale import utc_calendar_to_gpst_ns
 
 __all__ = ["ObsFileWarning", "ObsHeader", "parse_obs_bytes", "read_obs", "read_obs_header", "write_obs"]
 
@@ -293,7 +294,7 @@ def _sat_of(letter: np.ndarray, d1: np.ndarray, d2: np.ndarray):
     """System and global satellite index of names given as three byte columns; -1 if invalid."""
     lut = np.full(256, -1, dtype=np.int8)
     for s, c in enumerate(SYSTEMS):
-        lut[ord(c)] = s
+        lut[ord(c)] = lut[ord(c.lower())] = s  # lower-case letters: seen from some writers
     system = lut[letter]
     ok = (system >= 0) & ((d1 == _SPACE) | ((d1 >= 48) & (d1 <= 57))) & (d2 >= 48) & (d2 <= 57)
     number = np.where(d1 == _SPACE, 0, d1.astype(np.int64) - 48) * 10 + (d2.astype(np.int64) - 48)
@@ -309,8 +310,37 @@ def _epoch_times(ep: _Epochs, header: ObsHeader) -> np.ndarray:
     if not ep.fields:
         return np.zeros(0, dtype=np.int64)
     f = np.asarray(ep.fields, dtype=np.int64)
-    t = gpst_ns_from_calendar(f[:, 0], f[:, 1], f[:, 2], f[:, 3], f[:, 4], f[:, 5])
-    return np.asarray(to_gpst_ns(np.atleast_1d(t), header.time_system, header.leap_seconds), dtype=np.int64)
+    t = np.atleast_1d(gpst_ns_from_calendar(f[:, 0], f[:, 1], f[:, 2], f[:, 3], f[:, 4], f[:, 5]))
+    if header.time_system in ("GLO", "UTC"):  # leap seconds per epoch: a file may span one
+        utc = t - (_GLO_MINUS_UTC_NS if header.time_system == "GLO" else 0)
+        return utc_calendar_to_gpst_ns(utc, f[:, 5] >= 60 * 10**9, header.leap_seconds)
+    return np.asarray(to_gpst_ns(t, header.time_system, header.leap_seconds), dtype=np.int64)
+
+
+#: Observation type letter -> the output array its values go to.
+_ARRAY_OF_TYPE = {"C": "pr_m", "L": "cp_cyc", "D": "dop_hz", "S": "cn0_dbhz"}
+
+
+def _apply_scale_factors(out: dict, system: np.ndarray, header: ObsHeader) -> None:
+    """Divide the values of types listed in SYS / SCALE FACTOR by their factor (RINEX 3.05 Table A2).
+
+    Each slot's values all come from one tracking mode (``out["code"]``), so a code's values are
+    the rows of its system whose slot holds that mode.
+    """
+    for letter, codes in header.scale_factors.items():
+        s = SYSTEMS.find(letter)
+        rows = system == s
+        if s < 0 or not rows.any():
+            continue
+        for code, factor in codes.items():
+            if factor == 1 or len(code) != 3 or code[0] not in _ARRAY_OF_TYPE:
+                continue
+            try:
+                k = band_slot(s, code[1], code[2], header.version)
+            except UnknownSignalError:
+                continue
+            sel = rows & (out["code"][:, k] == ord(code[2]))
+            out[_ARRAY_OF_TYPE[code[0]]][sel, k] /= factor
 
 
 def _systems_mask(system: np.ndarray, systems: str | None) -> np.ndarray:
@@ -393,6 +423,7 @@ def parse_obs_bytes(data: bytes, path: str = "<bytes>", systems: str | None = No
             lines.buf, lines.start, lines.stop, row_line, system, n_type, kind, slot, rank, attr,
             col0, per_line, out["pr_m"], out["cp_cyc"], out["dop_hz"], out["cn0_dbhz"], out["lli"], out["code"], bad,
         )
+    _apply_scale_factors(out, system, header)
     series = _assemble(ep, header, row_epoch, row_line, sat, bad, out, warn)
     warn.finish()
     series.meta.update(path=path_s, version=header.version, codes=used)

@@ -2,7 +2,10 @@
 
 Follows RINEX 3.05 §5.2 / Table A2 (and RINEX 4.01, RINEX 2.11 Table A1 for the older labels).
 Only the records the project uses are kept; the others are skipped. Labels are read from columns
-61-80 of each line.
+61-80 of each line. Skipped on purpose: ``SYS / PHASE SHIFT`` (the corrections it lists are
+already applied to the phases, §5.10) and ``GLONASS COD/PHS/BIS`` (code-phase biases a solver
+may apply later); RINEX 4 records such as ``DOI`` or ``STATION INFORMATION``.
+System letters and the time system name are read case-insensitively (some writers use lower case).
 """
 
 from __future__ import annotations
@@ -55,6 +58,9 @@ class ObsHeader:
         The file the header was read from (empty for a header built in memory).
     file_type : str
         The satellite system letter of RINEX VERSION / TYPE (``"M"`` for mixed).
+    scale_factors : dict[str, dict[str, int]]
+        SYS / SCALE FACTOR (RINEX 3.05 Table A2): system letter -> code -> factor the stored
+        values were multiplied by (1, 10, 100 or 1000); the reader divides by it.
     """
 
     version: float = 3.04
@@ -72,6 +78,7 @@ class ObsHeader:
     time_system: str = "GPS"
     path: str = ""
     file_type: str = "M"
+    scale_factors: dict[str, dict[str, int]] = field(default_factory=dict)
     #: Number of header lines (the first data line is ``n_lines + 1``, 1-based).
     n_lines: int = 0
 
@@ -119,6 +126,7 @@ class _HeaderReader:
         self.path = path
         self.pending_sys = ""  # system of a SYS / # / OBS TYPES record still expecting codes
         self.pending_n = 0
+        self.pending_scale: tuple[str, int, int] | None = None  # a SYS / SCALE FACTOR record expecting codes
         self.v2_types: list[str] = []
         self.v2_n = 0
         self.time_first_fields = None
@@ -171,7 +179,7 @@ class _HeaderReader:
 
     def sys_obs_types(self, lineno, body):
         # A1, 2X, I3, 13(1X, A3); continuation lines leave the system and count blank.
-        letter = body[0:1].strip()
+        letter = body[0:1].strip().upper()
         if letter:
             try:
                 system_index(letter)
@@ -184,6 +192,29 @@ class _HeaderReader:
             self.fail(lineno, "SYS / # / OBS TYPES continuation without a system")
         codes = self.h.obs_types[self.pending_sys]
         codes.extend(body[7:60].split()[: self.pending_n - len(codes)])
+
+    def scale_factor(self, lineno, body):
+        # A1, 1X, I4, 2X, I2, 12(1X, A3); continuation lines leave system, factor and count blank.
+        # A blank or zero count means every type of the system (RINEX 3.05 Table A2).
+        letter = body[0:1].strip().upper()
+        if letter:
+            try:
+                system_index(letter)
+                factor = int(body[2:6])
+                n = int(body[8:10].strip() or 0)
+            except (GnssError, ValueError):
+                self.fail(lineno, f"bad SYS / SCALE FACTOR record {body.strip()!r}")
+            if factor not in (1, 10, 100, 1000):
+                self.fail(lineno, f"SYS / SCALE FACTOR {factor} is not 1, 10, 100 or 1000")
+            self.pending_scale = (letter, factor, n)
+            if n == 0:
+                for code in self.h.obs_types.get(letter, []):
+                    self.h.scale_factors.setdefault(letter, {})[code] = factor
+        elif self.pending_scale is None:
+            self.fail(lineno, "SYS / SCALE FACTOR continuation without a system")
+        letter, factor, _ = self.pending_scale
+        for code in body[10:58].split():
+            self.h.scale_factors.setdefault(letter, {})[code] = factor
 
     def v2_obs_types(self, lineno, body):
         # I6, 9(4X, A2); continuation lines leave the count blank.
@@ -202,7 +233,7 @@ class _HeaderReader:
             if not item.strip():
                 continue
             try:
-                sat = parse_sv(item[:3])
+                sat = parse_sv(item[:3].upper())
                 fcn = int(item[3:])
             except (GnssError, ValueError):
                 self.fail(lineno, f"bad GLONASS SLOT / FRQ # entry {item!r}")
@@ -238,7 +269,7 @@ class _HeaderReader:
         scale = ""
         if self.time_first_fields is not None:
             scale = self.time_first_fields[1][48:51].strip()
-        h.time_system = scale or _DEFAULT_TIME_SYSTEM.get(h.file_type, "GPS")
+        h.time_system = scale.upper() or _DEFAULT_TIME_SYSTEM.get(h.file_type, "GPS")
         if h.time_system not in _SCALE_TO_GPST_NS and h.time_system not in ("GLO", "UTC"):
             self.fail(self.time_first_fields[0], f"unknown time system {h.time_system!r}")
         h.time_first_gpst_ns = self._time(self.time_first_fields)
@@ -258,6 +289,7 @@ _HANDLERS = {
     "SYS / # / OBS TYPES": _HeaderReader.sys_obs_types,
     "# / TYPES OF OBSERV": _HeaderReader.v2_obs_types,
     "GLONASS SLOT / FRQ #": _HeaderReader.glo_slots,
+    "SYS / SCALE FACTOR": _HeaderReader.scale_factor,
     "TIME OF FIRST OBS": _HeaderReader.time_first,
     "TIME OF LAST OBS": _HeaderReader.time_last,
 }
