@@ -169,7 +169,8 @@ def _fmt_obs(info: dict) -> list[str]:
         f"first epoch     {info['first_epoch_gpst'] or '-'} GPST",
         f"last epoch      {info['last_epoch_gpst'] or '-'} GPST",
         f"span            {info['span_s']:.3f} s",
-        f"epochs          {info['n_epochs']} ({num(info['n_missing_epochs'], 'd')} missing)",
+        f"epochs          {info['n_epochs']} ({num(info['n_missing_epochs'], 'd')} missing)" if info["n_epochs"]
+        else "epochs          0 (no observation records: the file holds a header only)",
         "systems         " + " ".join(f"{k} ({v['name']})" for k, v in info["systems"].items()),
     ]
     if info["declared_but_empty"]:

@@ -86,6 +86,9 @@ def load_inputs(rover: str, nav_paths: list[str], systems: str | None, start: st
     from gnssaug.time import parse_time_arg
 
     header, series = read_obs(rover, systems=systems)
+    if len(series) == 0:
+        raise UsageError(f"{rover}: no observation epochs" + (f" of systems {systems}" if systems else "")
+                         + " (a header-only file, or every epoch unreadable)")
     t0 = parse_time_arg(start) if start else None
     t1 = parse_time_arg(end) if end else None
     series = _slice_epochs(series, t0, t1)
