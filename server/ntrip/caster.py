@@ -91,6 +91,7 @@ class Caster:
         self.creds = CredentialCache()
         self._verifying: dict[tuple, asyncio.Future] = {}
         self.clients: dict[int, ClientSession] = {}
+        self.near_clients: dict[int, ClientSession] = {}  # the NEAR subset, walked every second
         self.sources: dict[str, SourceSession] = {}
         self.user_sessions: collections.Counter[str] = collections.Counter()
         self.counters: collections.Counter[str] = collections.Counter()
@@ -177,10 +178,9 @@ class Caster:
             for ing in self.ingests.all().values():
                 ing.health.tick()
             healthy = self.station_positions()
-            for sess in list(self.clients.values()):
+            for sess in list(self.near_clients.values()):
                 # moves toward a closer station happen on GGA; here only clients left without one
-                if (sess.mount == self.settings.near_mount and sess.gga_llh is not None
-                        and sess.station not in healthy):
+                if sess.gga_llh is not None and sess.station not in healthy:
                     self._route_near(sess)
 
     # ---- connection entry ----------------------------------------------------------------------
@@ -348,6 +348,8 @@ class Caster:
         self.clients[sid] = sess
         self._reply(writer, P.render_stream_ok(req.version), 200)
         near = req.mount == self.settings.near_mount
+        if near:
+            self.near_clients[sid] = sess
         scanner = P.NmeaScanner()
         try:
             if near:
@@ -377,6 +379,7 @@ class Caster:
         finally:
             self.hub.close(sub)
             self.clients.pop(sid, None)
+            self.near_clients.pop(sid, None)
             self.user_sessions[user.name] -= 1
             if self.user_sessions[user.name] <= 0:
                 del self.user_sessions[user.name]
