@@ -118,6 +118,10 @@ class StreamDecoder:
     """Sans-IO byte stream -> decoded messages: a :class:`~gnssaug.rtcm.framing.Deframer` plus
     :func:`decode_many`, counting what could not be used.
 
+    Each :meth:`feed` (one socket read, typically one epoch of a station) checks the CRCs of the frames
+    it completed in one vectorised call and decodes their MSMs in one batch (the code of
+    :func:`decode_many`); a partial frame waits for the next read.
+
     Attributes
     ----------
     deframer : Deframer

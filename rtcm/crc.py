@@ -94,11 +94,11 @@ def _flat_table() -> np.ndarray:
 # Frame k (bytes b_j, j = s_k .. e_k - 1, its CRC included) is valid when F_k(x) = sum_j b_j(x) x^(8 (e_k-1-j))
 # is 0 mod P. x is invertible mod P (P(0) = 1), so that holds exactly when sum_j b_j(x) x^(-8 j) is 0 mod P,
 # with j counted from any origin: one table of b(x) x^(-8 r) mod P over the positions r of a window of
-# _WINDOW bytes checks every frame of a read with no per-frame index arithmetic. A frame that crosses from
-# window a into a + m (m = 1, 2) has that part moved back by x^(-8 m _WINDOW) (a 24-bit linear map: three
-# byte lookups) before its parts are added.
+# _WINDOW bytes checks every frame of a read with no per-frame index arithmetic. A frame (<= 1029 bytes) that
+# crosses from window a into a + 1 has its second part moved back by x^(-8 _WINDOW) (a 24-bit linear map:
+# three byte lookups) before the parts are added.
 
-_WINDOW = 1024
+_WINDOW = 2048
 _XINV = (POLY ^ 1) >> 1  # x^-1 mod P: x * (P - 1) / x = P - 1 = 1 (mod P)
 
 
@@ -141,9 +141,9 @@ def _window_table() -> np.ndarray:
     return out.ravel()
 
 
-def _window_shift(m: int) -> tuple[list[int], list[int], list[int]]:
-    # v -> v(x) x^(-8 m _WINDOW) mod P as three lookups, one per byte of v
-    f = _powmod(_XINV, 8 * m * _WINDOW)
+def _window_shift() -> tuple[list[int], list[int], list[int]]:
+    # v -> v(x) x^(-8 _WINDOW) mod P as three lookups, one per byte of v
+    f = _powmod(_XINV, 8 * _WINDOW)
     basis = []
     for _ in range(24):  # x^k * f mod P
         basis.append(f)
@@ -184,32 +184,31 @@ def frames_valid(data: np.ndarray, starts, end: int) -> list[bool]:
     """
     global _WTABLE, _WSHIFT, _WPOS
     if _WTABLE is None:
-        # a frame (<= 1029 bytes) spans at most 3 windows
-        _WTABLE, _WSHIFT = _window_table(), (None, _window_shift(1), _window_shift(2))
+        _WTABLE, _WSHIFT = _window_table(), _window_shift()
     lo = starts[0]
     n = end - lo
     if len(_WPOS) < n:
         _WPOS = (np.arange(max(n, 2 * len(_WPOS), 1 << 16), dtype=np.intp) % _WINDOW) << 8
-    terms = _WTABLE.take(_WPOS[:n] | data[lo:end])
+    idx = data[lo:end].astype(np.intp)
+    idx |= _WPOS[:n]
+    terms = _WTABLE.take(idx)
     rel = [s - lo for s in starts]
     if n <= _WINDOW:  # one window: each frame's sum is its check
         return [v == 0 for v in np.bitwise_xor.reduceat(terms, rel).tolist()]
-    cuts, parts = [], []
+    cuts, split = [], []  # split: where a frame's part in the next window is in cuts
+    nxt = _WINDOW  # the next window start
     for s, e in zip(rel, [*rel[1:], n], strict=True):
         cuts.append(s)
-        w = (s // _WINDOW + 1) * _WINDOW
-        while w < e:  # the frame goes on in the next window
-            cuts.append(w)
-            w += _WINDOW
-        parts.append(len(cuts))
+        if nxt <= s:
+            nxt += _WINDOW
+        if nxt < e:
+            split.append(len(cuts))
+            cuts.append(nxt)
     sums = np.bitwise_xor.reduceat(terms, cuts).tolist()
-    out, j = [], 0
-    for stop in parts:
-        v = sums[j]
-        for m in range(1, stop - j):  # later windows of the frame: moved back by m windows
-            u = sums[j + m]
-            t0, t1, t2 = _WSHIFT[m]
-            v ^= t0[u & 0xFF] ^ t1[(u >> 8) & 0xFF] ^ t2[u >> 16]
-        out.append(v == 0)
-        j = stop
-    return out
+    if not split:
+        return [v == 0 for v in sums]
+    t0, t1, t2 = _WSHIFT
+    for j in reversed(split):
+        u = sums.pop(j)
+        sums[j - 1] ^= t0[u & 0xFF] ^ t1[(u >> 8) & 0xFF] ^ t2[u >> 16]
+    return [v == 0 for v in sums]
