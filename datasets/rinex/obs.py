@@ -313,7 +313,7 @@ def _epoch_times(ep: _Epochs, header: ObsHeader) -> np.ndarray:
     t = np.atleast_1d(gpst_ns_from_calendar(f[:, 0], f[:, 1], f[:, 2], f[:, 3], f[:, 4], f[:, 5]))
     if header.time_system in ("GLO", "UTC"):  # leap seconds per epoch: a file may span one
         utc = t - (_GLO_MINUS_UTC_NS if header.time_system == "GLO" else 0)
-        return utc_calendar_to_gpst_ns(utc, f[:, 5] >= 60 * 10**9, header.leap_seconds)
+        return utc_calendar_to_gpst_ns(utc, f[:, 5], header.leap_seconds)
     return np.asarray(to_gpst_ns(t, header.time_system, header.leap_seconds), dtype=np.int64)
 
 

@@ -84,8 +84,11 @@ class ObsHeader:
 
 
 def seconds_to_ns(text: str) -> int:
-    """Integer nanoseconds of a seconds field such as ``" 33.9970000"``, exactly (no float rounding)."""
-    text = text.strip()
+    """Integer nanoseconds of a seconds field such as ``" 33.9970000"``, exactly (no float rounding).
+
+    Blanks inside the field are ignored, as Fortran formatted input does (``" 0 .0000000"``).
+    """
+    text = text.replace(" ", "")
     whole, _, frac = text.partition(".")
     if not (whole or frac) or not (whole or "0").lstrip("-").isdigit() or (frac and not frac.isdigit()):
         raise ValueError(f"not a seconds value: {text!r}")
@@ -116,6 +119,19 @@ def _floats(path, lineno, text, n):
     if len(values) != n:
         raise FileFormatError(path, lineno, f"expected {n} numbers in {text.strip()!r}")
     return values
+
+
+def _time_tokens(body: str) -> tuple[list[str], str]:
+    """The number tokens and the time system of a TIME OF FIRST/LAST OBS body.
+
+    The layout is 5I6, F13.7, 5X, A3 (Table A2); it is read as blank-separated tokens because
+    writers make the seconds field a column wider or narrower, which shifts what follows, and
+    Fortran readers ignore blanks inside a number (``0 .0000000``), so the seconds are the join
+    of the tokens after the fifth.
+    """
+    tokens = body.split()
+    system = tokens.pop() if tokens and tokens[-1].isalpha() else ""
+    return tokens, system
 
 
 class _HeaderReader:
@@ -250,11 +266,12 @@ class _HeaderReader:
         if fields is None:
             return None
         lineno, body = fields
+        tokens = _time_tokens(body)[0]
         try:
-            y, mo, d, hh, mm = (int(v) for v in body[:30].split())
-            sec_ns = seconds_to_ns(body[30:43])
-        except ValueError:
-            self.fail(lineno, f"cannot read a time from {body[:43].strip()!r}")
+            y, mo, d, hh, mm = (int(v) for v in tokens[:5])
+            sec_ns = seconds_to_ns("".join(tokens[5:]))
+        except (ValueError, IndexError):
+            self.fail(lineno, f"cannot read a time from {body.strip()!r}")
         t = int(gpst_ns_from_calendar(y, mo, d, hh, mm, sec_ns))
         return int(to_gpst_ns(t, self.h.time_system, self.h.leap_seconds))
 
@@ -268,7 +285,7 @@ class _HeaderReader:
             self.fail(n_lines, "the header declares no observation types")
         scale = ""
         if self.time_first_fields is not None:
-            scale = self.time_first_fields[1][48:51].strip()
+            scale = _time_tokens(self.time_first_fields[1])[1]
         h.time_system = scale.upper() or _DEFAULT_TIME_SYSTEM.get(h.file_type, "GPS")
         if h.time_system not in _SCALE_TO_GPST_NS and h.time_system not in ("GLO", "UTC"):
             self.fail(self.time_first_fields[0], f"unknown time system {h.time_system!r}")

@@ -2,8 +2,9 @@
 
 GLONASS system time is UTC(SU) + 3 h and follows UTC's leap seconds (GLONASS ICD 5.1 §3.3.3), so
 a RINEX file in GLONASS time or UTC that spans a leap second needs GPS - UTC per epoch, not one
-value per file. A tag inside the leap second itself (seconds field 60, RINEX 3.05 §5.7 allows it)
-counts as the calendar instant of the next minute with the leap seconds of before.
+value per file. A tag inside a leap second itself (seconds field 60 in the last minute before a
+leap second of the table) counts as the calendar instant of the next minute with the leap seconds
+of before; elsewhere a seconds field of 60 is the next minute (a writer's rounding).
 """
 
 from __future__ import annotations
@@ -25,15 +26,16 @@ def leap_seconds_of(utc_ns: np.ndarray) -> np.ndarray:
     return np.where(idx >= 0, _LEAP_VALUE[np.maximum(idx, 0)], 0)
 
 
-def utc_calendar_to_gpst_ns(utc_ns, in_leap_second=None, leap_at_first_s: int | None = None) -> np.ndarray:
+def utc_calendar_to_gpst_ns(utc_ns, second_field_ns=None, leap_at_first_s: int | None = None) -> np.ndarray:
     """GPST [ns] of UTC calendar instants.
 
     Parameters
     ----------
     utc_ns : int64[n]
         UTC calendar instants counted like GPST ns (``gpst_ns_from_calendar`` of the UTC fields).
-    in_leap_second : bool[n], optional
-        Tags written in the leap second itself (``23:59:60``): they take the leap seconds before it.
+    second_field_ns : int64[n], optional
+        The seconds fields of the tags [ns]: a tag with 60 s just before a leap second of the table
+        (``23:59:60``) is in the leap second and takes the leap seconds before it.
     leap_at_first_s : int, optional
         GPS - UTC [s] a file states (LEAP SECONDS) for its first tag. When it differs from the
         table (a leap second newer than the table), every epoch is shifted by the difference.
@@ -44,8 +46,10 @@ def utc_calendar_to_gpst_ns(utc_ns, in_leap_second=None, leap_at_first_s: int | 
     """
     utc_ns = np.atleast_1d(np.asarray(utc_ns, dtype=np.int64))
     leap = leap_seconds_of(utc_ns)
-    if in_leap_second is not None:
-        leap = leap - np.asarray(in_leap_second, dtype=np.int64)
+    if second_field_ns is not None:
+        over_ns = np.asarray(second_field_ns, dtype=np.int64) - 60 * NS_PER_S
+        in_leap = (over_ns >= 0) & np.isin(utc_ns - np.maximum(over_ns, 0), _LEAP_START_NS)
+        leap = leap - in_leap
     if leap_at_first_s is not None and leap.size:
         leap = leap + (leap_at_first_s - leap[0])
     return utc_ns + leap * NS_PER_S

@@ -5,7 +5,9 @@
 FRQ #`` over two lines, ``SYS / SCALE FACTOR`` (GPS L1C/C1C x10, every BDS type x10, values
 multiplied accordingly), receiver clock offsets on the epoch lines and a flag 1 (power failure)
 third epoch. ``glonass_time_leap_second.rnx`` is in GLONASS time across the 2016-12-31 leap second,
-with a tag inside it (02:59:60 GLONASS time).
+with a tag inside it (02:59:60 GLONASS time). ``shifted_time_of_first_obs_junk_epoch.rnx`` and
+``rinex211_blank_in_seconds.rnx`` hold writer mistakes seen in the wild (a 14-column seconds field,
+a junk ``>`` line, ``G 7`` for G07, a blank inside a seconds field, 60 s meaning the next minute).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gnssaug.datasets.rinex import read_obs
+from gnssaug.datasets.rinex import ObsFileWarning, read_obs
 from gnssaug.errors import FileFormatError
 from gnssaug.gnss import GPS, SAT_SYSTEM, parse_sv
 from gnssaug.time import gpst_ns_from_calendar
@@ -128,3 +130,21 @@ def test_missing_end_of_header_in_v4_file(tmp_path):
 
     with pytest.raises(FileFormatError, match=r"no_end\.rnx:\d+: END OF HEADER is missing"):
         read_obs(_tiny_variant(tmp_path, "no_end.rnx", edit))
+
+
+def test_shifted_time_of_first_obs_junk_epoch_line_and_blank_in_satellite_name():
+    with pytest.warns(ObsFileWarning, match=r"shifted_time_of_first_obs_junk_epoch\.rnx:9: cannot read the epoch"):
+        header, s = read_obs(DATA / "shifted_time_of_first_obs_junk_epoch.rnx")
+    t0 = int(gpst_ns_from_calendar(2021, 7, 9, 10, 20, 0))
+    assert header.time_system == "GPS" and header.time_first_gpst_ns == t0
+    assert (s.t_gpst_ns - t0).tolist() == [0, 10**9]
+    assert s.sat[s.offsets[1]:].tolist() == [parse_sv("G07"), parse_sv("G12")]  # "G 7" is G07
+    assert s.pr_m[s.offsets[1], 0] == 22345678.912
+
+
+def test_blank_inside_seconds_and_sixty_seconds_in_gps_time():
+    header, s = _read_quietly(DATA / "rinex211_blank_in_seconds.rnx")
+    t0 = int(gpst_ns_from_calendar(2021, 7, 9, 10, 20, 0))
+    assert header.time_first_gpst_ns == t0
+    assert (s.t_gpst_ns - t0).tolist() == [0, 60 * 10**9]  # "60.0000000" is 10:21:00
+    assert np.diff(s.offsets).tolist() == [2, 1]
