@@ -280,7 +280,9 @@ def _split_records(path: Path, lines: list[str], hdr: _Header):
             pass
         elif g.kind not in ("EPH", "ION"):
             reason = g.kind
-        elif g.kind == "EPH" and (g.sv[0] not in "GREJCI" or g.msg in ("SBAS", "L1NV", "L1OC", "L3OC")):
+        elif g.kind == "EPH" and (g.sv[0] not in "GREJCI" or g.msg in ("SBAS", "L1NV", "L1OC", "L3OC")
+                                  or (v4 and ("EPH", g.sv[0], g.msg) not in V4_RECORD_LINES)):
+            # SBAS, and RINEX 4 layouts this reader does not know (4.02 GLONASS CDMA, NavIC L1NV, ...)
             reason = "SBAS" if g.sv[0] == "S" else f"{g.sv[0]} {g.msg}".strip()
         if reason:
             skipped[reason] = skipped.get(reason, 0) + 1

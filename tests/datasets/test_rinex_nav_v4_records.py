@@ -152,3 +152,52 @@ def test_unknown_record_types_are_skipped_by_their_marker(tmp_path):
     path.write_text("\n".join(lines) + "\n")
     nav = _read(path)
     assert nav.skipped["R L1OC"] == 1 and nav.skipped["XYZ"] == 1 and len(nav.kepler) == 12
+
+
+def test_eph_of_a_layout_not_in_the_table_is_skipped_not_guessed(tmp_path):
+    lines = _v4_lines()
+    start, stop = _record_at(lines, "> EPH G05 CNV2")
+    lines[start] = "> EPH G05 CNV9"  # a message type of a later RINEX version
+    path = tmp_path / "nav_unknown_message.rnx"
+    path.write_text("\n".join(lines) + "\n")
+    nav = _read(path)
+    assert nav.skipped["G CNV9"] == 1 and rec.NAV_CNV2 not in nav.kepler.msg_type[nav.kepler.sat == parse_sv("G05")]
+
+
+def _fortran_d(value: float) -> str:
+    """``value`` as a Fortran D19.12 field (``-0.177423004061D-03``), as older writers print it."""
+    if value == 0.0:
+        return " 0.000000000000D+00"
+    exp = int(np.floor(np.log10(abs(value)))) + 1
+    mantissa = value / 10.0**exp
+    if round(abs(mantissa), 12) >= 1.0:
+        mantissa, exp = mantissa / 10.0, exp + 1
+    return f"{mantissa: .12f}D{exp:+03d}"
+
+
+def test_rinex3_fortran_d_numbers_blank_prn_and_spare_fields(tmp_path):
+    """Older writers: ``G 5`` for G05, ``0.xxxD+yy`` numbers, spare fields filled on the last line."""
+    lines = V3.read_text().splitlines()
+    end = next(i for i, line in enumerate(lines) if "END OF HEADER" in line) + 1
+    out = lines[:end]
+    body = lines[end:]
+    for i, line in enumerate(body):
+        first = not line.startswith(" ")
+        c0 = 23 if first else 4
+        cells = [line[j:j + 19] for j in range(c0, len(line), 19)]
+        text = "".join(_fortran_d(float(c)) if c.strip() else " " * 19 for c in cells)
+        last = i + 1 == len(body) or not body[i + 1].startswith(" ")
+        if last and line[:1] == " " and len(cells) < 4:  # spares of the last line written as zeros
+            text = text.ljust(19 * 2) + " 0.000000000000D+00" * (4 - max(len(cells), 2))
+        head = (line[0] + line[1:3].replace("0", " ", 1) + line[3:23]) if first else line[:4]
+        out.append(head + text)
+    path = tmp_path / "nav_fortran_d_spares.rnx"
+    path.write_text("\n".join(out) + "\n")
+    text = path.read_text()
+    assert "G 5 2024" in text and "-0.177423004061D-03" in text and "E+" not in text.split("END OF HEADER")[1]
+    got, ref = _read(path), _read(V3)
+    assert got.kepler.sat.tolist() == ref.kepler.sat.tolist() and got.skipped == ref.skipped
+    np.testing.assert_allclose(got.kepler.param, ref.kepler.param, rtol=1e-11, atol=1e-25)
+    for name in ("toe_gpst_ns", "toc_gpst_ns", "iode", "iodc", "health", "msg_type"):
+        assert getattr(got.kepler, name).tolist() == getattr(ref.kepler, name).tolist(), name
+    np.testing.assert_allclose(got.glonass.pos_m, ref.glonass.pos_m, rtol=1e-11)
