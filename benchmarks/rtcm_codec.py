@@ -4,14 +4,16 @@ Input: the Nagoya base observations (GPS, GLONASS, Galileo, QZSS, BeiDou; 301 ep
 six messages per epoch. Every path covers deframing (CRC-24Q) and decoding every field to arrays:
 
 - batch: a whole file, ``decode_many(Deframer().feed(data))``;
-- single frame: the same frames, ``decode(frame)`` one by one;
+- single frame: the same frames, ``decode(frame)`` one by one (deframing included; also shown without);
 - stream: :class:`StreamDecoder` fed socket-sized reads of 1 kB, 4 kB and 64 kB, and one read per epoch
   (a station uploads one epoch per second, as one TCP read) -- the station ingest's path.
 
 pyrtcm parses the same frames (``RTCMReader.parse``, its default scaling); each path's ratio is its MB/s
 over pyrtcm's. Figures are CPU time of this process (``time.process_time``, one core) and wall time,
 each the best of several rounds; the paths take turns within a round, so a busy shared machine slows
-them alike. The load average is printed at the start and end. Encode figures follow.
+them alike. The load average is printed at the start and end. Every path runs once before timing, so the
+caches of field plans and run layouts are warm, as in a service that has seen its stations' first epochs.
+Encode figures follow.
 Run: ``.venv/bin/python benchmarks/rtcm_codec.py [obs file] [--strict]``; ``--strict`` exits 1 when a
 target is missed. Targets (issue 3), for every decode path: >= 20 MB/s of MSM7 on one core (CPU time)
 and >= 30x pyrtcm.
@@ -81,7 +83,12 @@ def main() -> int:
         for f in Deframer().feed(stream):
             decode(f)
 
-    paths = {"batch, decode_many (whole file)": batch, "single frame, decode(frame)": single}
+    def single_only():
+        for f in frames:
+            decode(f)
+
+    paths = {"batch, decode_many (whole file)": batch, "single frame, decode(frame)": single,
+             "  (decode(frame) alone, no deframing)": single_only}
     for size in (1024, 4096, 65536):
         paths[f"stream, StreamDecoder {size // 1024} kB reads"] = _stream_path(
             [stream[i:i + size] for i in range(0, len(stream), size)])
@@ -109,7 +116,7 @@ def main() -> int:
     for name, (cpu, wall) in best.items():
         ratio = mb / cpu / peer_mbps
         ok = mb / cpu >= TARGET_MBPS and ratio >= TARGET_RATIO
-        if not ok:
+        if not ok and not name.startswith(" "):  # indented: a part of a path, shown for information
             missed.append(name)
         print(f"{name:40s} {mb / cpu:9.2f} {len(frames) / cpu:10.0f} {mb / wall:10.2f} {ratio:8.1f}x  "
               f"{'met' if ok else 'MISSED'}")
