@@ -564,7 +564,9 @@ class RtkEngine:
         kept = float(good.mean())
         if not good.all():
             v, h, r = v[good], h[good], r[np.ix_(good, good)]
-        act = np.concatenate([np.arange(3), np.unique(amb[cp_ok])]).astype(np.int64)
+        # Every state in use: ambiguities not observed this epoch (below the mask, short outage) stay
+        # correlated with the rest, and updating without them would leave P indefinite.
+        act = np.nonzero(self._slot_used)[0].astype(np.int64)
         return v, h, r, act, el, cp_ok, pr_ok, ref_cp, kept
 
     def _resolve(self, sol, obs, el, cp_ok, ref_cp, amb):
@@ -676,7 +678,11 @@ class RtkEngine:
         h[np.arange(nb), res.amb_j] = -1.0
         v = res.b_fix_cyc - (self.x[res.amb_i] - self.x[res.amb_j])
         r = np.eye(nb) * self.options.hold_std_cyc**2
-        act = np.concatenate([np.arange(3), np.unique(np.concatenate([res.amb_i, res.amb_j]))]).astype(np.int64)
+        # Every state in use, not only the held ones: ambiguities left out of the fix (partial AR,
+        # below the AR mask) are correlated with the held ones, and updating the held block alone
+        # while keeping those cross-covariances leaves P indefinite (RTKLIB's filter() likewise
+        # updates every non-zero state).
+        act = np.nonzero(self._slot_used)[0].astype(np.int64)
         ekf_update(self.x, self.p, act, h, v, r)
 
 

@@ -1,4 +1,6 @@
-"""Ionosphere-weighted fixed solution on a simulated 5 km baseline with the simulated ionosphere on.
+"""RTK on a simulated 5 km baseline with the simulated ionosphere on.
+
+Ionosphere-weighted fixed solution, and fix-and-hold with a partial first fix.
 
 Over kilometres the double-difference ionosphere (here a daytime ionosphere with travelling
 disturbances, :mod:`gnssaug.datasets.sim`) leaves centimetres in a fixed solution that ignores it.
@@ -65,3 +67,20 @@ def test_ionosphere_weighting_removes_most_of_the_ionospheric_error(sim_5km):
           f"fix rate {100 * rate_w:.1f} %")
     assert rate_w >= MIN_FIX_RATE
     assert h95_w <= MAX_H95_RATIO * h95_0
+
+
+@pytest.mark.slow
+def test_fix_and_hold_keeps_fixing_after_holding_a_partial_set(sim_5km):
+    # The first fix here leaves some ambiguities out (partial fixing). Holding the fixed ones must
+    # update the covariance of the left-out ones too, or P turns indefinite and every later epoch
+    # fails ("innovation covariance not positive definite").
+    rover, base, eph, base_pos, truth = sim_5km
+    sols = solve_rtk(rover, base, eph, base_pos, RtkOptions(systems="GEC", ar_mode="fix-and-hold"))
+    assert np.all(sols.status != SolStatus.NONE)
+    h95, rate = _h95_fix_rate(sols, truth)
+    h95_cont, _ = _h95_fix_rate(solve_rtk(rover, base, eph, base_pos, RtkOptions(systems="GEC")), truth)
+    print(f"5 km fix-and-hold: fixed H95 {1e3 * h95:.1f} mm (continuous {1e3 * h95_cont:.1f}), "
+          f"fix rate {100 * rate:.1f} %")
+    assert rate >= MIN_FIX_RATE
+    # Holding the right integers cannot move the fixed positions much from continuous mode's.
+    assert h95 <= 1.1 * h95_cont
