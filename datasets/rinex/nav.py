@@ -33,7 +33,7 @@ import numpy as np
 
 from gnssaug.constants import BDT_WEEK_OFFSET, GST_WEEK_OFFSET, NS_PER_S
 from gnssaug.ephemeris import records as rec
-from gnssaug.errors import FileFormatError
+from gnssaug.errors import FileFormatError, GnssError
 from gnssaug.gnss import BDS, GAL, GLO, GPS, IRN, QZS, SAT_IS_GEO, SYSTEMS, sat_index
 from gnssaug.time import BDT_OFFSET_NS, NS_PER_WEEK, gpst_ns_from_calendar
 
@@ -310,6 +310,10 @@ def _parse_groups(path: Path, groups: list[_Group], hdr: _Header):
     v2 = hdr.version < 3
     c0, c1 = (22, 3) if v2 else (23, 4)
     for r, g in enumerate(eph):
+        try:
+            sat_index(SYSTEMS.index(g.sv[0]), int(g.sv[1:]))
+        except (ValueError, GnssError):
+            raise FileFormatError(path, g.line_no, f"bad satellite name {g.sv!r}") from None
         lines = g.lines
         values = raw[r]
         k = 0
