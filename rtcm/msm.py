@@ -417,15 +417,25 @@ class _Layout:
         return (vals, raw.astype(_U16), raw.astype(_U8), rough, *self.fills)
 
 
+_LAYOUT_FIELDS = [0]  # fields held by the cached layouts (about 60 bytes each)
+_LAYOUT_RUN_MAX = 1 << 14  # fields of a run worth caching (a socket read; not a whole file)
+_LAYOUT_TOTAL_MAX = 1 << 19  # fields held at the most (about 30 MB); then the cache starts afresh
+
+
 def _layout(plans: tuple, starts: tuple) -> _Layout:
     # The layout of a run of messages. A station sends the same messages with the same masks epoch after
-    # epoch, so the runs that socket reads cut from its stream repeat: they are cached.
+    # epoch, so the runs that socket reads cut from its stream repeat: they are cached, within a memory bound.
     key = (plans, starts)
     layout = _LAYOUT_CACHE.get(key)
     if layout is None:
-        if len(_LAYOUT_CACHE) > _CACHE_MAX:
-            _LAYOUT_CACHE.clear()
-        layout = _LAYOUT_CACHE[key] = _Layout(plans, starts)
+        layout = _Layout(plans, starts)
+        n = len(layout.scale)
+        if n <= _LAYOUT_RUN_MAX:
+            if _LAYOUT_FIELDS[0] + n > _LAYOUT_TOTAL_MAX or len(_LAYOUT_CACHE) >= _CACHE_MAX:
+                _LAYOUT_CACHE.clear()
+                _LAYOUT_FIELDS[0] = 0
+            _LAYOUT_CACHE[key] = layout
+            _LAYOUT_FIELDS[0] += n
     return layout
 
 

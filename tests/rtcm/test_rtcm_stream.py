@@ -128,3 +128,22 @@ def test_batch_arrays_are_views_of_their_own_message(expected):
     for m, b in zip(decoded[1:], before[1:], strict=True):
         assert np.array_equal(m.fine_pr_ms, b, equal_nan=True)
     assert [m == decode(p) for m, p in zip(decoded[1:], run[1:], strict=True)] == [True] * (len(run) - 1)
+
+
+def test_run_layout_cache_stays_bounded(expected, monkeypatch):
+    # Socket-sized runs are cached; a whole file's run is not; the cache starts afresh at its field bound.
+    from gnssaug.rtcm import msm
+
+    frames, messages = expected
+    msm_frames = [f for f in frames if msm.is_msm(f.msg_type)]
+    msm._LAYOUT_CACHE.clear()
+    msm._LAYOUT_FIELDS[0] = 0
+    monkeypatch.setattr(msm, "_LAYOUT_RUN_MAX", 2000)
+    whole = decode_many(msm_frames)
+    assert not msm._LAYOUT_CACHE  # over _LAYOUT_RUN_MAX fields: built, used, not kept
+    monkeypatch.setattr(msm, "_LAYOUT_TOTAL_MAX", 3000)
+    runs = [msm_frames[i:i + 3] for i in range(0, len(msm_frames), 3)]
+    got = [m for run in runs for m in decode_many(run)]
+    assert 0 < msm._LAYOUT_FIELDS[0] <= 3000
+    assert sum(len(lay.scale) for lay in msm._LAYOUT_CACHE.values()) == msm._LAYOUT_FIELDS[0]
+    assert all(_same(a, b) for a, b in zip(got, whole, strict=True))
