@@ -74,7 +74,8 @@ def test_damaged_navigation_files(tmp_path, name):
     assert outcomes["read"] > 0
 
 
-OBS_FILES = ("rinex211_mixed_events.rnx", "rinex305_header_records_crlf.rnx", "rinex211_blank_in_seconds.rnx",
+OBS_FILES = ("rinex304_tiny.rnx", "rinex211_convbin_nagoya.rnx", "rinex211_mixed_events.rnx",
+             "rinex305_header_records_crlf.rnx", "rinex211_blank_in_seconds.rnx",
              "shifted_time_of_first_obs_junk_epoch.rnx", "glonass_time_leap_second.rnx")
 
 

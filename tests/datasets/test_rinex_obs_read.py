@@ -204,31 +204,3 @@ def test_epochs_out_of_order_are_sorted():
     np.testing.assert_array_equal(s.t_gpst_ns, ref.t_gpst_ns)
     np.testing.assert_array_equal(s.sat, ref.sat)
     np.testing.assert_array_equal(s.pr_m, ref.pr_m)
-
-
-@pytest.mark.parametrize("name", ["rinex304_tiny.rnx", "rinex211_convbin_nagoya.rnx"])
-def test_damaged_files_raise_only_file_format_error(tmp_path, name):
-    """Random byte damage, cuts and insertions: a FileFormatError or a (partial) series, nothing else."""
-    rng = np.random.default_rng(20240624)
-    src = (DATA / name).read_bytes()
-    path = tmp_path / "damaged.rnx"
-    for trial in range(200):
-        b = bytearray(src)
-        kind = trial % 4
-        i = int(rng.integers(len(b)))
-        if kind == 0:
-            for j in rng.integers(len(b), size=int(rng.integers(1, 20))):
-                b[j] = int(rng.integers(256))
-        elif kind == 1:
-            del b[i:]
-        elif kind == 2:
-            del b[i : i + int(rng.integers(200))]
-        else:
-            b[i:i] = bytes(rng.integers(32, 127, size=int(rng.integers(1, 50))).astype(np.uint8))
-        path.write_bytes(bytes(b))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                read_obs(path)
-            except FileFormatError:
-                pass
