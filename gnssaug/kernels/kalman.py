@@ -135,8 +135,9 @@ def ekf_update(x, p, act, h, v, r):
     p : float64[nx, nx]
         State covariance.
     act : int64[k]
-        Indices of the states the measurements depend on (others keep their values; their
-        cross-covariance with ``act`` is left unchanged, as in RTKLIB). The first three are the
+        Indices of the states to update (others keep their values and their cross-covariance
+        with ``act``, which is only right when they are uncorrelated with ``act``: the RTK engine
+        passes every state in use, as RTKLIB's ``filter()`` does). The first three are the
         position: rows that touch only them are compressed to three equivalent rows.
     h : float64[m, nx]
         Design matrix (full state width; only the ``act`` columns are read).

@@ -9,7 +9,8 @@ Appendix E.7.5; Blewitt 1990, "An automatic editing algorithm for GPS data", GRL
   its running mean by more than a threshold;
 - change of the single-difference phase against its integrated Doppler [cycles], after removing the
   part common to all satellites (receiver clock drifts and millisecond jumps). Testing the single
-  difference rather than each receiver lets satellite-side steps cancel as they do in the filter.
+  difference rather than each receiver lets satellite-side steps cancel as they do in the filter;
+  where only one receiver reports Doppler, that receiver is tested alone.
 
 Then each ambiguity is initialised (new satellite, or slip) from phase minus code, or random-walked.
 """
@@ -22,6 +23,28 @@ import numpy as np
 
 from gnssaug.constants import C_MPS
 from gnssaug.kernels import kernel
+
+
+@kernel
+def _doppler_flags(err_cyc, lam, test, thr_cyc, slip):
+    # Flag entries (where ``test``) whose error leaves the median of all finite ones by more than
+    # thr_cyc: the receiver clocks move every range by the same metres, the median removes that.
+    n, nf = err_cyc.shape
+    err_m = np.empty(n * nf)
+    cnt = 0
+    for i in range(n):
+        for f in range(nf):
+            if not math.isnan(err_cyc[i, f]):
+                err_m[cnt] = err_cyc[i, f] * lam[i, f]
+                cnt += 1
+    if cnt < 2:
+        return
+    common_m = np.sort(err_m[:cnt])[cnt // 2]
+    for i in range(n):
+        for f in range(nf):
+            e = err_cyc[i, f]
+            if test[i, f] and not math.isnan(e) and abs(e - common_m / lam[i, f]) > thr_cyc:
+                slip[i, f] = True
 
 
 @kernel
@@ -57,31 +80,22 @@ def _detect(sat, cp, pr, dop, lli, lam, dt_s, gf_m, mw_cyc, mw_n, prev_cp, prev_
                 mw_cyc[s] += (mw - mw_cyc[s]) / mw_n[s]
             gf_m[s] = gf
     if dop_thr_cyc > 0.0 and dt_s != 0.0 and abs(dt_s) <= 5.0:
-        # Phase change minus integrated Doppler of the between-receiver single difference:
-        # satellite-side jumps (clock steps, a new ephemeris in a simulator) reach both receivers
-        # equally and cancel, as they do in the double differences the filter uses.
-        err_m = np.empty(n * nf)
-        sd_cyc = np.empty((n, nf))
-        cnt = 0
-        for i in range(n):
-            for f in range(nf):
-                e = 0.0
-                for k in range(2):
-                    sign = 1.0 if k == 0 else -1.0
-                    e += sign * (cp[k, i, f] - prev_cp[k, sat[i], f]
-                                 + 0.5 * (dop[k, i, f] + prev_dop[k, sat[i], f]) * dt_s)
-                sd_cyc[i, f] = e
-                if not math.isnan(e):
-                    err_m[cnt] = e * lam[i, f]
-                    cnt += 1
-        if cnt >= 2:
-            # The receiver clocks move every range by the same metres: remove the median.
-            common_m = np.sort(err_m[:cnt])[cnt // 2]
+        # Phase change minus integrated Doppler per receiver [cycles].
+        e = np.empty((2, n, nf))
+        for k in range(2):
             for i in range(n):
                 for f in range(nf):
-                    e = sd_cyc[i, f]
-                    if not math.isnan(e) and abs(e - common_m / lam[i, f]) > dop_thr_cyc:
-                        slip[i, f] = True
+                    e[k, i, f] = (cp[k, i, f] - prev_cp[k, sat[i], f]
+                                  + 0.5 * (dop[k, i, f] + prev_dop[k, sat[i], f]) * dt_s)
+        # The between-receiver single difference first: satellite-side jumps (clock steps, a new
+        # ephemeris in a simulator) reach both receivers equally and cancel, as they do in the
+        # double differences the filter uses. Where one receiver has no Doppler (a base streaming
+        # MSM4), that receiver's own test still runs on the other.
+        sd = e[0] - e[1]
+        _doppler_flags(sd, lam, np.ones((n, nf), dtype=np.bool_), dop_thr_cyc, slip)
+        one_sided = np.isnan(sd)
+        _doppler_flags(e[0], lam, one_sided, dop_thr_cyc, slip)
+        _doppler_flags(e[1], lam, one_sided, dop_thr_cyc, slip)
     for k in range(2):
         for i in range(n):
             for f in range(nf):

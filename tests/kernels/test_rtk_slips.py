@@ -109,3 +109,17 @@ def test_a_satellite_side_step_seen_by_both_receivers_is_not_a_slip():
     pr[:, 3, :] += 1.1
     st.step(cp, pr, dop, dt_s=1.0)
     assert (st.lock[:N] == 1).all()
+
+
+def test_doppler_still_tests_the_rover_when_the_base_has_none():
+    # A base streaming MSM4 sends no Doppler: the single difference cannot be tested, the rover can.
+    st = State()
+    cp, pr, dop = _epoch(0.0, _ranges)
+    dop[1] = np.nan
+    st.step(cp, pr, dop, dt_s=0.0)
+    cp, pr, dop = _epoch(1.0, _ranges)
+    dop[1] = np.nan
+    cp[0, 1, :] += 20.0 * LAM[1, 0] / LAM[1, :]  # equal metres on both frequencies: only Doppler sees it
+    st.step(cp, pr, dop, dt_s=1.0)
+    assert (st.lock[1] == 0).all()
+    assert (np.delete(st.lock[:N], 1, axis=0) == 1).all()
