@@ -221,7 +221,7 @@ def _read_one(path: Path) -> rec.NavData:
     kepler = _kepler(raw[kep_rows], [meta[i] for i in kep_rows], skipped)
     glonass = _glonass(raw[glo_rows], [meta[i] for i in glo_rows], skipped)
     iono = _header_iono(hdr.iono)
-    for key, values in _v4_iono(path, groups, skipped).items():
+    for key, values in _v4_iono(path, groups, skipped, hdr.bds_hourly).items():
         iono.setdefault(key, values)
     return rec.NavData(kepler=kepler, glonass=glonass, leap_seconds=hdr.leap_seconds, skipped=skipped,
                        glo_fcn=rec.glo_fcn_table(glonass), bds_klobuchar_hourly=hdr.bds_hourly, **iono)
@@ -481,12 +481,23 @@ def _glonass(raw: np.ndarray, meta: list, skipped: dict) -> rec.GlonassEphemerid
     )
 
 
-def _v4_iono(path: Path, groups: list[_Group], skipped: dict) -> dict:
+def _ion_hour(line: str) -> int | None:
+    """Hour of the epoch of a RINEX 4 ION record's first line (4X, I4, 5(1X, I2.2)); None if unreadable."""
+    try:
+        hour = int(line[16:18])
+    except ValueError:
+        return None
+    return hour if 0 <= hour < 24 else None
+
+
+def _v4_iono(path: Path, groups: list[_Group], skipped: dict, bds_hourly: np.ndarray) -> dict:
     """Ionosphere coefficients from RINEX 4 ``> ION`` records (the first of each kind).
 
     GPS Klobuchar from GPS records only (QZSS and NavIC broadcast regional sets of their own),
     BDS Klobuchar from ``D1D2``, BDGIM from BDS ``CNVX``, NeQuick G from Galileo ``IFNV``; other
-    ION records are counted in ``skipped``.
+    ION records are counted in ``skipped``. Every BDS Klobuchar record also fills the row of
+    ``bds_hourly`` of its epoch's hour (BDT), as RINEX 3.04 header time marks do; the first set of
+    an hour is kept.
     """
     out: dict[str, np.ndarray] = {}
     for g in groups:
@@ -506,6 +517,9 @@ def _v4_iono(path: Path, groups: list[_Group], skipped: dict) -> dict:
         elif system == "C" and g.msg == "D1D2":
             out.setdefault("bds_klobuchar_alpha", vals[:4])
             out.setdefault("bds_klobuchar_beta", vals[4:8])
+            hour = _ion_hour(g.lines[0])
+            if hour is not None and np.isnan(bds_hourly[hour]).all():
+                bds_hourly[hour] = vals[:8]
         elif system == "C" and g.msg == "CNVX":
             out.setdefault("bds_bdgim_alpha", vals[:9])
         elif system == "E":

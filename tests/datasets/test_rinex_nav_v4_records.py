@@ -201,3 +201,30 @@ def test_rinex3_fortran_d_numbers_blank_prn_and_spare_fields(tmp_path):
     for name in ("toe_gpst_ns", "toc_gpst_ns", "iode", "iodc", "health", "msg_type"):
         assert getattr(got.kepler, name).tolist() == getattr(ref.kepler, name).tolist(), name
     np.testing.assert_allclose(got.glonass.pos_m, ref.glonass.pos_m, rtol=1e-11)
+
+
+def test_bds_klobuchar_records_fill_the_hourly_table(tmp_path):
+    nav = _read(V4)
+    np.testing.assert_allclose(nav.bds_klobuchar_hourly[0], [2.5146e-08, 2.9802e-07, -1.9073e-06, 2.6226e-06,
+                                                             2.0275e05, -8.6835e05, 2.0316e06, -1.9661e05])
+    assert np.isnan(nav.bds_klobuchar_hourly[1:]).all()
+    lines = _v4_lines()
+    start, stop = _record_at(lines, "> ION C20 D1D2")
+    later = [line.replace("2024 06 24 00 00 00", "2024 06 24 02 00 00").replace("2.5146", "3.5146")
+             for line in lines[start:stop]]
+    path = tmp_path / "nav_bds_klobuchar_two_hours.rnx"
+    path.write_text("\n".join(lines + later) + "\n")
+    nav = _read(path)
+    assert nav.bds_klobuchar_hourly[2, 0] == pytest.approx(3.5146e-08) and np.isnan(nav.bds_klobuchar_hourly[1]).all()
+    assert nav.bds_klobuchar_alpha[0] == pytest.approx(2.5146e-08)  # the first set stays the file's set
+
+
+def test_glonass_record_without_the_400_fifth_line_is_read(tmp_path):
+    lines = _v4_lines()
+    _, stop = _record_at(lines, "> EPH R01 FDMA")
+    del lines[stop - 1]  # as RINEX 3 writes it: 4 lines
+    path = tmp_path / "nav_glonass_four_lines.rnx"
+    path.write_text("\n".join(lines) + "\n")
+    nav = _read(path)
+    assert len(nav.glonass) == 1 and np.isnan(nav.glonass.delta_tau_n_s[0])
+    np.testing.assert_array_equal(nav.glonass.pos_m, _read(V3).glonass.pos_m)
