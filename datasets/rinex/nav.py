@@ -161,7 +161,9 @@ def _header(path: Path, lines: list[str]) -> _Header:
             raise FileFormatError(path, 1, f"RINEX 2 file type {ftype!r} is not navigation data")
         hdr.system = _V2_FILE_SYSTEM[ftype]
     else:
-        if ftype != "N":
+        # RINEX 3 says 'N'; writers of 3.0x single-system files keep the RINEX 2 letters (G: GLONASS,
+        # L: Galileo, H: SBAS, as RTKLIB reads them); every record names its satellite anyway.
+        if ftype != "N" and ftype not in _V2_FILE_SYSTEM:
             raise FileFormatError(path, 1, f"RINEX file type {ftype!r} is not navigation data ('N')")
         hdr.system = lines[0][40:41] or "M"
     for i, line in enumerate(lines):

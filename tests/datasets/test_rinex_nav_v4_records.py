@@ -228,3 +228,13 @@ def test_glonass_record_without_the_400_fifth_line_is_read(tmp_path):
     nav = _read(path)
     assert len(nav.glonass) == 1 and np.isnan(nav.glonass.delta_tau_n_s[0])
     np.testing.assert_array_equal(nav.glonass.pos_m, _read(V3).glonass.pos_m)
+
+
+def test_rinex3_file_with_a_rinex2_file_type_letter(tmp_path):
+    lines = V3.read_text().splitlines()
+    lines[0] = "     3.02           G: GLONASS NAV DATA".ljust(60) + "RINEX VERSION / TYPE"
+    path = tmp_path / "nav_v3_type_g.rnx"
+    path.write_text("\n".join(lines) + "\n")
+    got, ref = _read(path), _read(V3)
+    np.testing.assert_array_equal(got.glonass.pos_m, ref.glonass.pos_m)
+    assert got.kepler.sat.tolist() == ref.kepler.sat.tolist()
