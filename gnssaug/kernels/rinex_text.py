@@ -27,7 +27,7 @@ KIND_PR, KIND_CP, KIND_DOP, KIND_CN0 = 0, 1, 2, 3
 KIND_SKIP = -1
 #: Width of one observation field: F14.3 value, LLI digit, SSI digit.
 FIELD_WIDTH = 16
-_SPACE, _DOT, _MINUS, _PLUS, _ZERO, _NINE = 32, 46, 45, 43, 48, 57
+_SPACE, _DOT, _MINUS, _PLUS, _ZERO, _NINE, _STAR = 32, 46, 45, 43, 48, 57, 42
 
 
 @kernel
@@ -35,9 +35,10 @@ def parse_fixed_float(buf, start, stop):
     """Value of the fixed-width decimal field ``buf[start:stop]`` (uint8 ASCII).
 
     Returns ``(value, status)``: status 0 for a number, 1 for a blank field (value NaN), 2 for
-    characters that are not a decimal number (value NaN). Digits are gathered into an integer
-    mantissa and divided once by a power of ten, which rounds exactly like ``float(text)`` for
-    the up to 15 significant digits of RINEX fields.
+    characters that are not a decimal number (value NaN). A field of asterisks only is Fortran's
+    mark of a value too wide for its format: no usable value, so status 1 (missing), not 2.
+    Digits are gathered into an integer mantissa and divided once by a power of ten, which rounds
+    exactly like ``float(text)`` for the up to 15 significant digits of RINEX fields.
     """
     mantissa = 0
     n_digit = 0
@@ -46,8 +47,12 @@ def parse_fixed_float(buf, start, stop):
     negative = False
     started = False
     ended = False
+    n_star = 0
     for i in range(start, stop):
         c = int(buf[i])  # int: uint8 arithmetic would wrap without numba (NUMBA_DISABLE_JIT runs)
+        if c == _STAR:
+            n_star += 1
+            continue
         if c == _SPACE:
             if started:
                 ended = True
@@ -66,6 +71,8 @@ def parse_fixed_float(buf, start, stop):
         else:
             return math.nan, 2
         started = True
+    if n_star > 0:
+        return math.nan, (2 if started else 1)
     if not started:
         return math.nan, 1
     if n_digit == 0 or n_digit > 18:

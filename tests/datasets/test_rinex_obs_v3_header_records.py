@@ -148,3 +148,27 @@ def test_blank_inside_seconds_and_sixty_seconds_in_gps_time():
     assert header.time_first_gpst_ns == t0
     assert (s.t_gpst_ns - t0).tolist() == [0, 60 * 10**9]  # "60.0000000" is 10:21:00
     assert np.diff(s.offsets).tolist() == [2, 1]
+
+
+def test_fortran_overflow_asterisks_are_a_missing_value(tmp_path):
+    def edit(lines):
+        i = next(k for k, line in enumerate(lines) if line.startswith("G07"))
+        lines[i] = lines[i][:19] + "*" * 14 + lines[i][33:]  # the C1C field of G07, first epoch
+        return lines
+
+    _, got = _read_quietly(_tiny_variant(tmp_path, "overflow_stars.rnx", edit))
+    _, ref = _read_quietly(TINY)
+    g07 = int(np.flatnonzero(got.sat[:got.offsets[1]] == parse_sv("G07"))[0])
+    assert np.isnan(got.pr_m[g07, 0]) and got.cp_cyc[g07, 0] == ref.cp_cyc[g07, 0]
+    assert len(got) == len(ref)  # the epoch is kept
+
+
+def test_asterisks_mixed_with_digits_are_still_an_error(tmp_path):
+    def edit(lines):
+        i = next(k for k, line in enumerate(lines) if line.startswith("G07"))
+        lines[i] = lines[i][:19] + "  1234567**.123" + lines[i][34:]
+        return lines
+
+    with pytest.warns(ObsFileWarning, match=r"mixed_stars\.rnx:19: an observation field is not a number"):
+        _, got = read_obs(_tiny_variant(tmp_path, "mixed_stars.rnx", edit))
+    assert len(got) == 2
