@@ -27,7 +27,11 @@ def read_rinex_bytes(path: str | Path) -> bytes:
     FileFormatError
         When packed data cannot be decompressed (corrupt or truncated archive).
     """
-    data = Path(path).read_bytes()
+    return unpack_bytes(Path(path).read_bytes(), path)
+
+
+def unpack_bytes(data: bytes, path: str | Path) -> bytes:
+    """``data`` decompressed when packed (gzip/Z/bz2/zip, Hatanaka), else as is; ``path`` names it in errors."""
     if not is_packed(data):
         return data
     import hatanaka  # imported here: plain files do not need it

@@ -37,6 +37,7 @@ from gnssaug.errors import FileFormatError, GnssError
 from gnssaug.gnss import BDS, GAL, GLO, GPS, IRN, QZS, SAT_IS_GEO, SYSTEMS, sat_index
 from gnssaug.time import BDT_OFFSET_NS, NS_PER_WEEK, gpst_ns_from_calendar
 
+from .compression import unpack_bytes
 from .timescale import utc_calendar_to_gpst_ns
 
 __all__ = ["V4_RECORD_LINES", "NavFileWarning", "read_nav", "read_text_lines"]
@@ -124,16 +125,19 @@ def read_nav(paths: str | Path | Iterable[str | Path]) -> rec.NavData:
 # File level
 # ----------------------------------------------------------------------------------------------
 def read_text_lines(path: Path) -> list[str]:
-    """Lines of a plain or gzip text file; unreadable or corrupt files raise FileFormatError."""
+    """Lines of a plain or packed text file (gzip, Unix compress ``.Z``, bzip2, zip); unreadable or
+    corrupt files raise FileFormatError."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise FileFormatError(path, None, f"cannot read: {exc.strerror or exc}") from None
-    if data[:2] == b"\x1f\x8b":
+    if data[:2] == b"\x1f\x8b":  # gzip, the common case, without the hatanaka import
         try:
             data = gzip.decompress(data)
         except (OSError, EOFError) as exc:
             raise FileFormatError(path, None, f"cannot decompress: {exc}") from None
+    else:
+        data = unpack_bytes(data, path)
     return data.decode("ascii", errors="replace").splitlines()
 
 

@@ -253,3 +253,23 @@ def test_truncated_record_is_skipped_and_counted(tmp_path):
 def test_missing_file_is_a_file_format_error(tmp_path):
     with pytest.raises(FileFormatError, match="cannot read"):
         read_nav(tmp_path / "absent.rnx")
+
+
+@pytest.mark.parametrize("packing", ["Z", "bz2", "gz"])
+def test_packed_navigation_files(tmp_path, packing):
+    """Archives hand out ``brdcDDD0.YYn.Z`` (Unix compress), ``.gz`` and sometimes ``.bz2``."""
+    import bz2
+    import gzip
+
+    import ncompress
+
+    src = (DATA / "nav_rinex211_gps.n").read_bytes()
+    pack = {"Z": ncompress.compress, "bz2": bz2.compress, "gz": gzip.compress}[packing]
+    path = tmp_path / f"brdc1760.24n.{packing}"
+    path.write_bytes(pack(src))
+    got, ref = read_nav(path), read_nav(DATA / "nav_rinex211_gps.n")
+    np.testing.assert_array_equal(got.kepler.param, ref.kepler.param)
+    path.write_bytes(pack(src)[:60])
+    # a cut .Z stream decompresses to a cut text (LZW has no checksum): then the header is incomplete
+    with pytest.raises(FileFormatError, match=r"brdc1760\.24n\.\w+(:\d+)?: (cannot decompress|no END OF HEADER)"):
+        read_nav(path)
