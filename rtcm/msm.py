@@ -224,7 +224,8 @@ _CACHE_MAX = 4096  # entries per cache; a cache that fills up is emptied (masks 
 _NO_INVALID = np.int64(1) << 62  # a raw value no field can hold (encoder ranges)
 _NEVER32 = 1 << 30  # the same for the decoder's int32 raw values (fields are at most 24 bits)
 _TYPE_AND_MASKS = ((1 << 12) - 1) << 157 | ((1 << 96) - 1)  # DF002 and the satellite + signal masks in the header
-_I4LE = np.dtype("<i4")
+_I4BE = np.dtype(">i4")
+_I32 = np.dtype(np.int32)
 _U16 = np.dtype(np.uint16)
 _U8 = np.dtype(np.uint8)
 
@@ -279,7 +280,7 @@ class _Plan:
     """
 
     __slots__ = ("ints", "scale", "invalid", "slices", "end", "n", "fields", "width", "lo", "hi", "parts",
-                 "fills", "layout")
+                 "fills", "nrough", "layout")
 
     def __init__(self, level: int, nsat: int, ncell: int, start: int):
         sat_fields, cell_fields = LEVELS[level]
@@ -333,6 +334,7 @@ class _Plan:
                 parts.append((4 + len(fills), slice(None)))
                 fills.append(_const(kind, nsat if per_sat else ncell))
         self.parts, self.fills = tuple(parts), tuple(fills)
+        self.nrough = nsat if "rough_int" in slices else 0
         self.layout = _Layout((self,), (0,))
 
 
@@ -351,8 +353,8 @@ class _Layout:
 
     Attributes
     ----------
-    idx : intp[4 n]
-        Byte offsets of each field's 32-bit word in the joined payloads, least significant byte first.
+    idx : intp[n]
+        Byte offset of each field's 32-bit word in the joined payloads.
     lshift, rshift, mask, invalid : int32[n]
         Rows 1-4 of the plans' ``ints`` (see :class:`_Plan`), contiguous.
     scale : float64[n]
@@ -370,10 +372,7 @@ class _Layout:
         else:
             ints = np.concatenate([p.ints for p in plans], axis=1)
             scale = np.concatenate([p.scale for p in plans])
-        idx = ints[0] + np.repeat(np.array(starts, dtype=np.intp), [p.n for p in plans])
-        # the 4 bytes of each field's big-endian word, gathered least significant first: they read as one
-        # little-endian int32 (no byte swap afterwards)
-        self.idx = _readonly((idx[:, None] + np.arange(3, -1, -1)).ravel())
+        self.idx = _readonly(ints[0] + np.repeat(np.array(starts, dtype=np.intp), [p.n for p in plans]))
         self.lshift, self.rshift, self.mask, self.invalid = (_readonly(ints[i].copy()) for i in range(1, 5))
         self.scale = scale
         self.to = _readonly(np.flatnonzero(ints[5]))
@@ -390,8 +389,7 @@ class _Layout:
                                for k, sl in p.parts))
             fills.extend(p.fills)
             o += p.n
-            if "rough_int" in p.slices:
-                r += p.slices["rough_int"].stop - p.slices["rough_int"].start
+            r += p.nrough
         self.parts, self.fills = tuple(parts), tuple(fills)
 
     def convert(self, data: bytes) -> tuple:
@@ -402,7 +400,8 @@ class _Layout:
         is taken from the scaled values), then the shared fills. The payloads must hold their plans'
         bits (checked by ``_shape``).
         """
-        raw = np.frombuffer(data, _U8)[self.idx].view(_I4LE)
+        # the big-endian word at each field's first byte, in native order (the shifts run several times faster)
+        raw = np.ndarray((len(data) - 3,), _I4BE, data, 0, (1,)).take(self.idx).astype(_I32)
         raw <<= self.lshift
         raw >>= self.rshift
         raw &= self.mask
@@ -417,9 +416,9 @@ class _Layout:
         return (vals, raw.astype(_U16), raw.astype(_U8), rough, *self.fills)
 
 
-_LAYOUT_FIELDS = [0]  # fields held by the cached layouts (about 60 bytes each)
-_LAYOUT_RUN_MAX = 1 << 14  # fields of a run worth caching (a socket read; not a whole file)
-_LAYOUT_TOTAL_MAX = 1 << 19  # fields held at the most (about 30 MB); then the cache starts afresh
+_RUN = 32  # messages per run: longer batches (a whole file) are decoded as runs of this many
+_LAYOUT_FIELDS = [0]  # fields held by the cached layouts (about 50 bytes each)
+_LAYOUT_TOTAL_MAX = 1 << 19  # fields held at the most (about 25 MB); then the cache starts afresh
 
 
 def _layout(plans: tuple, starts: tuple) -> _Layout:
@@ -430,12 +429,11 @@ def _layout(plans: tuple, starts: tuple) -> _Layout:
     if layout is None:
         layout = _Layout(plans, starts)
         n = len(layout.scale)
-        if n <= _LAYOUT_RUN_MAX:
-            if _LAYOUT_FIELDS[0] + n > _LAYOUT_TOTAL_MAX or len(_LAYOUT_CACHE) >= _CACHE_MAX:
-                _LAYOUT_CACHE.clear()
-                _LAYOUT_FIELDS[0] = 0
-            _LAYOUT_CACHE[key] = layout
-            _LAYOUT_FIELDS[0] += n
+        if _LAYOUT_FIELDS[0] + n > _LAYOUT_TOTAL_MAX or len(_LAYOUT_CACHE) >= _CACHE_MAX:
+            _LAYOUT_CACHE.clear()
+            _LAYOUT_FIELDS[0] = 0
+        _LAYOUT_CACHE[key] = layout
+        _LAYOUT_FIELDS[0] += n
     return layout
 
 
@@ -581,8 +579,7 @@ def decode_msm_many(payloads: list[bytes]) -> list:
 
 def decode_msm_into(payloads: list[bytes], at, out: list) -> None:
     """:func:`decode_msm_many`, writing the result for ``payloads[k]`` to ``out[at[k]]``."""
-    good, heads, shapes, starts, chunks = [], [], [], [], []
-    pos = 0
+    good, heads, shapes, chunks = [], [], [], []
     for i, payload in zip(at, payloads, strict=True):
         try:
             head, shape = _shape(payload)
@@ -592,17 +589,23 @@ def decode_msm_into(payloads: list[bytes], at, out: list) -> None:
         good.append(i)
         heads.append(head)
         shapes.append(shape)
-        starts.append(pos)
         chunks.append(payload)
-        pos += len(payload)
+    for b in range(0, len(chunks), _RUN):  # bounded runs: small arrays, and a file's runs repeat too
+        _decode_run(good[b:b + _RUN], heads[b:b + _RUN], shapes[b:b + _RUN], chunks[b:b + _RUN], out)
+
+
+def _decode_run(at: list[int], heads: list, shapes: list, chunks: list[bytes], out: list) -> None:
+    # One run of well-formed MSMs: all fields converted in one pass, then each Msm gets views of its part.
     if len(chunks) > 1:
+        starts, pos = [], 0
+        for c in chunks:
+            starts.append(pos)
+            pos += len(c)
         data, layout = b"".join(chunks), _layout(tuple([s.plan for s in shapes]), tuple(starts))
-    elif chunks:
-        data, layout = chunks[0], shapes[0].plan.layout
     else:
-        return
+        data, layout = chunks[0], shapes[0].plan.layout
     src = layout.convert(data)
-    for i, head, shape, parts in zip(good, heads, shapes, layout.parts, strict=True):
+    for i, head, shape, parts in zip(at, heads, shapes, layout.parts, strict=True):
         out[i] = Msm(*head, shape.prn, shape.sig, shape.cell_mask, *[src[k][sl] for k, sl in parts])
 
 

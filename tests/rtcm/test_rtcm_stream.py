@@ -131,19 +131,20 @@ def test_batch_arrays_are_views_of_their_own_message(expected):
 
 
 def test_run_layout_cache_stays_bounded(expected, monkeypatch):
-    # Socket-sized runs are cached; a whole file's run is not; the cache starts afresh at its field bound.
+    # Runs are cached until the cache holds its bound of fields, then it starts afresh; long batches are
+    # decoded as bounded runs; every way gives the same messages.
     from gnssaug.rtcm import msm
 
     frames, messages = expected
     msm_frames = [f for f in frames if msm.is_msm(f.msg_type)]
+    whole = decode_many(msm_frames)
+    monkeypatch.setattr(msm, "_LAYOUT_TOTAL_MAX", 3000)
+    monkeypatch.setattr(msm, "_RUN", 5)
     msm._LAYOUT_CACHE.clear()
     msm._LAYOUT_FIELDS[0] = 0
-    monkeypatch.setattr(msm, "_LAYOUT_RUN_MAX", 2000)
-    whole = decode_many(msm_frames)
-    assert not msm._LAYOUT_CACHE  # over _LAYOUT_RUN_MAX fields: built, used, not kept
-    monkeypatch.setattr(msm, "_LAYOUT_TOTAL_MAX", 3000)
     runs = [msm_frames[i:i + 3] for i in range(0, len(msm_frames), 3)]
     got = [m for run in runs for m in decode_many(run)]
     assert 0 < msm._LAYOUT_FIELDS[0] <= 3000
     assert sum(len(lay.scale) for lay in msm._LAYOUT_CACHE.values()) == msm._LAYOUT_FIELDS[0]
     assert all(_same(a, b) for a, b in zip(got, whole, strict=True))
+    assert all(_same(a, b) for a, b in zip(decode_many(msm_frames), whole, strict=True))  # runs of 5
