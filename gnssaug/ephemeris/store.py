@@ -21,6 +21,11 @@ Selection rules (documented choices):
 - Galileo: the store serves one navigation message family per satellite: I/NAV by default
   (clock referenced to E1/E5b, the family for E1 and E5b users), F/NAV with ``gal_source="fnav"``
   (clock E1/E5a, for E5a users). A satellite without records of the chosen family uses the other.
+- GPS/QZSS CNAV/CNAV-2 and BDS-3 CNAV-1/2/3 records (RINEX 4.00 ``CNAV``, ``CNV2``, ``CNV1``,
+  ``CNV3``) are served only for satellites without legacy records (LNAV; BDS D1/D2) in the store:
+  they carry other group delays (no BDS TGD1 for B1I, whose users would lose the satellite) and
+  another issue-of-data scheme, and mixing families per query would make the selected clock and
+  group delay jump between them.
 
 Conventions of the states: positions are those of the broadcast orbit, i.e. the antenna phase
 centre for GPS and GLONASS (as broadcast; the reference point of each system's ICD), in the
@@ -105,7 +110,7 @@ def kepler_healthy(k: rec.KeplerEphemerides) -> np.ndarray:
 
 
 def _usable_kepler(k: rec.KeplerEphemerides, gal_source: str) -> rec.KeplerEphemerides:
-    """Records with finite orbits, of the chosen Galileo family (healthy or not)."""
+    """Records with finite orbits, of the chosen Galileo family and legacy messages first (healthy or not)."""
     finite = np.isfinite(k.param[:, :rec.K_IDOT + 1]).all(axis=1)
     keep = finite & (k.param[:, rec.K_SQRTA] > 0)
     is_gal = SAT_SYSTEM[k.sat] == GAL
@@ -117,6 +122,10 @@ def _usable_kepler(k: rec.KeplerEphemerides, gal_source: str) -> rec.KeplerEphem
     has_preferred = np.zeros(N_SAT, dtype=bool)
     has_preferred[k.sat[keep & preferred]] = True
     keep &= ~is_gal | preferred | ~has_preferred[k.sat]
+    modern = np.isin(k.msg_type, (rec.NAV_CNAV, rec.NAV_CNV2, rec.NAV_CNV1, rec.NAV_CNV3)) & ~is_gal
+    has_legacy = np.zeros(N_SAT, dtype=bool)
+    has_legacy[k.sat[keep & ~modern & ~is_gal]] = True
+    keep &= ~modern | ~has_legacy[k.sat]
     return k.take(keep)
 
 
