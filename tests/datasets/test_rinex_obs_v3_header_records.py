@@ -172,3 +172,21 @@ def test_asterisks_mixed_with_digits_are_still_an_error(tmp_path):
     with pytest.warns(ObsFileWarning, match=r"mixed_stars\.rnx:19: an observation field is not a number"):
         _, got = read_obs(_tiny_variant(tmp_path, "mixed_stars.rnx", edit))
     assert len(got) == 2
+
+
+@pytest.mark.parametrize("changed", [False, True])
+def test_event_with_observation_types_in_rinex3(tmp_path, changed):
+    def edit(lines):
+        types = [line for line in lines if line.endswith("SYS / # / OBS TYPES") and line.startswith("C")]
+        if changed:
+            types = ["C    4 C2I L2I D2I S2I".ljust(60) + "SYS / # / OBS TYPES"]
+        second = next(i for i, line in enumerate(lines) if line.startswith("> 2024 06 24 08 20  1.0"))
+        return lines[:second] + [f">                              4{len(types):3d}", *types] + lines[second:]
+
+    path = _tiny_variant(tmp_path, "event_types.rnx", edit)
+    if changed:
+        with pytest.raises(FileFormatError, match=r"event_types\.rnx:23: an event record changes the observation "
+                                                  r"types of system\(s\) C"):
+            read_obs(path)
+    else:
+        _assert_same(_read_quietly(path)[1], _read_quietly(TINY)[1])
