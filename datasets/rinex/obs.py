@@ -7,10 +7,14 @@ reads every fixed-width observation field of every satellite record from the fil
 Record layouts: RINEX 3.05 §5.7 and Table A3 (``>`` epoch lines, one line per satellite);
 RINEX 2.11 §5.3 and Table A1 (satellite list in the epoch line, 5 fields per line); RINEX 4.01
 data records are those of 3.05. Epoch flags (RINEX 3.05 Table A3): 0 OK, 1 power failure since
-the previous epoch (both kept), 2-5 events followed by ``n`` header lines (skipped), 6 cycle-slip
-records (skipped).
+the previous epoch (both kept), 2-5 events followed by ``n`` header lines (skipped; header lines
+that change the observation types are a :class:`FileFormatError`, the layout of later records
+would change), 6 cycle-slip records (skipped). RINEX 2.11: a blank system letter is GPS.
+Values of types listed in SYS / SCALE FACTOR are divided by their factor. Epoch tags in GLONASS
+time or UTC take GPS - UTC per epoch (:mod:`.timescale`).
 
-Missing data: blank fields and values equal to 0.0 are NaN. Per slot, the tracking mode with the
+Missing data: blank fields, fields of asterisks (Fortran overflow) and values equal to 0.0 are
+NaN. Per slot, the tracking mode with the
 best :func:`gnssaug.gnss.attribute_rank` whose pseudorange or phase is present fills the slot, and
 its Doppler and C/N0 come from the same mode; a satellite record with no pseudorange or phase
 in any slot is dropped.
