@@ -47,10 +47,10 @@ class NavFileWarning(UserWarning):
     """Issued for a navigation record that was skipped because it is malformed (names file and line)."""
 
 
-#: Lines after the ``>`` line of each RINEX 4.00 record, by (record type, system, message type):
-#: Tables A5-A7 (GPS LNAV/CNAV/CNV2), A8-A9 (Galileo), A10-A12 (QZSS), A13-A16 (BDS D1/D2,
-#: CNV1/CNV2, CNV3), A17 (GLONASS FDMA: 5 lines in 4.00; the 4 lines of RINEX 3 are accepted),
-#: A18 (SBAS), A19 (NavIC), STO (2 lines), EOP (3 lines), ION Klobuchar (3), NeQuick G (2), BDGIM (3).
+#: Lines after the ``>`` line of each RINEX 4.00 record, by (record type, system, message type),
+#: from the record tables of RINEX 4.00 Appendix A: GPS/QZSS LNAV 8, CNAV 9, CNAV-2 10; Galileo
+#: I/NAV and F/NAV 8; BDS D1/D2 8, CNAV-1/CNAV-2 10, CNAV-3 9; GLONASS FDMA 5 (the 4 lines of
+#: RINEX 3 are accepted too); SBAS 4; NavIC LNAV 8; ION Klobuchar 3, NeQuick G 2, BDGIM 3.
 V4_RECORD_LINES: dict[tuple[str, str, str], tuple[int, ...]] = {
     **{("EPH", s, "LNAV"): (8,) for s in "GJI"},
     **{("EPH", s, "CNAV"): (9,) for s in "GJ"},
@@ -62,7 +62,7 @@ V4_RECORD_LINES: dict[tuple[str, str, str], tuple[int, ...]] = {
     **{("ION", s, m): (3,) for s in "GJI" for m in ("LNAV", "CNVX", "CNAV", "CNV2")},
     ("ION", "C", "D1D2"): (3,), ("ION", "C", "CNVX"): (3,), ("ION", "E", "IFNV"): (2,),
 }
-#: STO and EOP records have one layout whatever the system and message type (RINEX 4.00 §5.3, §5.4).
+#: STO (2 lines) and EOP (3 lines) records have one layout whatever the system and message type.
 _KIND_LINES = {"STO": (2,), "EOP": (3,)}
 
 #: Width of the raw field table per record (RINEX 4 BDS CNAV records have 39 fields).
@@ -282,8 +282,8 @@ def _split_records(path: Path, lines: list[str], hdr: _Header):
     keep = []
     for g in groups:
         reason = _line_count_error(path, g) if v4 else None
-        if reason:
-            pass
+        if reason is not None:
+            pass  # counted below under its line-count reason
         elif g.kind not in ("EPH", "ION"):
             reason = g.kind
         elif g.kind == "EPH" and (g.sv[0] not in "GREJCI" or g.msg in ("SBAS", "L1NV", "L1OC", "L3OC")
