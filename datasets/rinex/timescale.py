@@ -1,6 +1,6 @@
 """UTC-based epoch tags of RINEX files (GLONASS time, UTC) to GPST, leap seconds per epoch.
 
-GLONASS system time is UTC(SU) + 3 h and follows UTC's leap seconds (GLONASS ICD 5.1 §3.3.3), so
+GLONASS system time is UTC(SU) + 3 h and follows the leap seconds of UTC (GLONASS ICD, system time), so
 a RINEX file in GLONASS time or UTC that spans a leap second needs GPS - UTC per epoch, not one
 value per file. A tag inside a leap second itself (seconds field 60 in the last minute before a
 leap second of the table) counts as the calendar instant of the next minute with the leap seconds
