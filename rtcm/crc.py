@@ -12,6 +12,8 @@ for a whole frame in a few vectorised steps, which is what makes long MSM frames
 
 from __future__ import annotations
 
+from bisect import bisect_right
+
 import numpy as np
 
 POLY = 0x1864CFB
@@ -160,6 +162,7 @@ def _window_shift() -> tuple[list[int], list[int], list[int]]:
     return lanes[0], lanes[1], lanes[2]
 
 
+_BLOCK = 1 << 16  # bytes checked per vectorised pass (at most, plus one frame)
 _WTABLE: np.ndarray | None = None
 _WSHIFT: tuple | None = None
 _WPOS = np.zeros(0, dtype=np.intp)  # 256 * (j mod _WINDOW), grown on demand
@@ -182,6 +185,17 @@ def frames_valid(data: np.ndarray, starts, end: int) -> list[bool]:
     list of bool [m]
         True where the frame's CRC is right.
     """
+    if end - starts[0] <= _BLOCK:
+        return _check_run(data, starts, end)
+    out, i, m = [], 0, len(starts)  # a long run (a whole file) in blocks of frames: index arrays stay small
+    while i < m:
+        j = bisect_right(starts, starts[i] + _BLOCK, i + 1)
+        out += _check_run(data, starts[i:j], starts[j] if j < m else end)
+        i = j
+    return out
+
+
+def _check_run(data: np.ndarray, starts, end: int) -> list[bool]:
     global _WTABLE, _WSHIFT, _WPOS
     if _WTABLE is None:
         _WTABLE, _WSHIFT = _window_table(), _window_shift()

@@ -97,13 +97,17 @@ def test_stream_decoder_in_chunks(data_dir):
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_frames_valid_matches_crc24q_over_long_chains(seed):
-    # Runs of frames spanning several position-table windows, some corrupted, starting anywhere in a buffer.
+@pytest.mark.parametrize("block", [1 << 16, 3000])
+def test_frames_valid_matches_crc24q_over_long_chains(seed, block, monkeypatch):
+    # Runs of frames spanning several position-table windows (and blocks), some corrupted, starting anywhere.
     import itertools
 
     import numpy as np
 
+    from gnssaug.rtcm import crc
     from gnssaug.rtcm.crc import frames_valid
+
+    monkeypatch.setattr(crc, "_BLOCK", block)
 
     rng = random.Random(seed)
     frames = [frame(rng.randbytes(rng.randrange(0, 1024))) for _ in range(rng.randint(1, 40))]
