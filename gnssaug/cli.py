@@ -17,6 +17,7 @@ import importlib
 import logging
 import re
 import sys
+import warnings
 
 from gnssaug import __version__
 from gnssaug.errors import GnssError
@@ -65,6 +66,11 @@ def _join_coordinate_values(words: list[str]) -> list[str]:
     return out
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Data warnings (a skipped epoch, a damaged record) as one plain line: the text names the file and line."""
+    print(f"gnssaug: warning: {message}", file=file or sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the ``gnssaug`` command line; returns the process exit status."""
     words = _join_coordinate_values(sys.argv[1:] if argv is None else list(argv))
@@ -75,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     level = (logging.WARNING, logging.INFO, logging.DEBUG)[min(args.verbose, 2)]
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    warnings.showwarning = _show_warning
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
