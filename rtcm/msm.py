@@ -357,13 +357,13 @@ class _Layout:
     lshift, rshift, mask, invalid : int32[n]
         Rows 1-4 of the plans' ``ints`` (see :class:`_Plan`), contiguous.
     scale : float64[n]
-    to, frm : intp[m]
+    pair : intp[2, m]
         Rough ranges (MSM4-7): the fraction fields, and the whole-ms fields added to them.
     parts : tuple
         Per message, where each array of its :class:`Msm` comes from (see :meth:`convert`).
     """
 
-    __slots__ = ("idx", "lshift", "rshift", "mask", "invalid", "scale", "to", "frm", "rough", "parts", "fills")
+    __slots__ = ("idx", "lshift", "rshift", "mask", "invalid", "scale", "pair", "rough", "parts", "fills")
 
     def __init__(self, plans, starts):
         if len(plans) == 1:
@@ -377,8 +377,8 @@ class _Layout:
         self.idx = _readonly((idx[:, None] + np.arange(3, -1, -1)).ravel())
         self.lshift, self.rshift, self.mask, self.invalid = (_readonly(ints[i].copy()) for i in range(1, 5))
         self.scale = scale
-        self.to = _readonly(np.flatnonzero(ints[5]))
-        self.frm = _readonly(self.to + ints[5, self.to])
+        to = np.flatnonzero(ints[5])
+        self.pair = _readonly(np.array([to, to + ints[5, to]], dtype=np.intp))
         # one message: the fraction and whole-ms blocks as slices (cheaper than the index arrays)
         p = plans[0]
         self.rough = ((p.slices["rough_mod"], p.slices["rough_int"]) if len(plans) == 1 and "rough_int" in p.slices
@@ -412,8 +412,8 @@ class _Layout:
             frac, whole = self.rough
             rough = vals[frac] + vals[whole]
         else:
-            rough = vals.take(self.to)
-            rough += vals.take(self.frm)
+            frac, whole = vals.take(self.pair)
+            rough = frac + whole
         return (vals, raw.astype(_U16), raw.astype(_U8), rough, *self.fills)
 
 
