@@ -211,7 +211,7 @@ def _check_run(data: np.ndarray, starts, end: int) -> list[bool]:
         return [v == 0 for v in np.bitwise_xor.reduceat(terms, rel).tolist()]
     cuts, split = [], []  # split: where a frame's part in the next window is in cuts
     nxt = _WINDOW  # the next window start
-    for s, e in zip(rel, [*rel[1:], n], strict=True):
+    for s, e in zip(rel, [*rel[1:], n]):  # noqa: B905 - equal lengths; strict= is a keyword parse per call
         cuts.append(s)
         if nxt <= s:
             nxt += _WINDOW

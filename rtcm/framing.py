@@ -167,7 +167,7 @@ class Deframer:
             starts.append(end)
             new = tuple.__new__  # Frame(...) without its Python-level __new__
             out.extend([new(Frame, ((r[3] << 4) | (r[4] >> 4) if len(r) > 7 else 0, r[HEADER_LEN:-CRC_LEN], r))
-                        for r in [snapshot[s:e] for s, e in zip(starts[:bad], starts[1:bad + 1], strict=True)]])
+                        for r in [snapshot[s:e] for s, e in zip(starts[:bad], starts[1:bad + 1])]])  # noqa: B905
             pos = starts[bad]
             if bad < len(starts) - 1:
                 self.crc_errors += 1

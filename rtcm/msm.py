@@ -581,7 +581,7 @@ def decode_msm_many(payloads: list[bytes]) -> list:
 def decode_msm_into(payloads: list[bytes], at, out: list) -> None:
     """:func:`decode_msm_many`, writing the result for ``payloads[k]`` to ``out[at[k]]``."""
     good, heads, shapes, chunks = [], [], [], []
-    for i, payload in zip(at, payloads, strict=True):
+    for i, payload in zip(at, payloads):  # noqa: B905 - equal lengths (see codec._FAST_ZIP)
         try:
             head, shape = _shape(payload)
         except RtcmError as exc:
@@ -606,7 +606,7 @@ def _decode_run(at: list[int], heads: list, shapes: list, chunks: list[bytes], o
     else:
         data, layout = chunks[0], shapes[0].plan.layout
     src = layout.convert(data)
-    for i, head, shape, parts in zip(at, heads, shapes, layout.parts, strict=True):
+    for i, head, shape, parts in zip(at, heads, shapes, layout.parts):  # noqa: B905 - one per message
         out[i] = Msm(*head, shape.prn, shape.sig, shape.cell_mask, *[src[k][sl] for k, sl in parts])
 
 
