@@ -15,16 +15,15 @@ NTRIP 2 (chunked), with a share that never reads. The benchmark prints:
 - the floor of this machine: a bare Python loop of ``send()`` to loopback clients, per client.
 
 On loopback the sending core also runs the *receiving* half of every TCP transfer (the clients' input
-path, their ACKs and wake-ups), which on a real network runs on each rover's own host: at 10,000
-clients that is most of the caster core's time. With ``--pin`` and root rights the run is repeated with
-loopback receive packet steering (RPS, ``/sys/class/net/lo/queues/rx-0/rps_cpus``) set to the clients'
-CPU, so the caster core carries what it would carry in service (its sends), and the setting is restored
-afterwards. Both runs are printed; the kernel receive time stamp is taken as the packet enters the
-loopback receive queue in both, so latency means the same thing in each.
-
-Then, on the same input, RTKLIB's str2str in caster mode (``ntripc://``) is offered a share of the
-same clients, and the number it serves is printed: it accepts at most 32 (``MAXCLI``-style limit in
-``stream.c``), pygnssutils' test caster defaults to 5.
+path and their wake-ups), which on a real network runs on each rover's own host: at 10,000 clients
+that is most of the caster core's time. With ``--pin`` and root rights the run is repeated with loopback
+receive packet steering (RPS, ``/sys/class/net/lo/queues/rx-0/rps_cpus``) set to the clients' CPU, so the
+caster core carries its sends (plus one inter-processor interrupt per send, which a network card does not
+need); the setting is restored afterwards. RPS cannot tell flows apart on loopback (receive flow steering
+hashes both directions of a connection alike), so the station uploads are received on the clients' CPU
+too in that run. The station sources (remote hosts in service) run on the clients' CPU in pinned runs.
+Both runs are printed; the kernel receive time stamp is taken as the packet enters the loopback receive
+queue in both, so latency means the same thing in each.
 
 Usage: ``python benchmarks/caster_load.py [--clients 10000] [--stations 5] [--seconds 20] [--pin]``.
 Everything stays on 127.0.0.1 and stops after a bounded time.
@@ -388,11 +387,13 @@ def _rx_on_cpu(cpu: int | None):
         RPS_LO.write_text(old + "\n")
 
 
-def bench_send_floor(n: int = 2000, payload: int = 1061, rounds: int = 10) -> float:
+def bench_send_floor(n: int = 2000, payload: int = 1061, rounds: int = 10,
+                     cpus: tuple[int, int] | None = None) -> float:
     """Microseconds per ``send`` of one epoch to one loopback TCP client in a bare Python loop.
 
     The floor under any one-thread caster on this machine: 10,000 clients cost at least
-    10,000 times this per epoch (loopback ``send`` also runs the receiver's TCP path).
+    10,000 times this per epoch. ``cpus`` = (sender, reader): the loop sends from the first CPU and
+    the clients are drained from the second (so receive steering sees them read there).
     """
     srv = socket.create_server(("127.0.0.1", 0), backlog=4096)
     port = srv.getsockname()[1]
@@ -404,29 +405,23 @@ def bench_send_floor(n: int = 2000, payload: int = 1061, rounds: int = 10) -> fl
         servers.append(srv.accept()[0])
     data = b"x" * payload
     best = float("inf")
+    before = os.sched_getaffinity(0)
     for _ in range(rounds):
+        if cpus:
+            os.sched_setaffinity(0, {cpus[0]})
         t = time.perf_counter()
         for s_ in servers:
             s_.send(data)
         best = min(best, time.perf_counter() - t)
+        if cpus:
+            os.sched_setaffinity(0, {cpus[1]})
         for c in clients:
             with contextlib.suppress(BlockingIOError):
                 c.recv(65536)
+    os.sched_setaffinity(0, before)
     for s_ in clients + servers + [srv]:
         s_.close()
     return best / n * 1e6
-
-
-def _pinned_floor(pin: bool) -> float:
-    """The send floor, measured on the caster's CPU when the run is pinned."""
-    if not pin:
-        return bench_send_floor()
-    before = os.sched_getaffinity(0)
-    os.sched_setaffinity(0, {0})
-    try:
-        return bench_send_floor()
-    finally:
-        os.sched_setaffinity(0, before)
 
 
 def _print_run(title: str, args, epoch: bytes, r: dict, floor_us: float) -> None:
@@ -466,11 +461,13 @@ def main(argv=None) -> int:
     epoch = _epoch_frames()
     runs = [("plain loopback: the caster core also runs the clients' TCP receive path", None)]
     if args.pin and _can_steer_rx():
-        runs.append(("loopback receive path on the clients' CPU (as on a network: the caster core only sends)", 1))
+        runs.append(("loopback receive path on the clients' CPU (RPS): the caster core sends", 1 % os.cpu_count()))
+    if args.pin:
+        os.sched_setaffinity(0, {1 % os.cpu_count()})  # the station sources are remote hosts in service
     for title, rx_cpu in runs:
         with _rx_on_cpu(rx_cpu):
             r = bench_gnssaug(args, epoch)
-            floor_us = _pinned_floor(args.pin)
+            floor_us = bench_send_floor(cpus=(0, 1 % os.cpu_count()) if args.pin else None)
         _print_run(title, args, epoch, r, floor_us)
     peer = bench_str2str(args, epoch)
     if peer is not None:
