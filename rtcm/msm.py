@@ -224,7 +224,8 @@ _CACHE_MAX = 4096  # entries per cache; a cache that fills up is emptied (masks 
 _NO_INVALID = np.int64(1) << 62  # a raw value no field can hold (encoder ranges)
 _NEVER32 = 1 << 30  # the same for the decoder's int32 raw values (fields are at most 24 bits)
 _TYPE_AND_MASKS = ((1 << 12) - 1) << 157 | ((1 << 96) - 1)  # DF002 and the satellite + signal masks in the header
-_I4LE = np.dtype("<i4")
+_I4BE = np.dtype(">i4")
+_I32 = np.dtype(np.int32)
 _U16 = np.dtype(np.uint16)
 _U8 = np.dtype(np.uint8)
 
@@ -352,8 +353,8 @@ class _Layout:
 
     Attributes
     ----------
-    idx : intp[4 n]
-        Byte offsets of each field's 32-bit word in the joined payloads, least significant byte first.
+    idx : intp[n]
+        Byte offset of each field's 32-bit word in the joined payloads.
     lshift, rshift, mask, invalid : int32[n]
         Rows 1-4 of the plans' ``ints`` (see :class:`_Plan`), contiguous.
     scale : float64[n]
@@ -371,10 +372,7 @@ class _Layout:
         else:
             ints = np.concatenate([p.ints for p in plans], axis=1)
             scale = np.concatenate([p.scale for p in plans])
-        idx = ints[0] + np.repeat(np.array(starts, dtype=np.intp), [p.n for p in plans])
-        # the 4 bytes of each field's big-endian word, gathered least significant first: they read as one
-        # little-endian int32 (no byte swap, no strided word view: cheaper for short runs)
-        self.idx = _readonly((idx[:, None] + np.arange(3, -1, -1)).ravel())
+        self.idx = _readonly(ints[0] + np.repeat(np.array(starts, dtype=np.intp), [p.n for p in plans]))
         self.lshift, self.rshift, self.mask, self.invalid = (_readonly(ints[i].copy()) for i in range(1, 5))
         self.scale = scale
         to = np.flatnonzero(ints[5])
@@ -402,7 +400,9 @@ class _Layout:
         is taken from the scaled values), then the shared fills. The payloads must hold their plans'
         bits (checked by ``_shape``).
         """
-        raw = np.frombuffer(data, _U8)[self.idx].view(_I4LE)
+        # the big-endian 32-bit word at every byte, in native order (half the instructions of a byte-wise
+        # gather), then each field's word
+        raw = np.ndarray((len(data) - 3,), _I4BE, data, 0, (1,)).astype(_I32).take(self.idx)
         raw <<= self.lshift
         raw >>= self.rshift
         raw &= self.mask
