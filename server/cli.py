@@ -34,7 +34,7 @@ def register(subparsers) -> None:
                    "~/.local/share/gnssaug; --demo: a temporary one)")
     p.add_argument("--ntrip-port", type=int, help="NTRIP port (default 2101)")
     p.add_argument("--http-port", type=int, help="HTTP API port (default 8080)")
-    p.add_argument("--host", help="listen address for both ports (default 0.0.0.0)")
+    p.add_argument("--host", help="listen address for both ports (default 0.0.0.0; --demo: 127.0.0.1)")
     p.add_argument("--demo", action="store_true", help="replay the Nagoya base and rover as live stations")
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
     p.set_defaults(func=run_serve)
@@ -141,8 +141,10 @@ def run_serve(args) -> int:
     if args.demo and data_dir is None:
         tmp = tempfile.TemporaryDirectory(prefix="gnssaug-demo-")
         data_dir = tmp.name
+    # the demo's user and password are printed for all to read: it listens on this machine only unless told
+    host = args.host or ("127.0.0.1" if args.demo and args.config is None else None)
     settings = load_settings(args.config, data_dir=data_dir, ntrip_port=args.ntrip_port,
-                             http_port=args.http_port, ntrip_host=args.host, http_host=args.host,
+                             http_port=args.http_port, ntrip_host=host, http_host=host,
                              data_time=DEMO_DATA_TIME if args.demo else None)
     _ = settings.data_time_gpst_ns  # a bad data_time is reported before anything starts
     try:
@@ -175,14 +177,15 @@ async def _serve(settings, demo: bool, duration_s: float | None) -> None:
         await site.start()
         http_port = site._server.sockets[0].getsockname()[1] if site._server else settings.http_port
         ntrip_port = app[CASTER].port
-        print(f"gnssaug: NTRIP caster on port {ntrip_port}, HTTP API on http://localhost:{http_port}/api/v1/stations "
-              f"(data in {settings.data_dir})", flush=True)
+        here = "localhost" if settings.http_host in ("0.0.0.0", "::", "") else settings.http_host
+        print(f"gnssaug: NTRIP caster on port {ntrip_port} of {settings.ntrip_host}, HTTP API on "
+              f"http://{here}:{http_port}/api/v1/stations (data in {settings.data_dir})", flush=True)
         if demo:
             tasks = await _start_demo(app[REGISTRY], settings, ntrip_port)
             print("gnssaug demo: sourcetable: curl -s -H 'Ntrip-Version: Ntrip/2.0' "
-                  f"http://localhost:{ntrip_port}/ ; stream: "
-                  f"str2str -in ntrip://{DEMO_USER[0]}:{DEMO_USER[1]}@localhost:{ntrip_port}/NAGOYA_B "
-                  f"(or /NEAR with GGA); health: http://localhost:{http_port}/api/v1/network/health ; "
+                  f"http://{here}:{ntrip_port}/ ; stream: "
+                  f"str2str -in ntrip://{DEMO_USER[0]}:{DEMO_USER[1]}@{here}:{ntrip_port}/NAGOYA_B "
+                  f"(or /NEAR with GGA); health: http://{here}:{http_port}/api/v1/network/health ; "
                   "Ctrl-C stops", flush=True)
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(stop.wait(), duration_s)

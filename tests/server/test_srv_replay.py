@@ -63,9 +63,9 @@ def test_replay_command_uploads_at_speed(tmp_path, data_dir):
 
 @pytest.mark.slow
 def test_serve_demo_runs_streams_and_stops(tmp_path, data_dir):
+    # no --host: the demo (whose password it prints) listens on loopback only by default
     proc = subprocess.Popen([sys.executable, "-m", "gnssaug", "serve", "--demo", "--duration", "12",
-                             "--ntrip-port", "0", "--http-port", "0", "--host", "127.0.0.1",
-                             "--data-dir", str(tmp_path)],
+                             "--ntrip-port", "0", "--http-port", "0", "--data-dir", str(tmp_path)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")})
     lines = []
@@ -76,7 +76,7 @@ def test_serve_demo_runs_streams_and_stops(tmp_path, data_dir):
         while time.monotonic() < end and not any("Ctrl-C stops" in ln for ln in lines):
             time.sleep(0.2)
         text = "".join(lines)
-        port = int(re.search(r"NTRIP caster on port (\d+)", text).group(1))
+        port = int(re.search(r"NTRIP caster on port (\d+) of 127\.0\.0\.1,", text).group(1))
         s = socket.create_connection(("127.0.0.1", port), timeout=5)
         s.sendall(f"GET /NAGOYA_B HTTP/1.0\r\nAuthorization: Basic {basic('demo', 'demo')}\r\n\r\n".encode())
         data = b""
