@@ -140,3 +140,41 @@ def test_short_writes_never_tear_a_publish():
         srv.close()
 
     asyncio.run(scenario())
+
+
+def test_client_reset_mid_stream_costs_nothing_else():
+    """A rover that vanishes (TCP reset) between epochs: the direct write fails, its transport is aborted, the
+    publish carries on to the others and the hub forgets it."""
+    import struct
+
+    async def scenario():
+        hub = Hub()
+        srv1, w_gone, s_gone = await _pair()
+        srv2, w_ok, s_ok = await _pair()
+        closed = []
+        gone = Subscriber(w_gone, chunked=False, name="gone", on_close=lambda: closed.append("gone"))
+        ok = Subscriber(w_ok, chunked=True, name="ok")
+        hub.subscribe("M", gone)
+        hub.subscribe("M", ok)
+        hub.publish("M", b"first")
+        s_gone.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s_gone.close()  # linger 0: the caster's side gets a reset
+        await asyncio.sleep(0.05)
+        for _ in range(3):
+            hub.publish("M", b"next")  # must not raise
+            await asyncio.sleep(0.02)
+        assert w_gone.transport.is_closing() and hub.subscribers("M") == 1 and closed == ["gone"]
+        got = b""
+        for _ in range(50):
+            try:
+                got += s_ok.recv(1000)
+            except BlockingIOError:
+                await asyncio.sleep(0.01)
+            if got.count(b"next") == 3:
+                break
+        assert got == b"5\r\nfirst\r\n" + b"4\r\nnext\r\n" * 3
+        s_ok.close()
+        for srv in (srv1, srv2):
+            srv.close()
+
+    asyncio.run(scenario())
