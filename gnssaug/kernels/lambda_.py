@@ -211,6 +211,29 @@ def search(l, d, zs, m, zn_out, s_out):
 
 
 @kernel
+def _sparse_left_product(s, b, out):
+    """``out = s @ b`` for a sparse ``s`` (the integer Z transforms), skipping its zeros; no BLAS in kernels.
+
+    Parameters
+    ----------
+    s : float64[n, k]
+    b : float64[k, m]
+    out : float64[n, m]
+        Overwritten.
+    """
+    n, k_max = s.shape
+    m = b.shape[1]
+    for i in range(n):
+        for j in range(m):
+            out[i, j] = 0.0
+        for k in range(k_max):
+            w = s[i, k]
+            if w != 0.0:
+                for j in range(m):
+                    out[i, j] += w * b[k, j]
+
+
+@kernel
 def lambda_search_from(a_cyc, q_cyc2, m, zt, zinv, fixed_out, s_out):
     """:func:`lambda_search` starting the decorrelation from a known transform.
 
@@ -227,21 +250,11 @@ def lambda_search_from(a_cyc, q_cyc2, m, zt, zinv, fixed_out, s_out):
         the final transform, to be passed to the next call.
     """
     n = a_cyc.shape[0]
-    # q0 = Z0^T Q Z0, skipping the zeros of the sparse integer Z0.
-    tmp = np.zeros((n, n))
-    for i in range(n):
-        for k in range(n):
-            w = zt[i, k]
-            if w != 0.0:
-                for j in range(n):
-                    tmp[i, j] += w * q_cyc2[k, j]
-    q0 = np.zeros((n, n))
-    for j in range(n):
-        for k in range(n):
-            w = zt[j, k]
-            if w != 0.0:
-                for i in range(n):
-                    q0[i, j] += tmp[i, k] * w
+    # q0 = Z0^T Q Z0 = Z0^T (Z0^T Q)^T (Q symmetric), skipping the zeros of the sparse integer Z0.
+    tmp = np.empty((n, n))
+    _sparse_left_product(zt, q_cyc2, tmp)
+    q0 = np.empty((n, n))
+    _sparse_left_product(zt, tmp.T, q0)
     l = np.empty((n, n))
     d = np.empty(n)
     if not ld_factor(q0, l, d):
@@ -255,15 +268,7 @@ def lambda_search_from(a_cyc, q_cyc2, m, zt, zinv, fixed_out, s_out):
     if search(l, d, zs, m, zn, s_out) < 0:
         return LAMBDA_SEARCH_LIMIT
     # Back to the original ambiguities: a = Z^-T z (integer matrices, integer result).
-    for i in range(n):
-        for j in range(m):
-            fixed_out[i, j] = 0.0
-    for k in range(n):
-        for i in range(n):
-            w = zinv[k, i]
-            if w != 0.0:
-                for j in range(m):
-                    fixed_out[i, j] += w * zn[k, j]
+    _sparse_left_product(zinv.T, zn, fixed_out)
     for i in range(n):
         for j in range(m):
             fixed_out[i, j] = round(fixed_out[i, j])
