@@ -6,7 +6,8 @@ the event loop: for a subscriber whose socket keeps up, the bytes go straight to
 of a publish are built once). That direct write is used only while the asyncio transport holds nothing
 (so byte order is kept) and is not closing (so the descriptor is still this client's); with TLS, or when
 the kernel takes only part of the data, the transport writes and buffers as usual. At 10,000 clients
-the fan-out is the caster's whole cost, and the transport's own ``write()`` bookkeeping was a third of it.
+the fan-out is the caster's whole cost; the direct write saves the transport's ``write()`` bookkeeping
+(about 1 us of roughly 10 us per client on the development machine, the rest is the system call).
 A subscriber whose transport buffer is above ``high_water_bytes`` gets the data queued in its
 backlog instead; when the backlog is full the *oldest* entry is dropped and counted, and one flush
 task per backlogged subscriber waits for the socket to drain. A subscriber that does not drain for
@@ -189,17 +190,11 @@ class Hub:
                 except OSError:  # reset or broken pipe: the reader task sees the end and cleans up
                     transport.abort()
                     continue
-                if sent == len(item):
-                    sub.bytes_out += sent
-                    continue
-                self._after_short_write(sub, item, sent)
+                if sent < len(item):  # the transport buffers the rest and waits for the socket
+                    transport.write(memoryview(item)[sent:])
+                sub.bytes_out += len(item)
             else:
                 self._send(sub, item)
-
-    def _after_short_write(self, sub: Subscriber, item: bytes, sent: int) -> None:
-        """The kernel took only ``sent`` bytes of ``item``: the transport buffers the rest and waits for the socket."""
-        sub.transport.write(memoryview(item)[sent:])
-        sub.bytes_out += len(item)
 
     def _send(self, sub: Subscriber, item: bytes) -> None:
         """Give ``item`` to a subscriber off the direct path: closing, backlogged, TLS or with bytes pending."""
