@@ -7,12 +7,24 @@ message 4095 carrying the send time). Client processes open the connections, a m
 NTRIP 2 (chunked), with a share that never reads. The benchmark prints:
 
 - clients served (reply received and at least one epoch delivered),
-- delivery latency, median and p99, from the send time of the epoch's last frame (on loopback:
-  its arrival at the caster) to its arrival in a reading client's socket (kernel receive
-  timestamp, ``SO_TIMESTAMPNS``), over all (client, epoch) pairs,
-- starved healthy clients (reading clients that missed more than 10 % of the epochs),
-- caster CPU (share of one core) and memory per client (RSS growth / clients),
+- delivery latency, median and p99, from the epoch's arrival at the caster (the source's time stamp,
+  read just before the ``send`` that completes the epoch; on loopback the bytes are in the caster's
+  socket when that ``send`` returns, and the interval is printed) to its receipt by a reading client
+  (the kernel's receive time stamp of the data in the client's socket, ``SO_TIMESTAMPNS``), over all
+  (client, epoch) pairs, overall and per round of consecutive seconds (the spread),
+- the harness lag apart (kernel receipt -> this harness's read of thousands of sockets on one core):
+  the harness's own queueing, not caster latency,
+- the decomposition of the aligned bursts from the caster's trace (the hub's ``tracer``: start and end
+  of every fan-out, time of every client write; the collector's pauses): how long each station's
+  epoch waits in the caster before its fan-out, how long each fan-out takes, time per client write,
+  caster time between fan-outs, garbage collections inside bursts,
+- starved healthy clients (reading clients that missed more than 10 % of their station's epochs),
+- caster CPU (share of one core), the share of time it was runnable but waiting for a CPU (a busy,
+  shared machine shows here), memory per client (RSS growth / clients),
 - the floor of this machine: a bare Python loop of ``send()`` to loopback clients, per client.
+
+The caster runs as ``gnssaug serve`` does (``create_app`` and an aiohttp runner) in a child process
+of this script, which installs the trace.
 
 On loopback the sending core also runs the *receiving* half of every TCP transfer (the clients' input
 path and their wake-ups), which on a real network runs on each rover's own host: at 10,000 clients
@@ -25,7 +37,8 @@ too in that run. The station sources (remote hosts in service) run on the client
 Both runs are printed; the kernel receive time stamp is taken as the packet enters the loopback receive
 queue in both, so latency means the same thing in each.
 
-Usage: ``python benchmarks/caster_load.py [--clients 10000] [--stations 5] [--seconds 20] [--pin]``.
+Usage: ``python benchmarks/caster_load.py [--clients 10000] [--stations 5] [--seconds 20] [--rounds 4] [--pin]
+[--no-rps]``.
 Everything stays on 127.0.0.1 and stops after a bounded time.
 """
 
@@ -33,14 +46,15 @@ from __future__ import annotations
 
 import argparse
 import base64
+import collections
 import contextlib
 import multiprocessing as mp
 import os
+import pickle
 import resource
 import selectors
 import shutil
 import socket
-import statistics
 import struct
 import subprocess
 import sys
@@ -97,9 +111,10 @@ _TIMESPEC = struct.Struct("qq")
 class _LoadClient:
     """One NTRIP client: a plain non-blocking socket read with ``recvmsg``.
 
-    The receipt time of each stamp is the kernel's arrival time of the data in the client's socket
-    (``SO_TIMESTAMPNS``), so the client processes' own scheduling does not count as caster latency;
-    without it, the wall clock at the read.
+    Two times per stamp: the kernel's arrival time of the data in the client's socket
+    (``SO_TIMESTAMPNS``: receipt by the client, the delivery latency) and the wall clock when this harness
+    got round to reading it (receipt plus the harness's own queueing over thousands of sockets on one
+    core). A read without the kernel time stamp records -1 and is counted, never silently replaced.
     """
 
     __slots__ = ("sock", "reads", "replied", "tail", "samples")
@@ -108,9 +123,9 @@ class _LoadClient:
         self.sock, self.reads = sock, reads
         self.replied = False
         self.tail = b""
-        self.samples: list[tuple[int, int]] = []
+        self.samples: list[tuple[int, int, int, int]] = []  # station, sequence, kernel receipt, read (ns)
 
-    def on_data(self, data: bytes, t_recv_ns: int, stats: dict) -> bool:
+    def on_data(self, data: bytes, t_kernel_ns: int, t_read_ns: int, stats: dict) -> bool:
         if not self.replied:
             if not (data.startswith(b"ICY 200 OK") or data.startswith(b"HTTP/1.1 200")):
                 stats["refused"] += 1
@@ -121,7 +136,8 @@ class _LoadClient:
         end = 4 + STAMP.size
         i = buf.find(MARK)
         while i >= 0 and i + end <= len(buf):
-            self.samples.append((STAMP.unpack_from(buf, i + 4)[2], t_recv_ns))
+            station, seq, _ = STAMP.unpack_from(buf, i + 4)
+            self.samples.append((station, seq, t_kernel_ns, t_read_ns))
             i = buf.find(MARK, i + end)
         self.tail = buf[-(end - 1):] if i < 0 else buf[i:]
         return True
@@ -150,12 +166,15 @@ def _pump(sel, timeout_s: float, stats: dict) -> None:
         if not data:
             sel.unregister(c.sock)
             continue
-        t_recv = time.time_ns()
+        t_read = time.time_ns()
+        t_kernel = -1
         for level, kind, value in anc:
             if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPNS and len(value) >= _TIMESPEC.size:
                 sec, nsec = _TIMESPEC.unpack_from(value)
-                t_recv = sec * 1_000_000_000 + nsec
-        if not c.on_data(data, t_recv, stats):
+                t_kernel = sec * 1_000_000_000 + nsec
+        if t_kernel < 0:
+            stats["no_kernel_time"] += 1
+        if not c.on_data(data, t_kernel, t_read, stats):
             sel.unregister(c.sock)
 
 
@@ -166,7 +185,7 @@ def _client_worker(port, jobs, ready_q, stop, out_q, cpu):
         with contextlib.suppress(OSError):
             os.sched_setaffinity(0, {cpu})
     resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
-    stats = {"refused": 0, "dropped": 0, "connect_errors": 0, "replied": 0}
+    stats = {"refused": 0, "dropped": 0, "connect_errors": 0, "replied": 0, "no_kernel_time": 0}
     sel = selectors.DefaultSelector()
     clients: list[_LoadClient] = []
     for i in range(0, len(jobs), 100):
@@ -215,19 +234,90 @@ def _connect_sources(port, mounts) -> list[socket.socket]:
     return socks
 
 
-def _source_thread_main(socks, epoch, stop, sent_ns):
-    """One epoch per second on every station socket, each ending with a time stamp frame."""
+def _source_thread_main(socks, epoch, stop, sent):
+    """One epoch per second on every station socket, each ending with a time stamp frame.
+
+    ``sent[(station, seq)] = (t_stamp_ns, t_sent_ns)``: the stamp is read just before the ``send`` that
+    completes the epoch, the second time just after it returns. On loopback the bytes are in the
+    caster's socket when ``send`` returns, so that interval brackets the epoch's arrival at the caster.
+    """
     seq = 0
     next_t = time.monotonic()
     while not stop.is_set():
-        sent_ns.append(time.time_ns())
         for k, s in enumerate(socks):
-            s.sendall(epoch + _stamp_frame(k, seq))
+            frame = epoch + _stamp_frame(k, seq)
+            s.sendall(frame)
+            sent[(k, seq)] = (STAMP.unpack_from(frame, len(frame) - 3 - STAMP.size)[2], time.time_ns())
         seq += 1
         next_t += 1.0
         time.sleep(max(0.0, next_t - time.monotonic()))
     for s in socks:
         s.close()
+
+
+# ----------------------------------------------------------------------------------------------
+# the caster under test, traced (its own process: ``--caster-child``)
+# ----------------------------------------------------------------------------------------------
+class _Trace:
+    """What the traced caster records: every stamped publish and every garbage collection.
+
+    ``publishes[(station, seq)] = (t_start_ns, t_end_ns, write_ns)`` (the hub's fan-out of the
+    publish that completes the epoch); ``gc`` holds (generation, t_start_ns, t_end_ns).
+    """
+
+    def __init__(self):
+        self.publishes: dict[tuple[int, int], tuple[int, int, list[int]]] = {}
+        self.gc: list[tuple[int, int, int]] = []
+        self._gc_start = 0
+
+    def on_publish(self, mount: str, data: bytes, t_start_ns: int, t_end_ns: int, write_ns: list[int]) -> None:
+        i = data.rfind(MARK)
+        if i >= 0 and i + 4 + STAMP.size <= len(data):
+            station, seq, _ = STAMP.unpack_from(data, i + 4)
+            self.publishes[(station, seq)] = (t_start_ns, t_end_ns, write_ns)
+
+    def on_gc(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._gc_start = time.time_ns()
+        else:
+            self.gc.append((info["generation"], self._gc_start, time.time_ns()))
+
+
+def _caster_child(data_dir: str, port: int, http_port: int, trace_path: str) -> None:
+    """Run the service the way ``gnssaug serve`` does (``create_app`` + an aiohttp runner), with the hub
+    traced; on SIGTERM write the trace (pickle) to ``trace_path`` and stop."""
+    import asyncio
+    import gc
+    import pickle
+    import signal
+
+    from aiohttp import web
+
+    from gnssaug.server.app import create_app
+    from gnssaug.server.keys import HUB
+    from gnssaug.server.settings import load_settings
+
+    trace = _Trace()
+
+    async def run():
+        settings = load_settings(None, data_dir=data_dir, ntrip_port=port, http_port=http_port,
+                                 ntrip_host="127.0.0.1", http_host="127.0.0.1")
+        app = create_app(settings)
+        runner = web.AppRunner(app, handle_signals=False)
+        await runner.setup()
+        await web.TCPSite(runner, settings.http_host, settings.http_port).start()
+        app[HUB].tracer = trace.on_publish
+        gc.callbacks.append(trace.on_gc)
+        stop = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+        await stop.wait()
+        gc.callbacks.remove(trace.on_gc)
+        app[HUB].tracer = None
+        with open(trace_path, "wb") as f:
+            pickle.dump({"publishes": trace.publishes, "gc": trace.gc}, f)
+        await runner.cleanup()
+
+    asyncio.run(run())
 
 
 def _proc_cpu_s(pid: int) -> float:
@@ -259,12 +349,24 @@ def _wait_port(port: int, timeout_s: float = 60.0) -> None:
     raise RuntimeError(f"port {port} did not open")
 
 
+def _proc_run_delay_s(pid: int) -> float:
+    """Time ``pid`` spent runnable but waiting for a CPU (``/proc/PID/schedstat``, second field)."""
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
 def _load(port, source_socks, mounts, epoch, args, n_clients, silent_share, seconds, pid=None,
           ramp_timeout_s=300.0) -> dict:
-    """Sources stream first, then the clients' ramp, then a measurement window of ``seconds``."""
+    """Sources stream first, then the clients' ramp, then a measurement window of ``seconds``.
+
+    Returns the raw material: the sources' send times, every reading client's samples and the
+    caster's CPU, run-queue wait and memory over the window (see :func:`_summarize`).
+    """
     stop_src, stop_cli = threading.Event(), mp.Event()
-    sent_ns: list[int] = []
-    src = threading.Thread(target=_source_thread_main, args=(source_socks, epoch, stop_src, sent_ns), daemon=True)
+    sent: dict[tuple[int, int], tuple[int, int]] = {}
+    src = threading.Thread(target=_source_thread_main, args=(source_socks, epoch, stop_src, sent), daemon=True)
     src.start()
     jobs = [(mounts[i % len(mounts)], 1 if i % 2 == 0 else 2, (i % 100) >= silent_share * 100)
             for i in range(n_clients)]
@@ -284,9 +386,11 @@ def _load(port, source_socks, mounts, epoch, args, n_clients, silent_share, seco
     ramp_s = time.monotonic() - t_ramp
     time.sleep(2.0)
     t_start_ns = time.time_ns()
-    cpu0, wall0 = (_proc_cpu_s(pid), time.monotonic()) if pid else (0, 0)
+    if pid:
+        cpu0, wait0, wall0 = _proc_cpu_s(pid), _proc_run_delay_s(pid), time.monotonic()
     time.sleep(seconds)
-    cpu1, wall1, rss1 = (_proc_cpu_s(pid), time.monotonic(), _proc_rss_mb(pid)) if pid else (0, 1, 0)
+    if pid:
+        cpu1, wait1, wall1, rss1 = _proc_cpu_s(pid), _proc_run_delay_s(pid), time.monotonic(), _proc_rss_mb(pid)
     t_stop_ns = time.time_ns()
     time.sleep(3.0)  # late deliveries still count, with their latency
     stop_cli.set()
@@ -295,28 +399,112 @@ def _load(port, source_socks, mounts, epoch, args, n_clients, silent_share, seco
         p.join(10)
     stop_src.set()
     src.join(5)
-    lat, per_client = [], []
-    for r in results:
-        for samples in r["readers"]:
-            inside = [(ts, tr) for ts, tr in samples if t_start_ns <= ts <= t_stop_ns]
-            per_client.append(len(inside))
-            lat.extend((tr - ts) / 1e6 for ts, tr in inside)
-    lat.sort()
-    expected = sum(1 for t in sent_ns if t_start_ns <= t <= t_stop_ns)
-    return {
-        "clients": n_clients, "connected": connected_n, "ramp_s": ramp_s,
-        "readers": len(per_client), "served": sum(1 for n in per_client if n > 0),
-        "starved": sum(1 for n in per_client if n < 0.9 * expected), "expected": expected,
-        "silent": sum(r["silent"] for r in results), "refused": sum(r["refused"] for r in results),
-        "connect_errors": sum(r["connect_errors"] for r in results), "samples": len(lat),
-        "median_ms": statistics.median(lat) if lat else float("nan"),
-        "p99_ms": lat[int(0.99 * (len(lat) - 1))] if lat else float("nan"),
-        "cpu_core_share": (cpu1 - cpu0) / (wall1 - wall0), "rss_mb": rss1, "rss0_mb": rss0,
-    }
+    out = {"clients": n_clients, "connected": connected_n, "ramp_s": ramp_s, "sent": dict(sent),
+           "t_start_ns": t_start_ns, "t_stop_ns": t_stop_ns, "readers": [c for r in results for c in r["readers"]],
+           "silent": sum(r["silent"] for r in results)}
+    for key in ("refused", "connect_errors", "no_kernel_time", "dropped"):
+        out[key] = sum(r[key] for r in results)
+    if pid:
+        out.update(cpu_core_share=(cpu1 - cpu0) / (wall1 - wall0), run_wait_share=(wait1 - wait0) / (wall1 - wall0),
+                   rss_mb=rss1, rss0_mb=rss0)
+    return out
+
+
+def _pct(values: list[float], q: float) -> float:
+    """The ``q`` quantile (0..1, nearest rank below) of ``values``; NaN when empty."""
+    if not values:
+        return float("nan")
+    v = sorted(values)
+    return v[int(q * (len(v) - 1))]
+
+
+def _summarize(raw: dict, rounds: int, trace: dict | None = None) -> dict:
+    """Latency figures of one load run.
+
+    Arrival of an epoch at the caster = the source's time stamp, read just before the ``send`` that
+    completes the epoch. Delivery latency = kernel receipt in the client's socket - arrival; harness
+    lag = the client's read - kernel receipt. The window's epochs are split into ``rounds`` equal
+    groups of consecutive seconds for the spread. With the caster's ``trace``, one aligned burst
+    (all stations' epoch ``seq``) is decomposed: wait before each station's fan-out, fan-out length,
+    time per client write, gaps between fan-outs, garbage collections inside bursts.
+    """
+    sent = raw["sent"]
+    window = {key for key, (t, _) in sent.items() if raw["t_start_ns"] <= t <= raw["t_stop_ns"]}
+    seqs = sorted({seq for _, seq in window})
+    per_station = collections.Counter(k for k, _ in window)
+    lat_kernel, lat_read, lag, per_client, by_round = [], [], [], [], collections.defaultdict(list)
+    round_of = {seq: min(rounds - 1, i * rounds // max(1, len(seqs))) for i, seq in enumerate(seqs)}
+    for samples in raw["readers"]:
+        n = 0
+        station = None
+        for k, seq, t_kernel, t_read in samples:
+            if (k, seq) not in window:
+                continue
+            station, n = k, n + 1
+            t_arrive = sent[(k, seq)][0]
+            lat_read.append((t_read - t_arrive) / 1e6)
+            if t_kernel > 0:
+                lat_kernel.append((t_kernel - t_arrive) / 1e6)
+                lag.append((t_read - t_kernel) / 1e6)
+                by_round[round_of[seq]].append((t_kernel - t_arrive) / 1e6)
+        per_client.append((station, n))
+    expected = max(per_station.values()) if per_station else 0
+    out = {k: raw[k] for k in ("clients", "connected", "ramp_s", "silent", "refused", "connect_errors",
+                               "no_kernel_time")}
+    out.update(readers=len(per_client), served=sum(1 for _, n in per_client if n > 0),
+               starved=sum(1 for k, n in per_client if n < 0.9 * per_station.get(k, expected)),
+               expected=expected, samples=len(lat_kernel),
+               median_ms=_pct(lat_kernel, 0.5), p99_ms=_pct(lat_kernel, 0.99),
+               read_median_ms=_pct(lat_read, 0.5), read_p99_ms=_pct(lat_read, 0.99),
+               lag_median_ms=_pct(lag, 0.5), lag_p99_ms=_pct(lag, 0.99),
+               rounds=[(_pct(v, 0.5), _pct(v, 0.99)) for _, v in sorted(by_round.items())],
+               bracket_max_us=max(((t1 - t0) / 1e3 for key, (t0, t1) in sent.items() if key in window), default=0.0))
+    for key in ("cpu_core_share", "run_wait_share", "rss_mb", "rss0_mb"):
+        if key in raw:
+            out[key] = raw[key]
+    if trace is not None:
+        out["burst"] = _decompose(sent, seqs, trace)
+    return out
+
+
+def _decompose(sent: dict, seqs: list[int], trace: dict) -> dict:
+    """Per aligned burst (epoch ``seq`` of every station): where the time goes in the caster."""
+    pubs = trace["publishes"]
+    rows = collections.defaultdict(list)
+    lat_write = []
+    for seq in seqs:
+        keys = [key for key in pubs if key[1] == seq and key in sent]
+        if not keys:
+            continue
+        t0 = min(sent[key][0] for key in keys)
+        order = sorted(keys, key=lambda key: pubs[key][0])
+        busy = 0
+        for rank, key in enumerate(order):
+            start, end, writes = pubs[key]
+            rows[f"wait_{rank}"].append((start - sent[key][0]) / 1e6)
+            rows[f"fanout_{rank}"].append((end - start) / 1e6)
+            if writes:
+                rows["us_per_write"].append((end - start) / 1e3 / len(writes))
+                lat_write.extend((w - sent[key][0]) / 1e6 for w in writes)
+            busy += end - start
+        first = pubs[order[0]][0]
+        last = max(pubs[key][1] for key in keys)
+        rows["burst_end"].append((last - t0) / 1e6)
+        rows["first_start"].append((first - t0) / 1e6)
+        rows["between"].append((last - first - busy) / 1e6)
+        rows["gc_in_burst"].append(sum((g1 - g0) / 1e6 for _, g0, g1 in trace["gc"] if g1 > t0 and g0 < last))
+    out = {name: (_pct(v, 0.5), max(v)) for name, v in rows.items()}
+    out["n_stations"] = sum(1 for name in rows if name.startswith("wait_"))
+    out["write_median_ms"], out["write_p99_ms"] = _pct(lat_write, 0.5), _pct(lat_write, 0.99)
+    out["gc"] = collections.Counter(g for g, _, _ in trace["gc"])
+    out["gc_max_ms"] = {g: max((g1 - g0) / 1e6 for gg, g0, g1 in trace["gc"] if gg == g)
+                        for g in out["gc"]}
+    return out
 
 
 def bench_gnssaug(args, epoch) -> dict:
-    """Run the load against ``gnssaug serve``; returns the figures."""
+    """Run the load against the service (``create_app``, as ``gnssaug serve`` runs it) in its own
+    process, traced; returns the figures of :func:`_summarize`."""
     sys.path.insert(0, str(ROOT))
     from gnssaug.stations.registry import Registry
 
@@ -328,18 +516,25 @@ def bench_gnssaug(args, epoch) -> dict:
     reg.add_user(USER, PASSWORD, max_sessions=args.clients + 10)
     reg.close()
     port, http = _free_port(), _free_port()
-    caster = subprocess.Popen([sys.executable, "-m", "gnssaug", "serve", "--data-dir", str(tmp), "--host", "127.0.0.1",
-                               "--ntrip-port", str(port), "--http-port", str(http)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT,
+    trace_path = tmp / "trace.pickle"
+    caster = subprocess.Popen([sys.executable, __file__, "--caster-child", str(tmp), str(port), str(http),
+                               str(trace_path)],
+                              stdout=subprocess.DEVNULL, cwd=ROOT,
                               preexec_fn=(lambda: os.sched_setaffinity(0, {0})) if args.pin else None)
     try:
         _wait_port(port)
         socks = _connect_sources(port, mounts)  # stations are up before the rovers come
-        r = _load(port, socks, mounts, epoch, args, args.clients, args.silent, args.seconds, pid=caster.pid)
+        raw = _load(port, socks, mounts, epoch, args, args.clients, args.silent, args.seconds, pid=caster.pid)
     finally:
         caster.terminate()
-        caster.wait(30)
-        shutil.rmtree(tmp, ignore_errors=True)
+        caster.wait(60)
+    try:
+        with open(trace_path, "rb") as f:
+            trace = pickle.load(f)
+    except OSError:
+        trace = None
+    shutil.rmtree(tmp, ignore_errors=True)
+    r = _summarize(raw, args.rounds, trace)
     r["kb_per_client"] = (r["rss_mb"] - r["rss0_mb"]) * 1024.0 / max(1, args.clients)
     return r
 
@@ -358,7 +553,8 @@ def bench_str2str(args, epoch) -> dict | None:
         feeder.settimeout(20)
         conn, _ = feeder.accept()
         _wait_port(port)
-        r = _load(port, [conn], ["LOAD0"], epoch, args, args.peer_clients, 0.0, 5.0, ramp_timeout_s=60.0)
+        r = _summarize(_load(port, [conn], ["LOAD0"], epoch, args, args.peer_clients, 0.0, 5.0,
+                             ramp_timeout_s=60.0), 1)
     finally:
         proc.terminate()
         proc.wait(10)
@@ -424,6 +620,25 @@ def bench_send_floor(n: int = 2000, payload: int = 1061, rounds: int = 10,
     return best / n * 1e6
 
 
+def _print_burst(d: dict) -> None:
+    """The decomposition of the aligned bursts (medians over the window's seconds, worst in brackets)."""
+    def f(name):
+        med, worst = d[name]
+        return f"{med:.1f} ({worst:.1f})"
+
+    n = d["n_stations"]
+    print("  one aligned burst, from the first station's arrival (ms; median over the window's seconds, worst "
+          "in brackets):")
+    print("    per station in serving order: wait in the caster before its fan-out starts / fan-out length: "
+          + "; ".join(f"#{i + 1} {f(f'wait_{i}')} / {f(f'fanout_{i}')}" for i in range(n)))
+    print(f"    first fan-out starts at {f('first_start')}, last ends at {f('burst_end')}; caster time between "
+          f"fan-outs (decoding, other callbacks) {f('between')}; garbage collection inside bursts {f('gc_in_burst')}")
+    print(f"    caster time per client write {f('us_per_write')} us; latency if receipt were the caster's write: "
+          f"median {d['write_median_ms']:.1f}, p99 {d['write_p99_ms']:.1f}")
+    gcs = ", ".join(f"gen {g}: {n_} (longest {d['gc_max_ms'][g]:.1f} ms)" for g, n_ in sorted(d["gc"].items()))
+    print(f"    garbage collections in the caster during the run: {gcs or 'none'}")
+
+
 def _print_run(title: str, args, epoch: bytes, r: dict, floor_us: float) -> None:
     print(f"gnssaug caster (one asyncio thread), {title}:")
     print(f"  {r['clients']} clients ({r['silent']} never reading, "
@@ -431,12 +646,21 @@ def _print_run(title: str, args, epoch: bytes, r: dict, floor_us: float) -> None
           f"{r['served']} of {r['readers']} reading clients served, "
           f"{args.stations} stations at 1 Hz, {len(epoch) + 28} B/epoch")
     target = "met" if r["p99_ms"] < 100.0 and r["starved"] == 0 and r["served"] == r["readers"] else "NOT met"
-    print(f"  delivery latency over {r['samples']} client-epochs: median {r['median_ms']:.1f} ms, "
-          f"p99 {r['p99_ms']:.1f} ms; starved healthy clients: {r['starved']} "
-          f"(target p99 < 100 ms, none starved: {target})")
+    print(f"  delivery latency (arrival at the caster -> kernel receipt in the client's socket, SO_TIMESTAMPNS) over "
+          f"{r['samples']} client-epochs: median {r['median_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms; starved healthy "
+          f"clients: {r['starved']} (target p99 < 100 ms, none starved: {target})")
+    spread = "; ".join(f"{m:.0f}/{p:.0f}" for m, p in r["rounds"])
+    print(f"  per round of {args.seconds / max(1, len(r['rounds'])):.0f} s, median/p99 ms: {spread}")
+    print(f"  harness lag (kernel receipt -> this harness's read, NOT caster latency): median {r['lag_median_ms']:.1f} "
+          f"ms, p99 {r['lag_p99_ms']:.1f} ms; arrival -> harness read: median {r['read_median_ms']:.1f}, p99 "
+          f"{r['read_p99_ms']:.1f} ms; reads without a kernel time stamp: {r['no_kernel_time']}; arrival bracketed "
+          f"within {r['bracket_max_us']:.0f} us")
+    if "burst" in r:
+        _print_burst(r["burst"])
     print(f"  ramp: {r['connected']} connections answered in {r['ramp_s']:.1f} s; window {args.seconds:.0f} s with "
           f"{r['expected']} epochs per station; machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-    print(f"  caster CPU {100 * r['cpu_core_share']:.1f} % of one core; RSS {r['rss_mb']:.0f} MB, "
+    print(f"  caster CPU {100 * r['cpu_core_share']:.1f} % of one core, waiting for a CPU while runnable "
+          f"{100 * r['run_wait_share']:.1f} % of the time; RSS {r['rss_mb']:.0f} MB, "
           f"{r['kb_per_client']:.1f} kB per client")
     print(f"  floor on this machine: a bare loop of send() to loopback clients takes {floor_us:.1f} us per client, "
           f"so one epoch to {r['clients']} clients needs >= {floor_us * r['clients'] / 1000:.0f} ms of one core "
@@ -451,8 +675,15 @@ def main(argv=None) -> int:
     ap.add_argument("--silent", type=float, default=0.05, help="share of clients that never read")
     ap.add_argument("--procs", type=int, default=2, help="client processes")
     ap.add_argument("--peer-clients", type=int, default=100, help="clients offered to str2str's caster")
+    ap.add_argument("--rounds", type=int, default=4, help="groups of consecutive seconds the spread is reported over")
     ap.add_argument("--pin", action="store_true", help="caster on CPU 0, clients on CPU 1 (an idle machine)")
+    ap.add_argument("--no-rps", action="store_true", help="skip the run with loopback receive steering")
+    ap.add_argument("--caster-child", nargs=4, metavar=("DIR", "PORT", "HTTP", "TRACE"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.caster_child:
+        d, port, http, trace = args.caster_child
+        _caster_child(d, int(port), int(http), trace)
+        return 0
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     if args.clients + 100 > hard:
@@ -460,7 +691,7 @@ def main(argv=None) -> int:
         args.clients = hard - 200
     epoch = _epoch_frames()
     runs = [("plain loopback: the caster core also runs the clients' TCP receive path", None)]
-    if args.pin and _can_steer_rx():
+    if args.pin and _can_steer_rx() and not args.no_rps:
         runs.append(("loopback receive path on the clients' CPU (RPS): the caster core sends", 1 % os.cpu_count()))
     if args.pin:
         os.sched_setaffinity(0, {1 % os.cpu_count()})  # the station sources are remote hosts in service

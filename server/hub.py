@@ -102,6 +102,11 @@ class Hub:
         self.dropped_total = 0
         self.stalled_total = 0
         self._listeners: dict[str, list[Callable[[bytes], None]]] = collections.defaultdict(list)
+        #: Optional ``tracer(mount, data, t_start_ns, t_end_ns, write_ns)`` called after every publish with
+        #: wall-clock (``time.time_ns``) times: the start and end of the fan-out and, per subscriber in
+        #: send order, the end of its write. For latency decomposition (benchmarks/caster_load.py);
+        #: None (the default) costs one test per subscriber.
+        self.tracer: Callable[[str, bytes, int, int, list[int]], None] | None = None
 
     # ---- membership --------------------------------------------------------------------------
     def subscribe(self, mount: str, sub: Subscriber) -> None:
@@ -159,6 +164,9 @@ class Hub:
         """Send ``data`` (whole RTCM frames) to every subscriber of ``mount``; never blocks."""
         if not data:
             return
+        tracer = self.tracer
+        t_start_ns = time.time_ns() if tracer is not None else 0
+        write_ns: list[int] | None = [] if tracer is not None else None
         self.published[mount] += 1
         self.bytes_published[mount] += len(data)
         self.last_publish_s[mount] = time.monotonic()
@@ -167,9 +175,7 @@ class Hub:
                 cb(data)
             except Exception:  # a faulty consumer must not stop the stream
                 log.exception("hub listener of %s failed", mount)
-        subs = self._subs.get(mount)
-        if not subs:
-            return
+        subs = self._subs.get(mount, ())
         chunk = None
         write = os.write
         for sub in tuple(subs):
@@ -195,6 +201,10 @@ class Hub:
                 sub.bytes_out += len(item)
             else:
                 self._send(sub, item)
+            if write_ns is not None:
+                write_ns.append(time.time_ns())
+        if tracer is not None:
+            tracer(mount, data, t_start_ns, time.time_ns(), write_ns)
 
     def _send(self, sub: Subscriber, item: bytes) -> None:
         """Give ``item`` to a subscriber off the direct path: closing, backlogged, TLS or with bytes pending."""

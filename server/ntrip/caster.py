@@ -104,6 +104,7 @@ class Caster:
         self._positions: dict[bool, tuple[float, dict]] = {}
         self._pulls: dict[str, tuple[str, asyncio.Task]] = {}
         self._stopping = False
+        self._relays = 0  # station publishes so far (decoding waits for a quiet moment, see _after_arrived_relays)
         self.port: int | None = None
         self.started_s = time.time()
 
@@ -498,6 +499,8 @@ class Caster:
                     out = ingest.feed(payload, dispatch=False)
                     if out:
                         self.hub.publish(mount, out)  # relay first, decode after
+                        self._relays += 1
+                        await self._after_arrived_relays()
                         ingest.dispatch()
                     if decoder is not None and decoder.finished:
                         break
@@ -517,6 +520,23 @@ class Caster:
                 del self.sources[mount]
                 ingest.disconnected()
             self.registry.close_session(sid, 0, sess.bytes_in)
+
+    async def _after_arrived_relays(self) -> None:
+        """Return once no station data that has reached the caster's sockets is waiting to be relayed.
+
+        Stations' epochs tend to arrive together (on the second) and decoding one takes milliseconds,
+        so each station's decoding waits until every epoch already received is fanned out: no station's
+        relay waits behind another's decoding. A read the selector has seen is relayed within two
+        loop iterations (the transport's read callback, then the station's task), so three iterations
+        in a row without a relay mean none is waiting. At most one round per connected station, so
+        stations streaming without pause cannot put decoding (or this station's next read) off for long.
+        """
+        for _ in range(max(1, len(self.sources))):
+            seen = self._relays
+            for _ in range(3):
+                await asyncio.sleep(0)
+            if self._relays == seen:
+                return
 
     # ---- upstream pulls ------------------------------------------------------------------------
     async def pull_upstream(self, mount: str, url: str, retry_s: float = 5.0) -> None:

@@ -83,6 +83,27 @@ def basic(user: str, password: str) -> str:
     return base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
+def connect_source(port: int, mount: str, password: str) -> socket.socket:
+    """An NTRIP 1 ``SOURCE`` upload to ``mount``, accepted (``ICY 200 OK`` read)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.sendall(f"SOURCE {password} /{mount}\r\nSource-Agent: NTRIP test\r\n\r\n".encode())
+    assert s.recv(100) == b"ICY 200 OK\r\n"
+    return s
+
+
+def connect_client(port: int, mount: str, version: int = 1, user: str = "al", password: str = "pw",
+                   extra: str = "") -> socket.socket:
+    """An NTRIP 1 or 2 request for ``mount`` sent (``extra``: more header lines); the reply is not read."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    if version == 1:
+        head = f"GET /{mount} HTTP/1.0\r\nUser-Agent: NTRIP test\r\nAuthorization: Basic {basic(user, password)}\r\n"
+    else:
+        head = (f"GET /{mount} HTTP/1.1\r\nHost: x\r\nNtrip-Version: Ntrip/2.0\r\nUser-Agent: NTRIP test\r\n"
+                f"Authorization: Basic {basic(user, password)}\r\n")
+    s.sendall((head + extra + "\r\n").encode())
+    return s
+
+
 def raw_request(port: int, head: bytes, read_s: float = 2.0, body: bytes = b"") -> bytes:
     """Send ``head`` (+ ``body``) on a fresh socket and return everything read until close or ``read_s``."""
     with socket.create_connection(("127.0.0.1", port), timeout=read_s) as s:

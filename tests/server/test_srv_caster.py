@@ -6,7 +6,7 @@ import socket
 import time
 
 import pytest
-from srv_service import RunningService, basic, raw_request, recv_for, rtcm_stream
+from srv_service import RunningService, basic, connect_client, connect_source, raw_request, recv_for, rtcm_stream
 
 from gnssaug.rtcm.framing import iter_frames
 from gnssaug.server.ntrip.protocol import ChunkedDecoder
@@ -24,21 +24,11 @@ def service(tmp_path):
 
 
 def _connect_source(port, mount="BASE1", password="uppw"):
-    s = socket.create_connection(("127.0.0.1", port), timeout=5)
-    s.sendall(f"SOURCE {password} /{mount}\r\nSource-Agent: NTRIP test\r\n\r\n".encode())
-    assert s.recv(100) == b"ICY 200 OK\r\n"
-    return s
+    return connect_source(port, mount, password)
 
 
 def _connect_client(port, mount="BASE1", version=1, user="al", password="pw", extra=""):
-    s = socket.create_connection(("127.0.0.1", port), timeout=5)
-    if version == 1:
-        head = f"GET /{mount} HTTP/1.0\r\nUser-Agent: NTRIP test\r\nAuthorization: Basic {basic(user, password)}\r\n"
-    else:
-        head = (f"GET /{mount} HTTP/1.1\r\nHost: x\r\nNtrip-Version: Ntrip/2.0\r\nUser-Agent: NTRIP test\r\n"
-                f"Authorization: Basic {basic(user, password)}\r\n")
-    s.sendall((head + extra + "\r\n").encode())
-    return s
+    return connect_client(port, mount, version, user, password, extra)
 
 
 def test_sourcetable_ntrip1_and_2_exact(service, data_dir):

@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 import pytest
-from srv_service import RunningService, basic, recv_for
+from srv_service import RunningService, connect_client, recv_for
 
 from gnssaug.rtcm.codec import decode
 from gnssaug.rtcm.epochs import EpochAssembler
@@ -32,8 +32,7 @@ def nagoya_groups(tmp_path_factory, nagoya_dir):
 
 
 def _client(port, mount):
-    s = socket.create_connection(("127.0.0.1", port), timeout=5)
-    s.sendall(f"GET /{mount} HTTP/1.0\r\nAuthorization: Basic {basic('al', 'pw')}\r\n\r\n".encode())
+    s = connect_client(port, mount)
     assert s.recv(12) == b"ICY 200 OK\r\n"
     return s
 
