@@ -226,6 +226,48 @@ def form_dd(
 
 
 @kernel
+def add_iono_dd(group, row_sat, row_f, nv, ref, ion_state, coef, x, v_out, h_out):
+    """Add the single-difference ionosphere states to DD rows formed by :func:`form_dd`.
+
+    Each satellite's single-difference slant ionospheric delay ``I^s`` [m, on the reference
+    frequency] is a state; on frequency ``f`` it enters code with ``+mu_f I^s`` and phase with
+    ``-mu_f I^s``, ``mu_f = (f_ref / f)^2`` (first-order dispersive delay, RTKLIB 2.4.3 manual
+    Appendix E.7 and ``rtkpos.c`` ``ddres`` with ``ionoopt=est-stec``). The DD row of satellite
+    ``i`` against reference ``j`` gets ``coef[i, f] I^i - coef[j, f] I^j``.
+
+    Parameters
+    ----------
+    group : int8[n]
+        Clock group of each satellite.
+    row_sat, row_f : int64[>= nv]
+        Satellite row and frequency of each DD row (from :func:`form_dd`).
+    nv : int
+        Rows to update.
+    ref : int64[n_group, nf]
+        Reference rows used by :func:`form_dd` for these rows.
+    ion_state : int64[n]
+        State index of each satellite's ionosphere.
+    coef : float64[n, nf]
+        ``+mu_f`` for code rows, ``-mu_f`` for phase rows.
+    x : float64[nx]
+        State at which the innovations were formed.
+    v_out, h_out : float64[>= nv], float64[>= nv, nx]
+        Innovations [m] and design rows, updated in place.
+    """
+    for k in range(nv):
+        i = row_sat[k]
+        f = row_f[k]
+        j = ref[group[i], f]
+        si = ion_state[i]
+        sj = ion_state[j]
+        ci = coef[i, f]
+        cj = coef[j, f]
+        v_out[k] -= ci * x[si] - cj * x[sj]
+        h_out[k, si] += ci
+        h_out[k, sj] -= cj
+
+
+@kernel
 def dd_ambiguity_cov(x, p, amb_i, amb_j, b_out, qb_out, qab_out):
     """DD ambiguities ``b = x[amb_i] - x[amb_j]`` with their covariance and position cross-covariance.
 

@@ -133,8 +133,9 @@ def ambiguity_time_update(sat, cp, pr, dop, lli, lam, t_ns, dt_s, thresholds, gf
         Previous phases and Dopplers per receiver (updated).
     amb : int64[N_SAT, nf]
         State index of each ambiguity, -1 for none (updated).
-    slot_used : bool[nx]
-        Occupied state slots (updated).
+    slot_used : bool[na]
+        Occupied ambiguity slots (updated); ``na <= nx``: states ``na..nx-1`` (ionosphere) are never
+        allocated to an ambiguity.
     lock, last_ns : int64[N_SAT, nf]
         Epochs since the last reset and time last seen (updated).
     x, p : float64[nx], float64[nx, nx]
@@ -162,7 +163,9 @@ def ambiguity_time_update(sat, cp, pr, dop, lli, lam, t_ns, dt_s, thresholds, gf
             s = amb[sat[i], f]
             reset = slip[i, f]
             if s < 0:
-                for c in range(3, nx):
+                # Ambiguity slots run from 3 to len(slot_used); states after them (ionosphere) are
+                # not handed out here.
+                for c in range(3, slot_used.shape[0]):
                     if not slot_used[c]:
                         s = c
                         break

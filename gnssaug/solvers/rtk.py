@@ -35,7 +35,7 @@ from gnssaug.gnss import (
     SAT_SYSTEM,
     system_index,
 )
-from gnssaug.kernels.dd import ROW_CODE, ROW_PHASE, form_dd, sd_geometry, select_references
+from gnssaug.kernels.dd import ROW_CODE, ROW_PHASE, add_iono_dd, form_dd, sd_geometry, select_references
 from gnssaug.kernels.kalman import ekf_update, whiten_blocks
 from gnssaug.kernels.slips import ambiguity_time_update
 from gnssaug.obs import LLI_SLIP, ObsEpoch
@@ -65,6 +65,9 @@ _POS_COLS = np.arange(3, dtype=np.int64)
 
 AR_MODES = ("continuous", "instantaneous", "fix-and-hold", "off")
 POS_MODES = ("kinematic", "static", "dgnss")
+IONO_MODES = ("off", "est", "auto")
+#: Frequency of the ionosphere states [Hz] (GPS L1 / Galileo E1 / BDS B1C): a state is the delay there.
+IONO_REF_FREQ_HZ = 1575.42e6
 
 
 @dataclass(frozen=True)
@@ -123,9 +126,22 @@ class RtkOptions:
         Model each receiver's troposphere (Saastamoinen + Niell); matters when heights differ.
     iono_std_m_per_10km : float
         Standard deviation of the single-difference vertical ionosphere per 10 km of baseline [m]
-        used by the ionosphere-weighted fixed solution of kinematic mode (RTKLIB 2.4.3
-        ``stats-stdiono`` default 0.03 m, scaled by baseline / 10 km as in its ``udion``); 0 turns
-        the weighting off.
+        (RTKLIB 2.4.3 ``stats-stdiono`` default 0.03 m, scaled by baseline / 10 km as in its
+        ``udion``). Prior of the ionosphere states (``iono="est"``, times the mapping function), and
+        of the ionosphere-weighted fixed solution of kinematic mode when the states are off; 0 turns
+        that weighting off.
+    iono : str
+        Ionosphere in the float filter, one of :data:`IONO_MODES`: ``"off"`` (double differences
+        cancel it: short baselines), ``"est"`` (one single-difference slant delay state per
+        satellite, as RTKLIB's ``pos1-ionoopt=est-stec``) or ``"auto"`` (``"est"`` while the
+        baseline is longer than ``iono_auto_km`` and ``iono_std_m_per_10km > 0``).
+    iono_noise_m_per_10km : float
+        Random walk of the single-difference vertical ionosphere per 10 km of baseline
+        [m/sqrt(s)] (RTKLIB 2.4.3 ``stats-prniono`` default 0.001), times the mapping function
+        for the slant states.
+    iono_auto_km : float
+        Baseline length [km] beyond which ``iono="auto"`` estimates the ionosphere (switched off
+        again below 80 % of it).
     """
 
     mode: str = "kinematic"
@@ -153,6 +169,9 @@ class RtkOptions:
     hatch_window: int = 100
     iono_std_m_per_10km: float = 0.03
     tropo: bool = True
+    iono: str = "auto"
+    iono_noise_m_per_10km: float = 0.001
+    iono_auto_km: float = 10.0
 
     def validated(self) -> RtkOptions:
         """The options after checking their values; raises InvalidInputError naming the bad one."""
@@ -165,6 +184,12 @@ class RtkOptions:
         bad = [c for c in self.systems if c not in RTK_SYSTEMS]
         if bad or not self.systems:
             raise InvalidInputError(f"systems must be letters of {RTK_SYSTEMS!r}, got {self.systems!r}")
+        if self.iono not in IONO_MODES:
+            raise InvalidInputError(f"iono must be one of {IONO_MODES}, got {self.iono!r}")
+        if self.iono == "est" and not (self.iono_std_m_per_10km > 0.0 and self.iono_noise_m_per_10km >= 0.0):
+            raise InvalidInputError("ionosphere estimation needs iono_std_m_per_10km > 0 and "
+                                    f"iono_noise_m_per_10km >= 0, got {self.iono_std_m_per_10km}, "
+                                    f"{self.iono_noise_m_per_10km}")
         if self.max_failure_rate is not None and not 0.0 < self.max_failure_rate < 1.0:
             raise InvalidInputError(f"max_failure_rate must be in (0, 1), got {self.max_failure_rate}")
         return self
@@ -210,7 +235,14 @@ class RtkEngine:
         self._allowed, self._slot, self._lam = _tables(self.options)
         nf = self.options.n_freq
         self.nf = nf
-        self.nx = 3 + max_sats * nf
+        # State: position, max_sats * nf ambiguity slots, then (ionosphere estimation possible)
+        # max_sats ionosphere slots.
+        self._ion0 = 3 + max_sats * nf
+        self.nx = self._ion0 + (max_sats if self.options.iono != "off" and self.options.mode != "dgnss" else 0)
+        self._ion = np.full(N_SAT, -1, dtype=np.int64)
+        self._ion_last_ns = np.zeros(N_SAT, dtype=np.int64)
+        self._iono_on = False
+        self._iono_coef = (IONO_REF_FREQ_HZ * self._lam / C_MPS) ** 2  # (f_ref / f)^2 per satellite, frequency
         self.x = np.zeros(self.nx)
         self.p = np.zeros((self.nx, self.nx))
         self._amb = np.full((N_SAT, nf), -1, dtype=np.int64)
@@ -429,19 +461,89 @@ class RtkEngine:
         return out
 
     # ------------------------------------------------------------------------------------------
+    def _outage_limit_ns(self):
+        return max(self.options.max_outage_epochs, 1) * max(self._dt_s, 1.0) * NS_PER_S
+
+    def _release(self, idx):
+        """Free state slots ``idx``: no longer in use, uncorrelated with the rest."""
+        self._slot_used[idx] = False
+        self.p[idx, :] = 0.0
+        self.p[:, idx] = 0.0
+
     def _free_stale(self, t_ns):
-        o = self.options
-        limit = max(o.max_outage_epochs, 1) * max(self._dt_s, 1.0) * NS_PER_S
-        stale = (self._amb >= 0) & (np.abs(t_ns - self._last_ns) > limit)
+        stale = (self._amb >= 0) & (np.abs(t_ns - self._last_ns) > self._outage_limit_ns())
         if self.options.ar_mode == "instantaneous":
             stale = self._amb >= 0
         if stale.any():
-            idx = self._amb[stale]
-            self._slot_used[idx] = False
-            self.p[idx, :] = 0.0
-            self.p[:, idx] = 0.0
+            self._release(self._amb[stale])
             self._amb[stale] = -1
             self._lock[stale] = 0
+
+    def _iono_wanted(self, bl_m: float) -> bool:
+        """Whether the ionosphere is estimated at this baseline length (``auto`` with hysteresis)."""
+        o = self.options
+        if o.iono != "auto":
+            return o.iono == "est"
+        if not o.iono_std_m_per_10km > 0.0:  # no ionosphere expected: nothing to estimate
+            return False
+        limit_m = o.iono_auto_km * 1.0e3
+        return bl_m > (0.8 * limit_m if self._iono_on else limit_m)
+
+    def _update_iono(self, obs, t_ns):
+        """Time update of the single-difference ionosphere states; their state index per satellite row.
+
+        Each satellite's state is its single-difference slant delay on :data:`IONO_REF_FREQ_HZ`
+        [m]. A new state starts at 0 with standard deviation ``iono_std_m_per_10km * bl / 10 km``
+        times the thin-shell mapping function, then random-walks with ``iono_noise_m_per_10km
+        * bl / 10 km`` times the mapping function [m/sqrt(s)]: RTKLIB 2.4.3 ``udion`` priors for
+        the vertical delay, mapped to the slant (a slant state needs no mapping function in the
+        measurement model, and the mapping error of a thin shell stays out of it). A state survives
+        cycle slips (the ionosphere is continuous) and is freed after the same outage as an
+        ambiguity.
+
+        Returns
+        -------
+        int64[n] or None
+            State index per satellite row (-1: no slot free, the satellite is not used), or None
+            when the ionosphere is not estimated.
+        """
+        o = self.options
+        bl_m = float(np.linalg.norm(self.x[:3] - self.base_pos_ecef_m))
+        on = self.nx > self._ion0 and self._iono_wanted(bl_m)
+        held = self._ion >= 0
+        if not on:
+            if held.any():
+                self._release(self._ion[held])
+                self._ion[held] = -1
+            self._iono_on = False
+            return None
+        self._iono_on = True
+        stale = held & (np.abs(t_ns - self._ion_last_ns) > self._outage_limit_ns())
+        if stale.any():
+            self._release(self._ion[stale])
+            self._ion[stale] = -1
+        sat = obs["sat"]
+        _, el, _ = self._geometry(self.x[:3].copy(), obs)
+        scale = bl_m / 1.0e4 * _iono_mapping(el)
+        idx = self._ion[sat]
+        old = idx >= 0
+        if old.any():
+            oi = idx[old]
+            self.p[oi, oi] += (o.iono_noise_m_per_10km * scale[old]) ** 2 * self._dt_s
+        new_rows = np.nonzero(~old)[0]
+        if new_rows.shape[0]:
+            free = np.nonzero(~self._slot_used[self._ion0:])[0] + self._ion0
+            new_rows = new_rows[: free.shape[0]]
+            slots = free[: new_rows.shape[0]]
+            self._ion[sat[new_rows]] = slots
+            self._slot_used[slots] = True
+            self.x[slots] = 0.0
+            self.p[slots, :] = 0.0
+            self.p[:, slots] = 0.0
+            self.p[slots, slots] = (o.iono_std_m_per_10km * scale[new_rows]) ** 2
+        idx = self._ion[sat]
+        self._ion_last_ns[sat[idx >= 0]] = t_ns
+        return idx
 
     def _update_ambiguities(self, obs, t_ns, pos):
         """Slip detection and time update of the ambiguity states (one kernel call)."""
@@ -453,7 +555,8 @@ class RtkEngine:
         dt_s = -self._dt_s if self.backward else self._dt_s
         ambiguity_time_update(sat, obs["cp"], obs["pr"], obs["dop"], obs["lli"], obs["lam"], t_ns, dt_s,
                               self._thresholds, self._gf, self._mw, self._mw_n, self._prev_cp, self._prev_dop,
-                              self._amb, self._slot_used, self._lock, self._last_ns, self.x, self.p, have, amb)
+                              self._amb, self._slot_used[: self._ion0], self._lock, self._last_ns, self.x, self.p,
+                              have, amb)
         # A reset (slip, new or returning satellite) leaves lock at 0 this epoch: the new
         # ambiguity has not been validated yet.
         self._proven[sat] &= self._lock[sat] > 0
@@ -501,11 +604,12 @@ class RtkEngine:
             sol.reason = "too few double differences for the code solution"
             return sol
         have, amb = self._update_ambiguities(obs, sol.t_gpst_ns, self.x[:3])
-        rows = self._measurements(obs, have, amb, mask_el)
+        ion = self._update_iono(obs, sol.t_gpst_ns)
+        rows = self._measurements(obs, have, amb, mask_el, ion)
         if predicted and (rows is None or rows[-1] < 0.7):
             # The extrapolated position was off (the rover turned or stopped): use the code solution.
             self._position_prior(obs, sol.t_gpst_ns, mask_el, use_prediction=False)
-            rows = self._measurements(obs, have, amb, mask_el)
+            rows = self._measurements(obs, have, amb, mask_el, ion)
         if rows is None:
             sol.reason = "too few double differences"
             return sol
@@ -525,8 +629,10 @@ class RtkEngine:
         self._history = [*self._history[-1:], (sol.t_gpst_ns, sol.pos_ecef_m.copy())]
         return sol
 
-    def _measurements(self, obs, have, amb, mask_el):
-        """DD phase and code rows at the current position state, outliers removed.
+    def _measurements(self, obs, have, amb, mask_el, ion=None):
+        """DD phase and code rows at the current state, outliers removed.
+
+        ``ion`` (state index of each satellite's ionosphere, or None) adds the ionosphere states.
 
         Returns (v, h, r, act, el, cp_ok, pr_ok, ref_cp, fraction of rows kept) or None.
         """
@@ -537,6 +643,9 @@ class RtkEngine:
         cp_ok = have & above[:, None] & (amb >= 0)
         pr_sd = obs["pr"][0] - obs["pr"][1]
         pr_ok = np.isfinite(pr_sd) & above[:, None]
+        if ion is not None:
+            cp_ok &= (ion >= 0)[:, None]
+            pr_ok &= (ion >= 0)[:, None]
         res_cp = (obs["cp"][0] - obs["cp"][1]) * lam - sd_range[:, None]
         res_pr = pr_sd - sd_range[:, None]
         var_cp, var_pr = self._variances(el)
@@ -553,6 +662,12 @@ class RtkEngine:
         r2 = np.zeros((m_pr, m_pr))
         nv2 = form_dd(group, los, res_pr, var_pr, lam, amb_safe, self.x, pr_ok, self._ref, ROW_CODE,
                       v2, h2, r2, self._row_sat[nv:], self._row_f[nv:])
+        if ion is not None:
+            # Dispersive delay: subtracted from phase, added to code.
+            coef = self._iono_coef[obs["sat"]]
+            ion_safe = np.maximum(ion, 0)
+            add_iono_dd(group, self._row_sat, self._row_f, nv, ref_cp, ion_safe, -coef, self.x, self._v, self._h)
+            add_iono_dd(group, self._row_sat[nv:], self._row_f[nv:], nv2, self._ref, ion_safe, coef, self.x, v2, h2)
         if nv + nv2 < 4:
             return None
         v = np.concatenate([self._v[:nv], v2[:nv2]])
@@ -593,7 +708,8 @@ class RtkEngine:
         self._proven[sat[rows[fixed_rows]], fs[fixed_rows]] = True
         sol.pos_ecef_m = res.pos_ecef_m
         sol.cov_ecef_m2 = res.cov_ecef_m2
-        if o.mode == "kinematic" and o.iono_std_m_per_10km > 0.0:
+        if o.mode == "kinematic" and o.iono_std_m_per_10km > 0.0 and not self._iono_on:
+            # (With ionosphere states the conditioned position already accounts for them.)
             shift, dcov = self._iono_weighting(obs, rows[fixed_rows], fs[fixed_rows], ref[fixed_rows], res)
             sol.pos_ecef_m = res.pos_ecef_m + shift
             sol.cov_ecef_m2 = res.cov_ecef_m2 + dcov
@@ -821,6 +937,7 @@ def warm_up() -> None:
     rows, fs = np.zeros(m, dtype=np.int64), np.zeros(m, dtype=np.int64)
     lam = np.full((n, nf), 0.19)
     nv = form_dd(group, los, np.zeros((n, nf)), np.ones((n, nf)), lam, amb, x, ok, ref, ROW_PHASE, v, h, r, rows, fs)
+    add_iono_dd(group, rows, fs, nv, ref, np.arange(n, dtype=np.int64) + 3, -np.ones((n, nf)), x, v, h)
     act = np.arange(nx, dtype=np.int64)
     ekf_update(x, p, act, np.ascontiguousarray(h[:nv]), v[:nv].copy(), np.ascontiguousarray(r[:nv, :nv]))
     vw, hw = np.empty(nv), np.empty((nv, 3))
