@@ -283,7 +283,14 @@ class _Trace:
             self.gc.append((info["generation"], self._gc_start, time.time_ns()))
 
 
-def _caster_child(data_dir: str, port: int, http_port: int, trace_path: str) -> None:
+#: Caster variants a run can compare: what each switches off (everything on is the service as shipped).
+VARIANTS = {
+    "service": "the caster as shipped",
+    "before": "decoding right after each relay, CPython's default collector (no freezing)",
+}
+
+
+def _caster_child(data_dir: str, port: int, http_port: int, trace_path: str, variant: str = "service") -> None:
     """Run the service the way ``gnssaug serve`` does (``create_app`` + an aiohttp runner), with the hub
     traced; on SIGTERM write the trace (pickle) to ``trace_path`` and stop."""
     import asyncio
@@ -294,7 +301,7 @@ def _caster_child(data_dir: str, port: int, http_port: int, trace_path: str) -> 
     from aiohttp import web
 
     from gnssaug.server.app import create_app
-    from gnssaug.server.keys import HUB
+    from gnssaug.server.keys import CASTER, HUB
     from gnssaug.server.settings import load_settings
 
     trace = _Trace()
@@ -307,6 +314,9 @@ def _caster_child(data_dir: str, port: int, http_port: int, trace_path: str) -> 
         await runner.setup()
         await web.TCPSite(runner, settings.http_host, settings.http_port).start()
         app[HUB].tracer = trace.on_publish
+        if variant == "before":
+            app[CASTER].decode_after_relays = False
+            app[CASTER].collector.enabled = False
         gc.callbacks.append(trace.on_gc)
         stop = asyncio.Event()
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
@@ -314,7 +324,8 @@ def _caster_child(data_dir: str, port: int, http_port: int, trace_path: str) -> 
         gc.callbacks.remove(trace.on_gc)
         app[HUB].tracer = None
         with open(trace_path, "wb") as f:
-            pickle.dump({"publishes": trace.publishes, "gc": trace.gc}, f)
+            pickle.dump({"publishes": trace.publishes, "gc": trace.gc,
+                     "collector": (app[CASTER].collector.freezes, app[CASTER].collector.full_collections)}, f)
         await runner.cleanup()
 
     asyncio.run(run())
@@ -463,12 +474,13 @@ def _summarize(raw: dict, rounds: int, trace: dict | None = None) -> dict:
         if key in raw:
             out[key] = raw[key]
     if trace is not None:
-        out["burst"] = _decompose(sent, seqs, trace)
+        out["burst"] = _decompose(sent, seqs, trace, raw["t_start_ns"], raw["t_stop_ns"])
     return out
 
 
-def _decompose(sent: dict, seqs: list[int], trace: dict) -> dict:
-    """Per aligned burst (epoch ``seq`` of every station): where the time goes in the caster."""
+def _decompose(sent: dict, seqs: list[int], trace: dict, t_start_ns: int, t_stop_ns: int) -> dict:
+    """Per aligned burst (epoch ``seq`` of every station): where the time goes in the caster; the
+    collector's passes in the window ``t_start_ns``..``t_stop_ns``."""
     pubs = trace["publishes"]
     rows = collections.defaultdict(list)
     lat_write = []
@@ -496,13 +508,15 @@ def _decompose(sent: dict, seqs: list[int], trace: dict) -> dict:
     out = {name: (_pct(v, 0.5), max(v)) for name, v in rows.items()}
     out["n_stations"] = sum(1 for name in rows if name.startswith("wait_"))
     out["write_median_ms"], out["write_p99_ms"] = _pct(lat_write, 0.5), _pct(lat_write, 0.99)
-    out["gc"] = collections.Counter(g for g, _, _ in trace["gc"])
-    out["gc_max_ms"] = {g: max((g1 - g0) / 1e6 for gg, g0, g1 in trace["gc"] if gg == g)
-                        for g in out["gc"]}
+    in_window = [(g, g0, g1) for g, g0, g1 in trace["gc"] if t_start_ns <= g0 <= t_stop_ns]
+    out["gc"] = collections.Counter(g for g, _, _ in in_window)
+    out["gc_max_ms"] = {g: max((g1 - g0) / 1e6 for gg, g0, g1 in in_window if gg == g) for g in out["gc"]}
+    out["gc_ramp_max_ms"] = max(((g1 - g0) / 1e6 for _, g0, g1 in trace["gc"] if g0 < t_start_ns), default=0.0)
+    out["collector"] = trace.get("collector", (0, 0))
     return out
 
 
-def bench_gnssaug(args, epoch) -> dict:
+def bench_gnssaug(args, epoch, variant: str = "service") -> dict:
     """Run the load against the service (``create_app``, as ``gnssaug serve`` runs it) in its own
     process, traced; returns the figures of :func:`_summarize`."""
     sys.path.insert(0, str(ROOT))
@@ -518,7 +532,7 @@ def bench_gnssaug(args, epoch) -> dict:
     port, http = _free_port(), _free_port()
     trace_path = tmp / "trace.pickle"
     caster = subprocess.Popen([sys.executable, __file__, "--caster-child", str(tmp), str(port), str(http),
-                               str(trace_path)],
+                               str(trace_path), variant],
                               stdout=subprocess.DEVNULL, cwd=ROOT,
                               preexec_fn=(lambda: os.sched_setaffinity(0, {0})) if args.pin else None)
     try:
@@ -584,8 +598,10 @@ def _rx_on_cpu(cpu: int | None):
 
 
 def bench_send_floor(n: int = 2000, payload: int = 1061, rounds: int = 10,
-                     cpus: tuple[int, int] | None = None) -> float:
-    """Microseconds per ``send`` of one epoch to one loopback TCP client in a bare Python loop.
+                     cpus: tuple[int, int] | None = None) -> tuple[float, float]:
+    """Microseconds per ``send`` of one epoch to one loopback TCP client in a bare Python loop: the
+    best and the median of ``rounds`` (on a shared machine the best is what the core can do, the
+    median what it did).
 
     The floor under any one-thread caster on this machine: 10,000 clients cost at least
     10,000 times this per epoch. ``cpus`` = (sender, reader): the loop sends from the first CPU and
@@ -600,7 +616,7 @@ def bench_send_floor(n: int = 2000, payload: int = 1061, rounds: int = 10,
         clients.append(c)
         servers.append(srv.accept()[0])
     data = b"x" * payload
-    best = float("inf")
+    per_round = []
     before = os.sched_getaffinity(0)
     for _ in range(rounds):
         if cpus:
@@ -608,7 +624,7 @@ def bench_send_floor(n: int = 2000, payload: int = 1061, rounds: int = 10,
         t = time.perf_counter()
         for s_ in servers:
             s_.send(data)
-        best = min(best, time.perf_counter() - t)
+        per_round.append((time.perf_counter() - t) / n * 1e6)
         if cpus:
             os.sched_setaffinity(0, {cpus[1]})
         for c in clients:
@@ -617,7 +633,7 @@ def bench_send_floor(n: int = 2000, payload: int = 1061, rounds: int = 10,
     os.sched_setaffinity(0, before)
     for s_ in clients + servers + [srv]:
         s_.close()
-    return best / n * 1e6
+    return min(per_round), sorted(per_round)[len(per_round) // 2]
 
 
 def _print_burst(d: dict) -> None:
@@ -636,10 +652,12 @@ def _print_burst(d: dict) -> None:
     print(f"    caster time per client write {f('us_per_write')} us; latency if receipt were the caster's write: "
           f"median {d['write_median_ms']:.1f}, p99 {d['write_p99_ms']:.1f}")
     gcs = ", ".join(f"gen {g}: {n_} (longest {d['gc_max_ms'][g]:.1f} ms)" for g, n_ in sorted(d["gc"].items()))
-    print(f"    garbage collections in the caster during the run: {gcs or 'none'}")
+    print(f"    garbage collections in the caster during the window: {gcs or 'none'}; longest before it (ramp) "
+          f"{d['gc_ramp_max_ms']:.1f} ms; collector policy: {d['collector'][0]} freezes, "
+          f"{d['collector'][1]} full collections")
 
 
-def _print_run(title: str, args, epoch: bytes, r: dict, floor_us: float) -> None:
+def _print_run(title: str, args, epoch: bytes, r: dict, floor_us: tuple[float, float]) -> None:
     print(f"gnssaug caster (one asyncio thread), {title}:")
     print(f"  {r['clients']} clients ({r['silent']} never reading, "
           f"{r['refused']} refused, {r['connect_errors']} connect errors); "
@@ -662,9 +680,9 @@ def _print_run(title: str, args, epoch: bytes, r: dict, floor_us: float) -> None
     print(f"  caster CPU {100 * r['cpu_core_share']:.1f} % of one core, waiting for a CPU while runnable "
           f"{100 * r['run_wait_share']:.1f} % of the time; RSS {r['rss_mb']:.0f} MB, "
           f"{r['kb_per_client']:.1f} kB per client")
-    print(f"  floor on this machine: a bare loop of send() to loopback clients takes {floor_us:.1f} us per client, "
-          f"so one epoch to {r['clients']} clients needs >= {floor_us * r['clients'] / 1000:.0f} ms of one core "
-          f"before any caster logic")
+    print(f"  floor on this machine: a bare loop of send() to loopback clients takes {floor_us[0]:.1f} us per client "
+          f"at best, {floor_us[1]:.1f} median of rounds, so one epoch to {r['clients']} clients needs >= "
+          f"{floor_us[0] * r['clients'] / 1000:.0f} ms of one core before any caster logic")
 
 
 def main(argv=None) -> int:
@@ -678,11 +696,16 @@ def main(argv=None) -> int:
     ap.add_argument("--rounds", type=int, default=4, help="groups of consecutive seconds the spread is reported over")
     ap.add_argument("--pin", action="store_true", help="caster on CPU 0, clients on CPU 1 (an idle machine)")
     ap.add_argument("--no-rps", action="store_true", help="skip the run with loopback receive steering")
-    ap.add_argument("--caster-child", nargs=4, metavar=("DIR", "PORT", "HTTP", "TRACE"), help=argparse.SUPPRESS)
+    ap.add_argument("--compare", action="store_true",
+                    help="also run the caster without this session's latency changes, alternating (" +
+                    "; ".join(f"{k}: {v}" for k, v in VARIANTS.items()) + ")")
+    ap.add_argument("--repeats", type=int, default=1, help="runs of each variant (alternating)")
+    ap.add_argument("--caster-child", nargs=5, metavar=("DIR", "PORT", "HTTP", "TRACE", "VARIANT"),
+                    help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.caster_child:
-        d, port, http, trace = args.caster_child
-        _caster_child(d, int(port), int(http), trace)
+        d, port, http, trace, variant = args.caster_child
+        _caster_child(d, int(port), int(http), trace, variant)
         return 0
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -695,11 +718,21 @@ def main(argv=None) -> int:
         runs.append(("loopback receive path on the clients' CPU (RPS): the caster core sends", 1 % os.cpu_count()))
     if args.pin:
         os.sched_setaffinity(0, {1 % os.cpu_count()})  # the station sources are remote hosts in service
+    variants = list(VARIANTS) if args.compare else ["service"]
     for title, rx_cpu in runs:
-        with _rx_on_cpu(rx_cpu):
-            r = bench_gnssaug(args, epoch)
-            floor_us = bench_send_floor(cpus=(0, 1 % os.cpu_count()) if args.pin else None)
-        _print_run(title, args, epoch, r, floor_us)
+        table = collections.defaultdict(list)
+        for _ in range(args.repeats):
+            for variant in variants:
+                with _rx_on_cpu(rx_cpu):
+                    r = bench_gnssaug(args, epoch, variant)
+                    floor_us = bench_send_floor(cpus=(0, 1 % os.cpu_count()) if args.pin else None)
+                _print_run(f"{title} [{variant}: {VARIANTS[variant]}]", args, epoch, r, floor_us)
+                table[variant].append(r)
+        if len(table) > 1 or args.repeats > 1:
+            print(f"summary, {title}: delivery latency median/p99 ms per run (alternating runs of one invocation)")
+            for variant, rs in table.items():
+                print(f"  {variant:8s} " + "; ".join(f"{x['median_ms']:.0f}/{x['p99_ms']:.0f} (CPU wait "
+                                                     f"{100 * x['run_wait_share']:.0f} %)" for x in rs))
     peer = bench_str2str(args, epoch)
     if peer is not None:
         print(f"RTKLIB str2str caster (ntripc) on the same stream: {peer['served']}/{peer['offered']} clients served; "

@@ -6,6 +6,11 @@ per credential), per-mountpoint grants, session limits and accounting, failed-lo
 station uploads (``SOURCE`` / ``POST``) into :mod:`gnssaug.stations.ingest`, fan-out through
 :class:`gnssaug.server.hub.Hub`, NEAR mountpoints and pulling stations from upstream casters.
 
+Latency at thousands of clients: an epoch is relayed before it is decoded, and decoded only once
+every epoch already received from other stations is relayed too; the collector's full passes are kept
+out of the fan-out (:mod:`gnssaug.server.ntrip.collector`); a reset client's exception is stripped of
+its traceback so the connection is freed by reference counting, not left to the collector.
+
 Every bad input ends only its own connection, with a clear reply where the protocol has one.
 """
 
@@ -25,6 +30,7 @@ from gnssaug.server.guard import LoginGuard
 from gnssaug.server.hub import Hub, Subscriber
 from gnssaug.server.near import choose_station
 from gnssaug.server.ntrip import protocol as P
+from gnssaug.server.ntrip.collector import CollectorPolicy
 from gnssaug.server.ntrip.sourcetable import MountInfo, build_sourcetable
 from gnssaug.server.profiles import ProfileEncoder, profile_message_counts, split_profile
 from gnssaug.server.settings import Settings
@@ -105,6 +111,10 @@ class Caster:
         self._pulls: dict[str, tuple[str, asyncio.Task]] = {}
         self._stopping = False
         self._relays = 0  # station publishes so far (decoding waits for a quiet moment, see _after_arrived_relays)
+        #: Decode a station's epoch only once every epoch already received is relayed (False: at once,
+        #: as before; for comparison runs).
+        self.decode_after_relays = True
+        self.collector = CollectorPolicy()
         self.port: int | None = None
         self.started_s = time.time()
 
@@ -176,6 +186,7 @@ class Caster:
             tick += 1
             if tick % 5 == 0:
                 self._sync_pulls()
+            self.collector.tick(len(self.clients))
             for ing in self.ingests.all().values():
                 ing.health.tick()
             healthy = self.station_positions()
@@ -195,8 +206,13 @@ class Caster:
         self.counters["connections"] += 1
         try:
             await self._serve_connection(reader, writer, address)
-        except (ConnectionError, asyncio.IncompleteReadError, OSError):
+        except (ConnectionError, asyncio.IncompleteReadError, OSError) as exc:
             self.counters["connection_errors"] += 1
+            # The traceback holds this connection's frames, which hold the reader, which holds the
+            # exception: a reference cycle per reset client, left to the cyclic collector (whose full
+            # passes over thousands of connections stall every client). Without it, reference counting
+            # frees the connection at once.
+            exc.__traceback__ = None
         except asyncio.CancelledError:
             pass
         except Exception:  # a bug in one connection must not take the caster down
@@ -379,6 +395,7 @@ class Caster:
                 self._on_client_bytes(sess, scanner, data)
         finally:
             self.hub.close(sub)
+            self.collector.client_gone()
             self.clients.pop(sid, None)
             self.near_clients.pop(sid, None)
             self.user_sessions[user.name] -= 1
@@ -500,8 +517,10 @@ class Caster:
                     if out:
                         self.hub.publish(mount, out)  # relay first, decode after
                         self._relays += 1
-                        await self._after_arrived_relays()
+                        if self.decode_after_relays:
+                            await self._after_arrived_relays()
                         ingest.dispatch()
+                        self.collector.after_burst(len(self.clients))
                     if decoder is not None and decoder.finished:
                         break
                 try:

@@ -1,13 +1,19 @@
 """Caster latency behaviour: stations' epochs that arrive together are all relayed before any is decoded;
-the hub's tracer sees every fan-out with its per-client write times."""
+the hub's tracer sees every fan-out with its per-client write times; a reset client is freed without
+the cyclic collector; the collector policy freezes after growth and collects after churn."""
 
 from __future__ import annotations
 
+import gc
+import socket
+import struct
 import time
+import weakref
 
 import pytest
 from srv_service import RunningService, connect_client, connect_source, recv_for, rtcm_stream
 
+from gnssaug.server.ntrip.collector import CollectorPolicy
 from gnssaug.server.settings import Settings
 
 MOUNTS = ("STA1", "STA2", "STA3")
@@ -87,3 +93,51 @@ def test_epochs_arriving_apart_are_decoded_each_after_its_relay(service, data_di
     assert events == ["relay", "decode"] * 3
     src.close()
     cli.close()
+
+
+def test_reset_client_is_freed_without_the_cyclic_collector(service):
+    """A client that resets its connection leaves no reference cycle holding its session: reference
+    counting frees it as soon as its handler ends (the collector's passes stay short)."""
+    src = connect_source(service.ntrip_port, "STA1", "uppw")
+    refs = []
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(5):
+            cli = _client(service.ntrip_port, "STA1")
+            service.wait_for(lambda: len(service.caster.clients) == 1, what="session")
+            refs.append(service.sync(lambda: weakref.ref(next(iter(service.caster.clients.values())))))
+            cli.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            cli.close()  # reset
+            service.wait_for(lambda: not service.caster.clients, what="session closed")
+        time.sleep(0.2)
+        service.sync(lambda: None)
+        assert [r() for r in refs] == [None] * len(refs)
+        assert service.caster.counters["connection_errors"] >= 1
+    finally:
+        gc.enable()
+        src.close()
+
+
+def test_collector_policy_freezes_after_growth_and_collects_after_churn():
+    policy = CollectorPolicy(grow_clients=4, churn_share=0.5, max_wait_s=60.0)
+    try:
+        policy.tick(3)
+        assert policy.freezes == 0 and gc.get_freeze_count() == 0
+        policy.tick(4)
+        assert policy.freezes == 1 and gc.get_freeze_count() > 0
+        for _ in range(4):
+            policy.client_gone()
+        policy.tick(8)
+        assert policy.due_since_s is None  # 4 gone is not more than max(4, 0.5 * 4)
+        policy.client_gone()
+        policy.tick(3)
+        assert policy.due_since_s is not None and policy.full_collections == 0
+        policy.after_burst(3)
+        assert policy.full_collections == 1 and policy.departed == 0 and policy.clients_at_freeze == 3
+        disabled = CollectorPolicy(grow_clients=1, enabled=False)
+        gc.unfreeze()
+        disabled.tick(100)
+        assert gc.get_freeze_count() == 0 and disabled.freezes == 0
+    finally:
+        gc.unfreeze()
