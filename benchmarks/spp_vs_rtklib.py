@@ -13,8 +13,9 @@ Data sets (read in place from the shared data folder):
   read Hatanaka files, so it gets a decompressed copy in a temporary folder (ours reads the .crx);
 - TST 2019 urban drive, u-blox M8T GPS L1 + BDS B1I (truth: SPAN trajectory for TOW 46701-47185).
 
-WUHN also runs with ``--iono-structure`` (a latitude gradient and curvature of the Klobuchar error,
-off by default because it costs the urban TST drive accuracy) against the same RTKLIB run.
+WUHN also runs with ``--no-iono-structure`` (the fixed-prior ionosphere gradient alone, without the
+default time-correlated latitude gradient and curvature of the Klobuchar error) against the same
+RTKLIB run, to show what the structure brings.
 
 Targets (the issue's "Done when"): never worse than RTKLIB; WUHN H95 and V95 at least 30 % lower;
 TST more solutions at no worse H95; at least as fast.
@@ -147,8 +148,8 @@ def cases(data: Path, tmp: Path, quick: bool) -> list[Case]:
         Case("Nagoya", str(nag / "rover.obs"), [str(nag / "base.nav")], str(nag / "rover.obs"),
              [str(nag / "base.nav")], nag_truth),
         Case("WUHN", str(crx), [str(brdc)], str(wuhn_rnx), [str(wuhn_nav)], wuhn_reference()),
-        Case("WUHN+str", str(crx), [str(brdc)], str(wuhn_rnx), [str(wuhn_nav)], wuhn_reference(),
-             extra=("--iono-structure",)),
+        Case("WUHN", str(crx), [str(brdc)], str(wuhn_rnx), [str(wuhn_nav)], wuhn_reference(),
+             extra=("--no-iono-structure",)),
         Case("TST 2019", str(tst / "COM3_190428_124409.obs"), [str(tst / "hksc1180.19n"), str(tst / "hksc1180.19b")],
              str(tst / "COM3_190428_124409.obs"), [str(tst / "hksc1180.19n"), str(tst / "hksc1180.19b")],
              load_tst2019_trajectory(tst / "groundTruth_TST.csv")),
@@ -207,7 +208,7 @@ def _verdicts(case: Case, ours: Result, rtk: Result) -> list[tuple[bool, str]]:
         (ours.seconds <= rtk.seconds,
          f"{name}: time {ours.seconds:.2f} s no slower than RTKLIB {rtk.seconds:.2f} s"),
     ]
-    if case.name.startswith("WUHN") and case.iono == "broadcast":
+    if case.name.startswith("WUHN") and case.iono == "broadcast" and not case.extra:
         out.append((ours.h95 <= 0.7 * rtk.h95 and ours.v95 <= 0.7 * rtk.v95,
                     f"{name}: H95 and V95 at least 30 % lower than RTKLIB's"))
     if case.name.startswith("TST"):

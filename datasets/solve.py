@@ -11,6 +11,7 @@ Example::
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from dataclasses import dataclass
@@ -111,6 +112,7 @@ def spp_options_from_args(args, header):
         iono_scale_sigma=args.iono_scale_sigma,
         iono_grad_sigma=args.iono_grad_sigma,
         iono_structure=args.iono_structure,
+        iono_tau_s=args.iono_tau,
         init_pos_ecef_m=None if init is None else np.asarray(init, dtype=np.float64),
     )
 
@@ -247,9 +249,13 @@ def register(subparsers) -> None:
                    help="prior sigma of the per-epoch Klobuchar scale error, estimated (0: off; default 1)")
     p.add_argument("--iono-grad-sigma", type=float, default=0.5,
                    help="prior sigma [m/deg] of the north gradient of the Klobuchar error (0: off; default 0.5)")
-    p.add_argument("--iono-structure", action="store_true",
+    p.add_argument("--iono-structure", action=argparse.BooleanOptionalAction, default=True,
                    help="estimate a latitude gradient and curvature of the Klobuchar error, priors scaled to the "
-                        "ionosphere's size (open-sky receivers; see SppOptions.iono_structure)")
+                        "ionosphere's size (default on; --no-iono-structure: a fixed-prior gradient only; see "
+                        "SppOptions.iono_structure)")
+    p.add_argument("--iono-tau", type=float, default=None, metavar="SECONDS",
+                   help="correlation time of the ionosphere gradient/curvature carried between epochs (0: "
+                        "epoch-wise; default 1800 with the structure, else 0)")
     p.add_argument("--start", help="first epoch (ISO 8601 GPST or WEEK:TOW)")
     p.add_argument("--end", help="last epoch (ISO 8601 GPST or WEEK:TOW)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on stderr")

@@ -20,7 +20,9 @@ Measurement model of row ``i`` (metres)::
 ionosphere, ``iono_i = (1 + s) I_i + g m_i dlat_i + c m_i dlat_i^2`` where ``I_i`` is the Klobuchar delay,
 ``m_i`` the 350 km shell obliquity (times the frequency factor), ``dlat_i`` the pierce point's latitude
 offset [deg], and the scale error ``s``, north gradient ``g`` and north curvature ``c`` are optional
-parameters with zero-mean priors (see :func:`_wls`).
+parameters with zero-mean priors (see :func:`_wls`). Optionally the gradient and curvature are
+time-correlated: a small filter carries them from epoch to epoch (first-order Gauss-Markov,
+:func:`_iono_prior`) while positions and clocks stay epoch-wise.
 """
 
 import math
@@ -51,8 +53,14 @@ OPT_IONO_GRAD_SIGMA = 14  # prior sigma of a north gradient of the vertical iono
 OPT_IONO_MIN_REDUNDANCY = 15  # estimate the ionosphere parameters only with n_used - n_clock_pos >= this
 OPT_IONO_CURV_SIGMA = 16  # prior sigma of a north curvature of the vertical iono error [m/deg^2]; 0: off
 OPT_IONO_PRIORS_RELATIVE = 17  # 1: gradient/curvature sigmas are per metre of the model's daily peak delay
-N_OPT = 18
+OPT_IONO_TAU_S = 18  # correlation time of the gradient/curvature states between epochs [s]; 0: epoch-wise
+N_OPT = 19
 N_EXTRA = 3  # parameters after the clocks in x: ionosphere scale error, north gradient, north curvature
+# Rows of the ionosphere filter state (float64[N_KF_ROWS, N_EXTRA]) carried from epoch to epoch.
+KF_MEAN = 0  # mean of the three ionosphere states
+KF_COV = 1  # rows 1..3: their covariance
+KF_VAR0 = 4  # their stationary (prior) variances; NaN: the filter holds no information yet
+N_KF_ROWS = 5
 _SHELL_RATIO = 6371.0 / (6371.0 + 350.0)  # Earth radius / thin-shell radius (350 km shell)
 
 # Columns of the per-row float inputs (float64[n, N_ROWF]).
@@ -199,8 +207,55 @@ def _atmosphere(rx, sat_pos, rowf, rowi, t_gps_day_s, doy, ion, opts, az, el, io
 
 
 @kernel
+def _iono_prior(kf, phis, sigma_scale, sigma_grad, sigma_curv, prior):
+    """Prior of the three ionosphere states: a first-order Gauss-Markov step from the filter state ``kf``.
+
+    ``phis`` holds one ``phi`` per state (scale, gradient, curvature; 0: epoch-wise zero-mean prior).
+    ``x_k = phi x_(k-1) + w`` with ``phi = exp(-dt / tau)`` and ``var(w) = (1 - phi^2) var0``: the
+    states keep the stationary variances ``var0`` (the squared sigmas, 0 for a state that is off)
+    whatever the gaps, so a receiver that stops observing them drifts back to the epoch-wise prior
+    (Gelb, "Applied Optimal Estimation", 1974, §4.3). Mean and covariance go to ``prior``
+    (float64[N_KF_ROWS, 3]; row ``KF_VAR0`` the stationary variances).
+    """
+    var0 = (sigma_scale * sigma_scale, sigma_grad * sigma_grad, sigma_curv * sigma_curv)
+    for a in range(3):
+        prior[KF_VAR0, a] = var0[a]
+        prior[KF_MEAN, a] = phis[a] * kf[KF_MEAN, a] if phis[a] > 0.0 else 0.0
+        for b in range(3):
+            carried = phis[a] * phis[b] * kf[KF_COV + a, b] if phis[a] * phis[b] > 0.0 else 0.0
+            prior[KF_COV + a, b] = carried + ((1.0 - phis[a] * phis[a]) * var0[a] if a == b else 0.0)
+
+
+@kernel
+def _add_iono_prior(prior, kx, scale, grad, curv, nmat, bvec):
+    """Add the prior of the estimated ionosphere states (``kx[m] >= 0``) to the normal equations.
+
+    Its information matrix is the inverse of the prior covariance restricted to those states (the
+    marginal of the others); the right-hand side pulls the current values towards the prior mean.
+    """
+    idx = np.zeros(3, np.int64)
+    m = 0
+    for a in range(3):
+        if kx[a] >= 0:
+            idx[m] = a
+            m += 1
+    sub = np.zeros((3, 3))
+    for i in range(m):
+        for j in range(m):
+            sub[i, j] = prior[KF_COV + idx[i], idx[j]]
+    info = np.zeros((3, 3))
+    if not _cholesky_inverse(sub, m, info):
+        return
+    cur = (scale, grad, curv)
+    for i in range(m):
+        for j in range(m):
+            nmat[kx[idx[i]], kx[idx[j]]] += info[i, j]
+            bvec[kx[idx[i]]] -= info[i, j] * (cur[idx[j]] - prior[KF_MEAN, idx[j]])
+
+
+@kernel
 def _wls(sat_pos, rowf, rowi, active, t_gps_day_s, doy, ion, opts, n_groups, x, work, atmo_rx, used, resid_m,
-         var_m2, qinv, pidx, kx):
+         var_m2, qinv, pidx, kx, kf, phi, prior):
     """Iterate the weighted least squares from ``x`` (float64[3 + n_groups + N_EXTRA], updated in place).
 
     ``x`` holds the position, one clock per group and, last, three ionosphere parameters, each
@@ -219,6 +274,15 @@ def _wls(sat_pos, rowf, rowi, active, t_gps_day_s, doy, ion, opts, n_groups, x, 
     the clocks of the groups with ``pidx[g] >= 0`` (``n_param`` in all), then the estimated
     ionosphere parameters, whose indices ``kx`` (int64[3]: scale, gradient, curvature; -1: not
     estimated) receives.
+
+    The priors of the gradient and curvature are those of a first-order Gauss-Markov process
+    (:func:`_iono_prior`): from ``kf`` (float64[N_KF_ROWS, 3], the previous epoch's posterior) decayed
+    by ``phi`` = exp(-dt / tau) towards zero mean and the stationary variances of the sigmas above;
+    ``phi`` = 0 gives the epoch-wise zero-mean priors. The scale always has the epoch-wise prior: it
+    is nearly collinear with the height and the clocks, so what an epoch says about it is mostly the
+    unmodelled rest of the errors, which a filter would accumulate (measured: carrying it took the
+    WUHN V95 from 13.6 to 21.8 m). ``prior`` (float64[N_KF_ROWS, 3]) receives the prior used. A
+    parameter not estimated (too little redundancy) is held at zero (the broadcast model as it is).
     """
     n = sat_pos.shape[0]
     kx[:] = -1
@@ -276,6 +340,10 @@ def _wls(sat_pos, rowf, rowi, active, t_gps_day_s, doy, ion, opts, n_groups, x, 
         kx[1] = k_grad
         kx[2] = k_curv
         k_all = k + (1 if k_iono >= 0 else 0) + (1 if k_grad >= 0 else 0) + (1 if k_curv >= 0 else 0)
+        _iono_prior(kf, (0.0, phi, phi), opts[OPT_IONO_SCALE_SIGMA], sigma_grad, sigma_curv, prior)
+        # a state the epoch cannot estimate is not applied either: with that little redundancy the
+        # epoch cannot check a carried correction against its own satellites (measured on the TST
+        # 2019 drive: applying the carried means moved low-redundancy street-canyon epochs by 2-3 m)
         scale = x[3 + n_groups] if k_iono >= 0 else 0.0
         grad = x[4 + n_groups] if k_grad >= 0 else 0.0
         curv = x[5 + n_groups] if k_curv >= 0 else 0.0
@@ -324,17 +392,7 @@ def _wls(sat_pos, rowf, rowi, active, t_gps_day_s, doy, ion, opts, n_groups, x, 
                 for q in range(p, k_all):
                     nmat[p, q] += hrow[p] * w * hrow[q]
         if k_iono >= 0:
-            w_prior = 1.0 / opts[OPT_IONO_SCALE_SIGMA] ** 2
-            nmat[k_iono, k_iono] += w_prior
-            bvec[k_iono] -= w_prior * scale
-        if k_grad >= 0:
-            w_prior = 1.0 / sigma_grad**2
-            nmat[k_grad, k_grad] += w_prior
-            bvec[k_grad] -= w_prior * grad
-        if k_curv >= 0:
-            w_prior = 1.0 / sigma_curv**2
-            nmat[k_curv, k_curv] += w_prior
-            bvec[k_curv] -= w_prior * curv
+            _add_iono_prior(prior, kx, scale, grad, curv, nmat, bvec)
         for p in range(k_all):
             for q in range(p):
                 nmat[p, q] = nmat[q, p]
@@ -443,7 +501,7 @@ def _leave_one_out(j, sat_pos, x, rowi, work, qinv, pidx, kx, k, k_all, var_m2, 
 
 @kernel
 def spp_epoch(sat_pos, rowf, rowi, valid, t_gps_day_s, doy, ion, opts, chi2_table, n_groups, x,
-              used, resid_m, out_cov, out_dops):
+              used, resid_m, out_cov, out_dops, kf, phi):
     """Solve one epoch: WLS, chi-square validation, fault exclusion, DOPs.
 
     Parameters
@@ -478,6 +536,11 @@ def spp_epoch(sat_pos, rowf, rowi, valid, t_gps_day_s, doy, ion, opts, chi2_tabl
         Out: position covariance [m^2].
     out_dops : float64[4]
         Out: GDOP, PDOP, HDOP, VDOP.
+    kf : float64[N_KF_ROWS, 3]
+        In: the ionosphere states' filter state after the previous epoch (``KF_*`` rows). Out, when
+        the epoch is solved: their posterior (the prior for states not estimated); unchanged otherwise.
+    phi : float
+        Correlation of the ionosphere states with the previous epoch's, exp(-dt / tau); 0: epoch-wise.
 
     Returns
     -------
@@ -492,9 +555,10 @@ def spp_epoch(sat_pos, rowf, rowi, valid, t_gps_day_s, doy, ion, opts, chi2_tabl
     qinv = np.zeros((_MAX_PARAM, _MAX_PARAM))
     pidx = np.full(n_groups, -1, np.int64)
     kx = np.full(3, -1, np.int64)
+    prior = np.zeros((N_KF_ROWS, N_EXTRA))
     x_start = x.copy()
     reason, n_used, k, chi2, k_all = _wls(sat_pos, rowf, rowi, active, t_gps_day_s, doy, ion, opts, n_groups, x,
-                                          work, atmo_rx, used, resid_m, var_m2, qinv, pidx, kx)
+                                          work, atmo_rx, used, resid_m, var_m2, qinv, pidx, kx, kf, phi, prior)
     n_excl = 0
     passed = reason == OK and _test(chi2, n_used, k, chi2_table)
     if reason == NO_CONVERGENCE or (reason == OK and not passed):
@@ -507,6 +571,7 @@ def spp_epoch(sat_pos, rowf, rowi, valid, t_gps_day_s, doy, ion, opts, chi2_tabl
         q_try = np.zeros((_MAX_PARAM, _MAX_PARAM))
         p_try = np.full(n_groups, -1, np.int64)
         kx_try = np.full(3, -1, np.int64)
+        prior_try = np.zeros((N_KF_ROWS, N_EXTRA))
         x_seed = x.copy() if reason == OK else x_start.copy()
         for _round in range(int(opts[OPT_MAX_EXCLUDE])):
             best_j = -1
@@ -527,7 +592,7 @@ def spp_epoch(sat_pos, rowf, rowi, valid, t_gps_day_s, doy, ion, opts, chi2_tabl
                     x_try[:] = x_seed
                     r_j, nu_j, k_j, c_j, _ka = _wls(sat_pos, rowf, rowi, active, t_gps_day_s, doy, ion, opts,
                                                     n_groups, x_try, work, atmo_rx, used_try, res_try, var_try,
-                                                    q_try, p_try, kx_try)
+                                                    q_try, p_try, kx_try, kf, phi, prior_try)
                 active[j] = True
                 if r_j != OK or nu_j - k_j < 1:
                     continue
@@ -548,7 +613,7 @@ def spp_epoch(sat_pos, rowf, rowi, valid, t_gps_day_s, doy, ion, opts, chi2_tabl
             x[:] = x_seed
             reason, n_used, k, chi2, k_all = _wls(sat_pos, rowf, rowi, active, t_gps_day_s, doy, ion, opts,
                                                   n_groups, x, work, atmo_rx, used, resid_m, var_m2, qinv, pidx,
-                                                  kx)
+                                                  kx, kf, phi, prior)
             passed = reason == OK and _test(chi2, n_used, k, chi2_table)
             if passed or reason != OK:
                 break
@@ -564,32 +629,73 @@ def spp_epoch(sat_pos, rowf, rowi, valid, t_gps_day_s, doy, ion, opts, chi2_tabl
     _dops(sat_pos, x, used, rowi, pidx, k, out_dops)
     if not out_dops[0] <= opts[OPT_GDOP_MAX]:
         return GDOP_TOO_LARGE, n_used, n_excl
+    _iono_posterior(prior, kx, qinv, x[3 + n_groups:], kf)
     return OK, n_used, n_excl
 
 
 @kernel
+def _iono_posterior(prior, kx, qinv, x_iono, kf):
+    """Filter state after a solved epoch: the estimated states' values and covariance block, the prior elsewhere.
+
+    ``x_iono`` (float64[3]) holds the epoch's ionosphere parameters. Cross-covariances between an
+    estimated and a held state are dropped (the held one did not enter the solution).
+    """
+    kf[:, :] = prior
+    for a in range(3):
+        if kx[a] < 0:
+            continue
+        kf[KF_MEAN, a] = x_iono[a]
+        for b in range(3):
+            kf[KF_COV + a, b] = qinv[kx[a], kx[b]] if kx[b] >= 0 else 0.0
+            kf[KF_COV + b, a] = kf[KF_COV + a, b]
+
+
+@kernel
+def _iono_predict(kf, phis):
+    """Carry the filter state over an epoch without a solution (the Gauss-Markov step of :func:`_iono_prior`)."""
+    for a in range(3):
+        kf[KF_MEAN, a] *= phis[a]
+        for b in range(3):
+            kf[KF_COV + a, b] *= phis[a] * phis[b]
+        kf[KF_COV + a, a] += (1.0 - phis[a] * phis[a]) * kf[KF_VAR0, a]
+
+
+@kernel
 def spp_batch(offsets, sat_pos, rowf, rowi, valid, t_gps_day_s, doy, ion, opts, chi2_table, n_groups, x_init,
-              out_pos, out_cov, out_clk, out_dops, out_reason, out_n_used, out_n_excl, out_used, out_resid):
+              out_pos, out_cov, out_clk, out_dops, out_reason, out_n_used, out_n_excl, out_used, out_resid,
+              dt_s, kf):
     """Run :func:`spp_epoch` over every epoch of a file (rows ``offsets[e]:offsets[e+1]``).
 
     Each epoch starts from the previous epoch's solution when there is one, else from ``x_init``
     (float64[3 + n_groups + N_EXTRA]). Outputs are per epoch (``out_*`` with a leading epoch axis) and per
     row (``out_used`` bool[n_row], ``out_resid`` float64[n_row]). Epoch ``ion`` rows are
     ``ion[e]`` (float64[n_epoch, 16]) so navigation updates within a file are honoured.
+
+    With ``opts[OPT_IONO_TAU_S] > 0`` the ionosphere gradient and curvature are carried from epoch to
+    epoch as a Gauss-Markov process of that correlation time (positions and clocks stay epoch-wise):
+    ``dt_s`` (float64[n_epoch]) is each epoch's time since the previous one [s] (inf: unrelated),
+    ``kf`` (float64[N_KF_ROWS, 3], in/out) the filter state (``kf[KF_VAR0]`` NaN: empty), so
+    consecutive calls continue one filter.
     """
     n_epoch = offsets.shape[0] - 1
     x = x_init.copy()
     have_prev = False
+    tau = opts[OPT_IONO_TAU_S]
     for e in range(n_epoch):
         lo = offsets[e]
         hi = offsets[e + 1]
         if not have_prev:
             x[:] = x_init
         x_epoch = x.copy()
+        phi = 0.0
+        if tau > 0.0 and not math.isnan(kf[KF_VAR0, 0]) and dt_s[e] >= 0.0:
+            phi = math.exp(-dt_s[e] / tau)
         reason, n_used, n_excl = spp_epoch(
             sat_pos[lo:hi], rowf[lo:hi], rowi[lo:hi], valid[lo:hi], t_gps_day_s[e], doy[e], ion[e], opts,
-            chi2_table, n_groups, x_epoch, out_used[lo:hi], out_resid[lo:hi], out_cov[e], out_dops[e],
+            chi2_table, n_groups, x_epoch, out_used[lo:hi], out_resid[lo:hi], out_cov[e], out_dops[e], kf, phi,
         )
+        if reason != OK and not math.isnan(kf[KF_VAR0, 0]):
+            _iono_predict(kf, (0.0, phi, phi))
         out_reason[e] = reason
         out_n_used[e] = n_used
         out_n_excl[e] = n_excl

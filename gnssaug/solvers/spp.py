@@ -12,7 +12,10 @@ Models (each documented in :mod:`gnssaug.kernels.spp` and :mod:`gnssaug.kernels.
 - Ionosphere, ``iono="broadcast"``: GPS Klobuchar (IS-GPS-200 §20.3.3.5.2.5) for GPS, Galileo,
   QZSS and GLONASS; BDS Klobuchar (BDS-SIS-ICD-B1I-3.0 §5.2.4.7) for BeiDou when the navigation
   data carry BDS coefficients (``klobuchar="gps"`` forces the GPS model for all, ``"bds"`` the BDS
-  model for all). ``iono="if"``: dual-frequency ionosphere-free code combination.
+  model for all). ``iono="if"``: dual-frequency ionosphere-free code combination. The broadcast
+  model's error is estimated where the redundancy allows: a per-epoch scale and, by default, a
+  latitude gradient and curvature of the vertical delay error that a small Gauss-Markov filter
+  carries from epoch to epoch (``iono_structure``, ``iono_tau_s``; positions stay epoch-wise).
 - Troposphere: Saastamoinen + Niell mapping. Satellite clocks: broadcast polynomial with the
   relativistic term; group delays (T_GD, BGD, T_GD1/2) from the ephemeris.
 - Weights: RTKLIB's error model ``efact^2 (a^2 + b^2/sin^2 el)`` plus ephemeris, ionosphere and
@@ -58,6 +61,14 @@ IONO_STRUCTURE_GRAD_PER_DEG = 0.1
 #: Prior sigma of the north curvature with ``iono_structure`` [1/deg^2]: the same change as a parabola
 #: over those 10 deg (2 x 0.1 / 10).
 IONO_STRUCTURE_CURV_PER_DEG2 = 0.02
+
+#: Correlation time of the ionosphere gradient and curvature with ``iono_structure`` [s] (the default of
+#: ``iono_tau_s`` then): 30 min, the order of the time over which the broadcast models' error structure
+#: changes (the anomaly's crest drifts with local time; a satellite's pierce point crosses a few degrees
+#: of latitude). Chosen before measuring, not tuned; with the benchmark settings 5 min / 10 min / 15 min /
+#: 30 min / 1 h give WUHN H95/V95 5.23/10.80, 5.61/10.78, 5.77/10.88, 5.82/11.04, 5.87/11.14 m and TST 2019
+#: 15.69/27.29, 15.76/27.20, 15.83/27.09, 15.92/26.93, 15.96/27.09 m (epoch-wise: 4.17/11.14, 16.46/28.29 m).
+IONO_STRUCTURE_TAU_S = 1800.0
 
 #: Text of the kernel's reason codes.
 REASONS = {
@@ -150,18 +161,30 @@ class SppOptions:
         plus the two redundant measurements that fault identification needs).
     iono_structure : bool
         With broadcast ionosphere: give the Klobuchar error a latitude structure scaled to the
-        ionosphere's size instead of the fixed gradient prior: a north gradient and a north
-        curvature of the vertical delay error over the pierce-point latitude offset, with prior
-        sigmas :data:`IONO_STRUCTURE_GRAD_PER_DEG` and :data:`IONO_STRUCTURE_CURV_PER_DEG2` times the
-        broadcast models' daily peak zenith delay over the receiver (the models' amplitude follows
+        ionosphere's size instead of the fixed gradient prior ``iono_grad_sigma``: a north gradient and
+        a north curvature of the vertical delay error over the pierce-point latitude offset, with
+        prior sigmas :data:`IONO_STRUCTURE_GRAD_PER_DEG` and :data:`IONO_STRUCTURE_CURV_PER_DEG2` times
+        the broadcast models' daily peak zenith delay over the receiver (the models' amplitude follows
         the solar cycle and season, and so does the anomaly's structure). The curvature is what
         describes the equatorial-anomaly crest (delays larger towards it on one side only); it needs
-        one more redundant measurement than the other parameters. Off by default: measured with the
-        benchmark settings (GPS+BDS, 15 deg) it takes WUHN (solar maximum, 30 N) from H95/V95
-        7.87/13.62 m to 4.17/11.14 m and Nagoya from 2.77/1.70 to 2.64/1.24 m, but costs the TST 2019
-        urban drive (H95/V95 15.78/26.95 -> 16.46/28.29 m, worse than RTKLIB's 16.03/27.20): in a
-        street canyon the low satellites' non-line-of-sight delays have the curvature's signature
-        (positive, growing away from the zenith) and leak into it. For open-sky receivers.
+        one more redundant measurement than the other parameters. On by default, time-correlated
+        (``iono_tau_s``). Measured with the benchmark settings (GPS+BDS, 15 deg), H95/V95 [m]
+        without it / epoch-wise / time-correlated (the default): WUHN (solar maximum, 30 N)
+        7.87/13.62, 4.17/11.14, 5.82/11.04; Nagoya 2.77/1.70, 2.64/1.24, 2.17/0.52; TST 2019 urban
+        drive 15.78/26.95, 16.46/28.29, 15.92/26.93 (RTKLIB 16.03/27.20). Epoch-wise it cost the TST
+        drive: in a street canyon the low satellites' non-line-of-sight delays have the curvature's
+        signature (positive, growing away from the zenith) and leak into it; carried over time, each
+        epoch's leak weighs less against the accumulated estimate.
+    iono_tau_s : float or None
+        Correlation time [s] of the ionosphere gradient and curvature between epochs: a small
+        Gauss-Markov filter carries their estimates and covariance from epoch to epoch (stationary
+        sigmas: the priors above), so a static receiver with many satellites pins the ionosphere's
+        structure over time, and a receiver that stops observing it drifts back to the prior within
+        ``tau``. Positions, clocks and the scale stay epoch-wise; an epoch with too little
+        redundancy to estimate the states does not apply them. 0: epoch-wise priors; None (default):
+        :data:`IONO_STRUCTURE_TAU_S` with ``iono_structure``, else 0 (with the fixed 0.5 m/deg
+        gradient alone a filter does not help: WUHN 7.87/13.62 -> 6.37/12.84 m but TST H95 15.78 ->
+        16.83 m).
     fde_unique : bool
         Fault exclusion only when the faulty satellite is identified unambiguously: exactly one
         candidate exclusion makes the residual test pass (else status NONE).
@@ -191,7 +214,8 @@ class SppOptions:
     fde_unique: bool = True
     iono_grad_sigma: float = 0.5
     iono_min_redundancy: int = 4
-    iono_structure: bool = False
+    iono_structure: bool = True
+    iono_tau_s: float | None = None
     init_pos_ecef_m: np.ndarray | None = None
 
     def __post_init__(self):
@@ -224,6 +248,10 @@ class SppOptions:
         opts[_k.OPT_FDE_UNIQUE] = 1.0 if self.fde_unique else 0.0
         opts[_k.OPT_IONO_GRAD_SIGMA] = self.iono_grad_sigma if self.iono == "broadcast" else 0.0
         opts[_k.OPT_IONO_MIN_REDUNDANCY] = self.iono_min_redundancy
+        tau_s = self.iono_tau_s
+        if tau_s is None:
+            tau_s = IONO_STRUCTURE_TAU_S if self.iono_structure else 0.0
+        opts[_k.OPT_IONO_TAU_S] = tau_s
         if self.iono_structure and self.iono == "broadcast":
             opts[_k.OPT_IONO_PRIORS_RELATIVE] = 1.0
             opts[_k.OPT_IONO_GRAD_SIGMA] = IONO_STRUCTURE_GRAD_PER_DEG
@@ -479,6 +507,11 @@ def solve_spp(series: ObsSeries, nav, eph: SatStateSource, options: SppOptions |
     resid = np.zeros(series.n_rows)
     opts = options.kernel_options()
     table = chi2_table(options.chi2_alpha)
+    dt_s = np.empty(n_epoch)
+    dt_s[0] = np.inf
+    dt_s[1:] = np.diff(series.t_gpst_ns) / NS_PER_S
+    kf = np.zeros((_k.N_KF_ROWS, _k.N_EXTRA))
+    kf[_k.KF_VAR0] = np.nan  # the ionosphere filter starts empty
     block = n_epoch if progress is None else max(1, -(-n_epoch // 20))
     for e0 in range(0, n_epoch, block):
         e1 = min(e0 + block, n_epoch)
@@ -487,7 +520,7 @@ def solve_spp(series: ObsSeries, nav, eph: SatStateSource, options: SppOptions |
             series.offsets[e0:e1 + 1] - r0, rows.sat_pos[r0:r1], rows.rowf[r0:r1], rows.rowi[r0:r1],
             rows.valid[r0:r1], t_day_s[e0:e1], doy[e0:e1], ion_epoch[e0:e1], opts, table, N_CLOCK_GROUPS, x_init,
             out.pos_ecef_m[e0:e1], out.cov_ecef_m2[e0:e1], out.clk_bias_m[e0:e1], out.dops[e0:e1], reason[e0:e1],
-            n_used[e0:e1], n_excl[e0:e1], used[r0:r1], resid[r0:r1],
+            n_used[e0:e1], n_excl[e0:e1], used[r0:r1], resid[r0:r1], dt_s[e0:e1], kf,
         )
         good = np.flatnonzero(reason[e0:e1] == _k.OK)
         if good.size:
