@@ -46,8 +46,12 @@ from gnssaug.geodesy import llh_deg_from_ecef
 _NAVSYS = {"G": 1, "E": 8, "J": 16, "C": 32}
 
 
-def rtklib_conf(base_llh_deg, systems: str) -> str:
-    """rnx2rtkp options matching ``gnssaug solve --mode rtk`` defaults."""
+def rtklib_conf(base_llh_deg, systems: str, ionoopt: str = "brdc") -> str:
+    """rnx2rtkp options matching ``gnssaug solve --mode rtk`` defaults.
+
+    ``ionoopt`` is RTKLIB's ``pos1-ionoopt``: ``brdc`` (cancels in the double differences) or
+    ``est-stec`` (a slant ionosphere state per satellite, for long baselines).
+    """
     opts = {
         "pos1-posmode": "kinematic",
         "pos1-frequency": "l1+2",
@@ -55,7 +59,7 @@ def rtklib_conf(base_llh_deg, systems: str) -> str:
         "pos1-elmask": "15",
         "pos1-dynamics": "off",
         "pos1-tidecorr": "off",
-        "pos1-ionoopt": "brdc",
+        "pos1-ionoopt": ionoopt,
         "pos1-tropopt": "saas",
         "pos1-sateph": "brdc",
         "pos1-navsys": str(sum(_NAVSYS[c] for c in systems)),

@@ -28,6 +28,26 @@ def add_arguments(parser) -> None:
     g.add_argument("--max-failure-rate", type=float, default=None,
                    help="also require the bootstrapped failure rate below this (e.g. 0.001)")
     g.add_argument("--combined", action="store_true", help="forward-backward combined solution (post-processing)")
+    _extend_iono_choices(parser)
+
+
+#: ``--iono`` choice -> :attr:`gnssaug.solvers.rtk.RtkOptions.iono` in the differential modes. A
+#: broadcast model is the same at both receivers and cancels in the differences, so ``broadcast``
+#: (the default of ``solve``) leaves the choice to the engine's default (estimate beyond a few km).
+RTK_IONO = {"broadcast": None, "none": "off", "est": "est", "auto": "auto"}
+
+
+def _extend_iono_choices(parser) -> None:
+    """Let ``solve``'s ``--iono`` (defined for spp) also take ``est`` and ``auto`` for rtk/static."""
+    action = parser._option_string_actions.get("--iono")  # argparse has no public accessor
+    extra = ("est", "auto")
+    if action is None:
+        parser.add_argument("--iono", choices=("broadcast", "none", *extra), default="broadcast")
+        return
+    if action.choices is not None:
+        action.choices = (*action.choices, *(c for c in extra if c not in action.choices))
+    action.help = (f"{action.help or ''}; rtk/static: est estimates a single-difference slant ionosphere per "
+                   "satellite (long baselines), auto does beyond a few km (the default there), none never")
 
 
 def base_position(args, base_header) -> np.ndarray:
@@ -59,6 +79,10 @@ def rtk_options_from_args(args, mode: str):
     systems = "".join(c for c in args.systems if c in RTK_SYSTEMS)
     if not systems:
         raise UsageError(f"--systems {args.systems!r} has none of the RTK systems {RTK_SYSTEMS}")
+    iono_arg = getattr(args, "iono", "broadcast")
+    if iono_arg not in RTK_IONO:
+        raise UsageError(f"--iono {iono_arg} is not available in --mode {mode}: choose one of {', '.join(RTK_IONO)}")
+    iono = RTK_IONO[iono_arg] or RtkOptions.iono
     return RtkOptions(
         mode={"rtk": "kinematic", "static": "static", "dgnss": "dgnss"}[mode],
         systems=systems,
@@ -67,6 +91,7 @@ def rtk_options_from_args(args, mode: str):
         ar_mode=args.ar,
         ratio_threshold=args.ratio,
         max_failure_rate=args.max_failure_rate,
+        iono=iono,
     ).validated()
 
 
@@ -77,6 +102,9 @@ def _run(args, inputs, mode: str):
     if not args.base:
         raise UsageError(f"--mode {mode} needs the base observation file: --base BASE_OBS")
     options = rtk_options_from_args(args, mode)
+    if args.iono not in ("broadcast", "if", "none"):
+        # solve's own .pos header table knows only the spp choices; ours ("ionos opt") replaces it.
+        args.iono = "none"
     base_header, base = read_obs(args.base, systems=options.systems)
     base_pos = base_position(args, base_header)
     inputs.paths.append(args.base)
@@ -95,8 +123,15 @@ def _header_lines(options, base_pos, combined: bool) -> dict:
         "ref pos": f"{lat:14.9f} {lon:14.9f} {h:10.4f}",
         "ionos opt": "OFF (cancels in double differences)",
     }
-    if options.mode == "kinematic" and options.iono_std_m_per_10km > 0.0:
-        lines["ionos opt"] = f"Weighted fixed solution ({options.iono_std_m_per_10km:g} m per 10 km)"
+    if options.mode == "dgnss":
+        pass
+    elif options.iono == "est":
+        lines["ionos opt"] = "Estimate STEC"
+    elif options.iono == "auto":
+        lines["ionos opt"] = f"Estimate STEC beyond {options.iono_auto_km:g} km"
+    if options.mode == "kinematic" and options.iono != "est" and options.iono_std_m_per_10km > 0.0:
+        weighted = f"Weighted fixed solution ({options.iono_std_m_per_10km:g} m per 10 km)"
+        lines["ionos opt"] = weighted if options.iono == "off" else f"{lines['ionos opt']}, else {weighted}"
     if options.mode != "dgnss":
         lines["amb res"] = options.ar_mode.capitalize()
         lines["val thres"] = f"{options.ratio_threshold:.1f}"
