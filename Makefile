@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install rtklib lint bench clean
+.PHONY: demo test install kernels rtklib lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,7 +12,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+## kernels: compile the numba kernels ahead of time for the current sources (quick when already built)
+kernels: $(STAMP)
+	@$(BIN)/gnssaug kernels build || echo "warning: ahead-of-time kernels not built; kernels run just in time"
+
+install: $(STAMP) kernels
 
 ## demo: install, then run the caster with the Nagoya base and rover replayed as live stations (Ctrl-C stops)
 demo: install

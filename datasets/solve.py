@@ -154,8 +154,10 @@ def skip_numba_blas_probe() -> bool:
     (numba then uses its loop fallback) and the block is lifted at once: a later ``np.linalg`` kernel
     still imports scipy through its own ``ensure_lapack()`` call. Returns whether the probe was skipped.
     """
-    if "numba.np.arraymath" in sys.modules or "scipy.linalg" in sys.modules:
-        return False
+    from gnssaug.kernels import kernel_mode
+
+    if kernel_mode() == "aot" or "numba.np.arraymath" in sys.modules or "scipy.linalg" in sys.modules:
+        return False  # ahead-of-time kernels: numba is not imported at all
     sys.modules["scipy.linalg.cython_blas"] = None  # "import" raises ImportError without importing scipy
     try:
         import numba.np.arraymath  # noqa: F401  (runs the probe now, while it is blocked)

@@ -8,6 +8,7 @@ import gnssaug.kernels as kernels
 
 
 def test_cache_dir_is_named_after_the_sources():
+    kernels._numba_njit()  # sets numba's cache folder (done at the first JIT kernel)
     if not kernels.os.environ.get("NUMBA_CACHE_DIR"):
         assert config.CACHE_DIR.endswith(f"numba-{kernels._sources_digest()}")
 
