@@ -17,9 +17,7 @@ from gnssaug.datasets.rinex import read_obs
 from gnssaug.datasets.rinex.nav import read_nav
 from gnssaug.datasets.sim.baseline import baseline_layout
 from gnssaug.datasets.sim.cli import DEFAULT_NAV, DEFAULT_START
-from gnssaug.datasets.sim.engine import SimConfig, Simulator
-from gnssaug.datasets.sim.output import receivers_for, write_outputs
-from gnssaug.datasets.sim.satellites import BroadcastSource
+from gnssaug.datasets.sim.output import build_simulator, write_outputs
 from gnssaug.datasets.truth import enu_errors
 from gnssaug.ephemeris.store import EphStore
 from gnssaug.obs import ObsSeries
@@ -43,15 +41,13 @@ MAX_FIXED_V_M = 0.06
 def sim_20km(data_dir, tmp_path_factory):
     folder = tmp_path_factory.mktemp("rtk_iono20")
     nav_path = data_dir.joinpath(*DEFAULT_NAV)
-    source = BroadcastSource(read_nav(nav_path))
     layout = baseline_layout([20.0])
-    cfg = SimConfig(start_gpst_ns=parse_time_arg(DEFAULT_START), duration_s=DURATION_S, seed=1)
-    sim = Simulator(cfg, receivers_for(layout), source.sat, source, source.group_delays_m(source.sat))
+    sim = build_simulator(layout, (), nav_path, start_gpst_ns=parse_time_arg(DEFAULT_START), duration_s=DURATION_S,
+                          seed=1)
     write_outputs(sim, folder, layout, nav_path)
-    eph = EphStore(read_nav(folder / "nav.rnx"))
-    _, base = read_obs(folder / "BASE.obs", systems="GEC")
     _, rover = read_obs(folder / f"{layout.names[1]}.obs", systems="GEC")
-    return rover, base, eph, layout.pos_ecef_m[0], layout.pos_ecef_m[1]
+    _, base = read_obs(folder / "BASE.obs", systems="GEC")
+    return rover, base, EphStore(read_nav(folder / "nav.rnx")), layout.pos_ecef_m[0], layout.pos_ecef_m[1]
 
 
 @pytest.mark.slow
