@@ -18,8 +18,9 @@ kernels: $(STAMP)
 
 install: $(STAMP) kernels
 
-## demo: install, then run the caster with the Nagoya base and rover replayed as live stations (Ctrl-C stops)
-demo: install
+## demo: install, then run the caster with the Nagoya base and rover replayed as live stations (Ctrl-C stops);
+## the caster needs no solver kernels, so the demo does not wait for the ahead-of-time build
+demo: $(STAMP)
 	$(BIN)/gnssaug serve --demo
 
 ## rtklib: RTKLIB's command-line tools, the independent peers of the integration tests
