@@ -597,41 +597,58 @@ def _rx_on_cpu(cpu: int | None):
         RPS_LO.write_text(old + "\n")
 
 
+def _floor_reader(port: int, n: int, cpu: int | None, ready, stop) -> None:
+    """The floor's clients: ``n`` connections waiting in one epoll, drained as data comes (as the load's
+    clients are), so the sender pays the same wake-ups as the caster does."""
+    if cpu is not None:
+        with contextlib.suppress(OSError):
+            os.sched_setaffinity(0, {cpu})
+    socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(n)]
+    ep = selectors.DefaultSelector()
+    for s_ in socks:
+        s_.setblocking(False)
+        ep.register(s_, selectors.EVENT_READ)
+    ready.set()
+    while not stop.is_set():
+        for key, _ in ep.select(0.05):
+            with contextlib.suppress(BlockingIOError):
+                key.fileobj.recv(65536)
+    for s_ in socks:
+        s_.close()
+
+
 def bench_send_floor(n: int = 2000, payload: int = 1061, rounds: int = 10,
                      cpus: tuple[int, int] | None = None) -> tuple[float, float]:
     """Microseconds per ``send`` of one epoch to one loopback TCP client in a bare Python loop: the
     best and the median of ``rounds`` (on a shared machine the best is what the core can do, the
     median what it did).
 
-    The floor under any one-thread caster on this machine: 10,000 clients cost at least
-    10,000 times this per epoch. ``cpus`` = (sender, reader): the loop sends from the first CPU and
-    the clients are drained from the second (so receive steering sees them read there).
+    The floor under any one-thread caster on this machine: 10,000 clients cost at least 10,000 times
+    this per epoch. The clients wait in epoll in another process and read as the data comes, as in the
+    load. ``cpus`` = (sender, reader): the loop sends from the first CPU, the clients read on the second
+    (so receive steering sees them read there).
     """
     srv = socket.create_server(("127.0.0.1", 0), backlog=4096)
-    port = srv.getsockname()[1]
-    clients, servers = [], []
-    for _ in range(n):
-        c = socket.create_connection(("127.0.0.1", port))
-        c.setblocking(False)
-        clients.append(c)
-        servers.append(srv.accept()[0])
+    ready, stop = mp.Event(), mp.Event()
+    reader = mp.Process(target=_floor_reader, args=(srv.getsockname()[1], n, cpus[1] if cpus else None, ready, stop))
+    reader.start()
+    servers = [srv.accept()[0] for _ in range(n)]
+    ready.wait(60)
     data = b"x" * payload
     per_round = []
     before = os.sched_getaffinity(0)
+    if cpus:
+        os.sched_setaffinity(0, {cpus[0]})
     for _ in range(rounds):
-        if cpus:
-            os.sched_setaffinity(0, {cpus[0]})
+        time.sleep(0.2)  # the clients have read the previous round
         t = time.perf_counter()
         for s_ in servers:
             s_.send(data)
         per_round.append((time.perf_counter() - t) / n * 1e6)
-        if cpus:
-            os.sched_setaffinity(0, {cpus[1]})
-        for c in clients:
-            with contextlib.suppress(BlockingIOError):
-                c.recv(65536)
     os.sched_setaffinity(0, before)
-    for s_ in clients + servers + [srv]:
+    stop.set()
+    reader.join(30)
+    for s_ in servers + [srv]:
         s_.close()
     return min(per_round), sorted(per_round)[len(per_round) // 2]
 
@@ -677,7 +694,9 @@ def _print_run(title: str, args, epoch: bytes, r: dict, floor_us: tuple[float, f
         _print_burst(r["burst"])
     print(f"  ramp: {r['connected']} connections answered in {r['ramp_s']:.1f} s; window {args.seconds:.0f} s with "
           f"{r['expected']} epochs per station; machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-    print(f"  caster CPU {100 * r['cpu_core_share']:.1f} % of one core, waiting for a CPU while runnable "
+    cpu_us = r["cpu_core_share"] * 1e6 / r["clients"]
+    print(f"  caster CPU {100 * r['cpu_core_share']:.1f} % of one core ({cpu_us:.1f} us "
+          f"per client-epoch, its share of the loopback receive path included), waiting for a CPU while runnable "
           f"{100 * r['run_wait_share']:.1f} % of the time; RSS {r['rss_mb']:.0f} MB, "
           f"{r['kb_per_client']:.1f} kB per client")
     print(f"  floor on this machine: a bare loop of send() to loopback clients takes {floor_us[0]:.1f} us per client "

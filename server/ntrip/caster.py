@@ -6,10 +6,11 @@ per credential), per-mountpoint grants, session limits and accounting, failed-lo
 station uploads (``SOURCE`` / ``POST``) into :mod:`gnssaug.stations.ingest`, fan-out through
 :class:`gnssaug.server.hub.Hub`, NEAR mountpoints and pulling stations from upstream casters.
 
-Latency at thousands of clients: an epoch is relayed before it is decoded, and decoded only once
-every epoch already received from other stations is relayed too; the collector's full passes are kept
-out of the fan-out (:mod:`gnssaug.server.ntrip.collector`); a reset client's exception is stripped of
-its traceback so the connection is freed by reference counting, not left to the collector.
+Latency at thousands of clients: an epoch is relayed before it is decoded, and stations are decoded
+one at a time, each only once every epoch already received from other stations is relayed too; the
+collector's full passes are kept out of the fan-out (:mod:`gnssaug.server.ntrip.collector`); a reset
+client's exception is stripped of its traceback so the connection is freed by reference counting,
+not left to the collector.
 
 Every bad input ends only its own connection, with a clear reply where the protocol has one.
 """
@@ -34,13 +35,17 @@ from gnssaug.server.ntrip.collector import CollectorPolicy
 from gnssaug.server.ntrip.sourcetable import MountInfo, build_sourcetable
 from gnssaug.server.profiles import ProfileEncoder, profile_message_counts, split_profile
 from gnssaug.server.settings import Settings
-from gnssaug.stations.ingest import StationIngests
+from gnssaug.stations.ingest import StationIngest, StationIngests
 from gnssaug.stations.registry import CredentialCache, NotFoundError, Registry, User, check_password, ecef_to_llh
 
 #: How long :meth:`Caster.stop` waits for its connection handlers and pulls to end.
 _STOP_TIMEOUT_S = 10.0
 log = logging.getLogger(__name__)
 _READ_BYTES = 4096
+#: Loop iterations from the selector seeing a station's data to its relay, plus one: the transport's
+#: read callback wakes the read inside ``asyncio.wait_for`` (a task of its own on Python < 3.12), whose
+#: end wakes wait_for's waiter, which wakes the station's task, which relays (4 on 3.10 and 3.11).
+_RELAY_HOPS = 5
 
 
 @dataclass
@@ -111,8 +116,10 @@ class Caster:
         self._pulls: dict[str, tuple[str, asyncio.Task]] = {}
         self._stopping = False
         self._relays = 0  # station publishes so far (decoding waits for a quiet moment, see _after_arrived_relays)
-        #: Decode a station's epoch only once every epoch already received is relayed (False: at once,
-        #: as before; for comparison runs).
+        self._to_decode: dict[str, StationIngest] = {}  # relayed, not yet decoded, in relay order
+        self._decoder: asyncio.Task | None = None
+        #: Decode relayed epochs one at a time, each once every epoch already received is relayed
+        #: (False: right after each relay, as before; for comparison runs).
         self.decode_after_relays = True
         self.collector = CollectorPolicy()
         self.port: int | None = None
@@ -517,10 +524,7 @@ class Caster:
                     if out:
                         self.hub.publish(mount, out)  # relay first, decode after
                         self._relays += 1
-                        if self.decode_after_relays:
-                            await self._after_arrived_relays()
-                        ingest.dispatch()
-                        self.collector.after_burst(len(self.clients))
+                        self._decode_later(mount, ingest)
                     if decoder is not None and decoder.finished:
                         break
                 try:
@@ -540,19 +544,42 @@ class Caster:
                 ingest.disconnected()
             self.registry.close_session(sid, 0, sess.bytes_in)
 
+    def _decode_later(self, mount: str, ingest: StationIngest) -> None:
+        """Queue a relayed station for decoding (see :meth:`_decode_queued`)."""
+        if not self.decode_after_relays:
+            ingest.dispatch()
+            self.collector.after_burst(len(self.clients))
+            return
+        self._to_decode[mount] = ingest
+        if self._decoder is None:
+            self._decoder = self._spawn(self._decode_queued())
+
+    async def _decode_queued(self) -> None:
+        """Decode the queued stations in relay order, one at a time, each only once every epoch already
+        received is relayed: a station whose epoch arrives while others are decoded waits for one
+        decoding at most. When the queue is empty the burst is over (the collector's moment)."""
+        try:
+            while self._to_decode:
+                await self._after_arrived_relays()
+                mount = next(iter(self._to_decode))
+                self._to_decode.pop(mount).dispatch()
+            self.collector.after_burst(len(self.clients))
+        finally:
+            self._decoder = None
+
     async def _after_arrived_relays(self) -> None:
         """Return once no station data that has reached the caster's sockets is waiting to be relayed.
 
         Stations' epochs tend to arrive together (on the second) and decoding one takes milliseconds,
-        so each station's decoding waits until every epoch already received is fanned out: no station's
-        relay waits behind another's decoding. A read the selector has seen is relayed within two
-        loop iterations (the transport's read callback, then the station's task), so three iterations
-        in a row without a relay mean none is waiting. At most one round per connected station, so
-        stations streaming without pause cannot put decoding (or this station's next read) off for long.
+        so decoding waits until every epoch already received is fanned out: no station's relay waits
+        behind another's decoding. A read the selector has seen is relayed within ``_RELAY_HOPS - 1``
+        loop iterations, so ``_RELAY_HOPS`` iterations in a row without a relay mean none is waiting.
+        At most one round per connected station, so stations streaming without pause cannot put
+        decoding off for long.
         """
         for _ in range(max(1, len(self.sources))):
             seen = self._relays
-            for _ in range(3):
+            for _ in range(_RELAY_HOPS):
                 await asyncio.sleep(0)
             if self._relays == seen:
                 return

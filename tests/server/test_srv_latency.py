@@ -17,6 +17,7 @@ from gnssaug.server.ntrip.collector import CollectorPolicy
 from gnssaug.server.settings import Settings
 
 MOUNTS = ("STA1", "STA2", "STA3")
+LATE = "STA4"
 
 
 @pytest.fixture()
@@ -24,7 +25,7 @@ def service(tmp_path):
     settings = Settings(data_dir=tmp_path, head_timeout_s=2.0, source_timeout_s=5.0, login_slow_after=100,
                         login_ban_after=100)
     with RunningService(settings) as svc:
-        for m in MOUNTS:
+        for m in (*MOUNTS, LATE):
             svc.registry.add_station(m, "uppw", llh_deg_m=(35.15, 136.96, 60.0))
         svc.registry.add_user("al", "pw", max_sessions=10)
         yield svc
@@ -69,6 +70,43 @@ def test_epochs_arriving_together_are_all_relayed_before_any_is_decoded(service,
     for _mount, n_bytes, t_start_ns, t_end_ns, write_ns in traced:
         assert n_bytes == len(epoch) and len(write_ns) == 1  # one subscriber each, one write
         assert t_start_ns <= write_ns[0] <= t_end_ns
+    for s in sources + clients:
+        s.close()
+
+
+def test_epoch_arriving_during_decoding_waits_for_one_decoding_at_most(service, data_dir):
+    """Stations are decoded one at a time: an epoch that arrives while the first of three queued
+    stations is decoded is relayed before the other two are decoded."""
+    events = []
+    sources = [connect_source(service.ntrip_port, m, "uppw") for m in (*MOUNTS, LATE)]
+    clients = [_client(service.ntrip_port, m) for m in (*MOUNTS, LATE)]
+    service.wait_for(lambda: all(service.hub.subscribers(m) == 1 for m in (*MOUNTS, LATE)), what="subscriptions")
+
+    def decoded(m):
+        events.append(("decode", m))
+        if len(events) == 4:  # the first decoding: hold the loop while the late epoch lands
+            time.sleep(0.5)
+
+    def install():
+        service.hub.tracer = lambda mount, *_: events.append(("relay", mount))
+        for m in (*MOUNTS, LATE):
+            service.ingests.get(m).add_consumer(lambda frames, m=m: decoded(m))
+
+    service.sync(install)
+    epoch = rtcm_stream(data_dir)
+    service.loop.call_soon_threadsafe(time.sleep, 0.5)
+    time.sleep(0.1)
+    for s in sources[:3]:
+        s.sendall(epoch)
+    end = time.monotonic() + 10
+    while len(events) < 4 and time.monotonic() < end:  # the list is appended on the loop's thread
+        time.sleep(0.01)
+    sources[3].sendall(epoch)  # during the first decoding
+    service.wait_for(lambda: len(events) == 8, what="relays and decodes")
+    assert [k for k, _ in events] == ["relay"] * 3 + ["decode", "relay"] + ["decode"] * 3, events
+    assert events[4] == ("relay", LATE) and events[-1] == ("decode", LATE)
+    for c in clients:
+        assert recv_for(c, 5.0, len(epoch)) == epoch
     for s in sources + clients:
         s.close()
 
