@@ -456,9 +456,32 @@ def _epoch_times(t_gpst_ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return t_day_s, doy
 
 
+@dataclass
+class IonoFilter:
+    """The ionosphere filter's state between calls of :func:`solve_spp` / :func:`solve_epoch` (the live path).
+
+    Attributes
+    ----------
+    kf : float64[N_KF_ROWS, 3]
+        Mean, covariance and stationary variances of the ionosphere scale, gradient and curvature
+        (rows ``gnssaug.kernels.spp.KF_*``); ``kf[KF_VAR0]`` NaN: empty.
+    t_gpst_ns : int or None
+        Time of the last epoch it has seen (None: none yet).
+    """
+
+    kf: np.ndarray = field(default_factory=lambda: _empty_filter())
+    t_gpst_ns: int | None = None
+
+
+def _empty_filter() -> np.ndarray:
+    kf = np.zeros((_k.N_KF_ROWS, _k.N_EXTRA))
+    kf[_k.KF_VAR0] = np.nan
+    return kf
+
+
 def solve_spp(series: ObsSeries, nav, eph: SatStateSource, options: SppOptions | None = None,
               glo_fcn: np.ndarray | None = None, rows: SppRows | None = None,
-              progress=None) -> tuple[SolutionSeries, np.ndarray]:
+              progress=None, iono_filter: IonoFilter | None = None) -> tuple[SolutionSeries, np.ndarray]:
     """Single-point positions of every epoch of a series.
 
     Parameters
@@ -477,6 +500,9 @@ def solve_spp(series: ObsSeries, nav, eph: SatStateSource, options: SppOptions |
     progress : callable, optional
         ``progress(done_epochs, n_epochs)``, called after each block of about 5 % of the epochs
         (the kernel runs block by block, each seeded with the previous block's last solution).
+    iono_filter : IonoFilter, optional
+        Ionosphere filter state to continue from and to update (series solved one after another,
+        e.g. epoch by epoch); a new, empty one when None.
 
     Returns
     -------
@@ -507,11 +533,12 @@ def solve_spp(series: ObsSeries, nav, eph: SatStateSource, options: SppOptions |
     resid = np.zeros(series.n_rows)
     opts = options.kernel_options()
     table = chi2_table(options.chi2_alpha)
+    iono_filter = iono_filter if iono_filter is not None else IonoFilter()
     dt_s = np.empty(n_epoch)
-    dt_s[0] = np.inf
+    last = iono_filter.t_gpst_ns
+    dt_s[0] = np.inf if last is None else (int(series.t_gpst_ns[0]) - last) / NS_PER_S
     dt_s[1:] = np.diff(series.t_gpst_ns) / NS_PER_S
-    kf = np.zeros((_k.N_KF_ROWS, _k.N_EXTRA))
-    kf[_k.KF_VAR0] = np.nan  # the ionosphere filter starts empty
+    kf = iono_filter.kf
     block = n_epoch if progress is None else max(1, -(-n_epoch // 20))
     for e0 in range(0, n_epoch, block):
         e1 = min(e0 + block, n_epoch)
@@ -527,6 +554,8 @@ def solve_spp(series: ObsSeries, nav, eph: SatStateSource, options: SppOptions |
             x_init[:3] = out.pos_ecef_m[e0 + good[-1]]
         if progress is not None:
             progress(e1, n_epoch)
+    if n_epoch:
+        iono_filter.t_gpst_ns = int(series.t_gpst_ns[-1])
     ok = reason == _k.OK
     out.status[:] = np.where(ok, int(SolStatus.SPP), int(SolStatus.NONE))
     out.n_sat[:] = np.where(ok, n_used, 0)
@@ -538,13 +567,17 @@ def solve_spp(series: ObsSeries, nav, eph: SatStateSource, options: SppOptions |
 
 
 def solve_epoch(epoch: ObsEpoch, nav, eph: SatStateSource, options: SppOptions | None = None,
-                x0_ecef_m: np.ndarray | None = None) -> Solution:
-    """Single-point position of one epoch (the live path); ``x0_ecef_m`` seeds the iterations."""
+                x0_ecef_m: np.ndarray | None = None, iono_filter: IonoFilter | None = None) -> Solution:
+    """Single-point position of one epoch (the live path); ``x0_ecef_m`` seeds the iterations.
+
+    Pass the same ``iono_filter`` with every epoch of a receiver to carry the ionosphere states as
+    the batch solution does (without it each epoch starts the filter empty).
+    """
     options = options or SppOptions()
     if x0_ecef_m is not None:
         options = _replace_init(options, x0_ecef_m)
     series = ObsSeries.from_epochs([epoch])
-    sols, used = solve_spp(series, nav, eph, options)
+    sols, used = solve_spp(series, nav, eph, options, iono_filter=iono_filter)
     sol = sols.solution(0)
     sol.sats = epoch.sat[used].astype(np.int16)
     return sol

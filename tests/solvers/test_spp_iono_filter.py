@@ -122,3 +122,30 @@ def test_options_tie_the_filter_to_the_structure_option():
     assert opts[k.OPT_IONO_TAU_S] == 0.0 and opts[k.OPT_IONO_CURV_SIGMA] == 0.0
     opts = SppOptions(systems="GC", iono_tau_s=0.0).kernel_options()
     assert opts[k.OPT_IONO_TAU_S] == 0.0
+
+
+def test_live_path_carries_the_filter_like_the_batch(nagoya_dir):
+    # Epoch by epoch (solve_epoch, the live path) with one IonoFilter gives the batch solution;
+    # without it every epoch starts the filter empty and the positions differ.
+    from gnssaug.datasets.rinex import read_obs
+    from gnssaug.datasets.rinex.nav import read_nav
+    from gnssaug.ephemeris.store import EphStore
+    from gnssaug.solvers.spp import IonoFilter, solve_epoch, solve_spp
+
+    _, series = read_obs(nagoya_dir / "rover.obs", systems="GC")
+    nav = read_nav(nagoya_dir / "base.nav")
+    eph = EphStore(nav)
+    epochs = [series.epoch(i) for i in range(0, 120, 4)]  # 4 s apart
+    options = SppOptions(systems="GC")
+    batch, _ = solve_spp(type(series).from_epochs(epochs), nav, eph, options)
+    state = IonoFilter()
+    live, fresh = [], []
+    x0 = None
+    for epoch in epochs:
+        sol = solve_epoch(epoch, nav, eph, options, x0_ecef_m=x0, iono_filter=state)
+        live.append(sol.pos_ecef_m)
+        fresh.append(solve_epoch(epoch, nav, eph, options, x0_ecef_m=x0).pos_ecef_m)
+        x0 = sol.pos_ecef_m
+    assert state.t_gpst_ns == int(epochs[-1].t_gpst_ns)
+    np.testing.assert_allclose(np.array(live), batch.pos_ecef_m, atol=1e-3)
+    assert np.abs(np.array(fresh) - batch.pos_ecef_m).max() > 0.05
