@@ -52,9 +52,24 @@ def _gpst_text(t_gpst_ns: int) -> str:
     return t.strftime("%Y/%m/%d %H:%M:%S.") + f"{t.microsecond // 1000:03d}"
 
 
-def _sqvar(v: float) -> float:
-    """RTKLIB ``sqvar``: the signed square root of a (co)variance."""
-    return -np.sqrt(-v) if v < 0 else np.sqrt(v)
+def _sqvar(v: np.ndarray) -> np.ndarray:
+    """RTKLIB ``sqvar``: the signed square root of (co)variances (elementwise)."""
+    root = np.sqrt(np.abs(v))
+    return np.where(v < 0, -root, root)
+
+
+def _position_columns(fmt: str, pos_ecef_m: np.ndarray, cov_ecef_m2: np.ndarray):
+    """The three position columns and six signed standard deviations of every line (float64[n, 3], [n, 6])."""
+    if fmt == "llh":
+        llh = llh_from_ecef(pos_ecef_m).reshape(-1, 3)
+        rot = np.array([enu_rotation(lat, lon) for lat, lon in llh[:, :2].tolist()]).reshape(-1, 3, 3)
+        c = rot @ cov_ecef_m2 @ rot.transpose(0, 2, 1)
+        # RTKLIB outsol: sdn sde sdu sdne sdeu sdun of the ENU covariance
+        sd = _sqvar(np.stack([c[:, 1, 1], c[:, 0, 0], c[:, 2, 2], c[:, 1, 0], c[:, 0, 2], c[:, 2, 1]], -1))
+        return np.column_stack([np.degrees(llh[:, 0]), np.degrees(llh[:, 1]), llh[:, 2]]), sd
+    c = cov_ecef_m2
+    sd = _sqvar(np.stack([c[:, 0, 0], c[:, 1, 1], c[:, 2, 2], c[:, 0, 1], c[:, 1, 2], c[:, 2, 0]], -1))
+    return pos_ecef_m, sd
 
 
 def header_lines(
@@ -80,26 +95,21 @@ def header_lines(
     return lines
 
 
-def _llh_line(t_ns, pos, cov, q, ns, age, ratio) -> str:
-    llh = llh_from_ecef(pos)
-    rot = enu_rotation(llh[0], llh[1])
-    c = rot @ cov @ rot.T
-    sd = (_sqvar(c[1, 1]), _sqvar(c[0, 0]), _sqvar(c[2, 2]), _sqvar(c[1, 0]), _sqvar(c[0, 2]), _sqvar(c[2, 1]))
-    return (
-        f"{_gpst_text(t_ns)} {np.degrees(llh[0]):14.9f} {np.degrees(llh[1]):14.9f} {llh[2]:10.4f} {q:3d} {ns:3d}"
-        + "".join(f" {v:8.4f}" for v in sd)
-        + f" {age:6.2f} {ratio:6.1f}"
-    )
+#: Position column format per .pos layout (RTKLIB outsol: %14.9f degrees and %10.4f m, or %14.4f m).
+_POSITION_TEXT = {"llh": "{:14.9f} {:14.9f} {:10.4f}", "xyz": "{:14.4f} {:14.4f} {:14.4f}"}
 
 
-def _xyz_line(t_ns, pos, cov, q, ns, age, ratio) -> str:
-    sd = (_sqvar(cov[0, 0]), _sqvar(cov[1, 1]), _sqvar(cov[2, 2]), _sqvar(cov[0, 1]), _sqvar(cov[1, 2]),
-          _sqvar(cov[2, 0]))
-    return (
-        f"{_gpst_text(t_ns)} {pos[0]:14.4f} {pos[1]:14.4f} {pos[2]:14.4f} {q:3d} {ns:3d}"
-        + "".join(f" {v:8.4f}" for v in sd)
-        + f" {age:6.2f} {ratio:6.1f}"
-    )
+def _solution_lines(fmt: str, sols: SolutionSeries, rows: np.ndarray) -> list[str]:
+    """The solution lines of ``rows`` (positions and deviations computed for all rows at once)."""
+    if rows.size == 0:
+        return []
+    pos, sd = _position_columns(fmt, sols.pos_ecef_m[rows], sols.cov_ecef_m2[rows])
+    line = "{} " + _POSITION_TEXT[fmt] + " {:3d} {:3d}" + " {:8.4f}" * 6 + " {:6.2f} {:6.1f}"
+    q = [SolStatus(int(s)).pos_q for s in sols.status[rows]]
+    return [line.format(_gpst_text(t), *p, qi, ns, *d, age, ratio)
+            for t, p, qi, ns, d, age, ratio in zip(sols.t_gpst_ns[rows].tolist(), pos.tolist(), q,
+                                                    sols.n_sat[rows].tolist(), sd.tolist(),
+                                                    sols.age_s[rows].tolist(), sols.ratio[rows].tolist(), strict=True)]
 
 
 def _nmea_checksum(body: str) -> str:
@@ -161,11 +171,7 @@ def write_pos(
         t0 = int(sols.t_gpst_ns[0]) if len(sols) else None
         t1 = int(sols.t_gpst_ns[-1]) if len(sols) else None
         out += header_lines(fmt, inputs, t0, t1, options or {})
-        line = _llh_line if fmt == "llh" else _xyz_line
-        for i in ok:
-            q = SolStatus(int(sols.status[i])).pos_q
-            out.append(line(sols.t_gpst_ns[i], sols.pos_ecef_m[i], sols.cov_ecef_m2[i], q, int(sols.n_sat[i]),
-                            float(sols.age_s[i]), float(sols.ratio[i])))
+        out += _solution_lines(fmt, sols, ok)
     else:
         for i in ok:
             out.append(gga_sentence(int(sols.t_gpst_ns[i]), sols.pos_ecef_m[i], SolStatus(int(sols.status[i])),
