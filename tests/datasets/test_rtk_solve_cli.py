@@ -53,3 +53,20 @@ def test_issue_syntax_rover_base_nav_with_negative_ecef_base(nagoya_dir, tmp_pat
     pos = read_pos(out)
     assert len(pos) == 301 and np.all(pos.q == 1)
     assert any(line.startswith("% ref pos   :   35.134707705") for line in pos.header)
+
+
+def test_iono_est_estimates_the_ionosphere(nagoya_dir, tmp_path):
+    # 1 m baseline: the states' prior is micrometres, so the solution is the short-baseline one.
+    out_est, out_off = tmp_path / "est.pos", tmp_path / "off.pos"
+    assert _solve(nagoya_dir, out_est, "--mode", "rtk", "--base-llh", BASE_LLH, "--iono", "est") == 0
+    assert _solve(nagoya_dir, out_off, "--mode", "rtk", "--base-llh", BASE_LLH, "--iono", "none") == 0
+    est, off = read_pos(out_est), read_pos(out_off)
+    assert "% ionos opt : Estimate STEC" in est.header
+    assert any(line.startswith("% ionos opt : Weighted fixed solution") for line in off.header)
+    assert np.all(est.q == 1)
+    np.testing.assert_allclose(est.pos_ecef_m, off.pos_ecef_m, atol=1e-4)
+
+
+def test_iono_if_is_a_usage_error_in_rtk(nagoya_dir, tmp_path, capsys):
+    assert _solve(nagoya_dir, tmp_path / "if.pos", "--mode", "rtk", "--iono", "if") == 2
+    assert "--iono if" in capsys.readouterr().err
