@@ -31,11 +31,17 @@ path and their wake-ups), which on a real network runs on each rover's own host:
 that is most of the caster core's time. With ``--pin`` and root rights the run is repeated with loopback
 receive packet steering (RPS, ``/sys/class/net/lo/queues/rx-0/rps_cpus``) set to the clients' CPU, so the
 caster core carries its sends (plus one inter-processor interrupt per send, which a network card does not
-need); the setting is restored afterwards. RPS cannot tell flows apart on loopback (receive flow steering
-hashes both directions of a connection alike), so the station uploads are received on the clients' CPU
-too in that run. The station sources (remote hosts in service) run on the clients' CPU in pinned runs.
-Both runs are printed; the kernel receive time stamp is taken as the packet enters the loopback receive
-queue in both, so latency means the same thing in each.
+need), with the clients' CPU's receive backlog (``netdev_max_backlog``, default 1,000 packets) raised to
+twice the clients: a burst to thousands of clients overflows the default, and each dropped packet costs
+its client a TCP retransmission timeout (>= 200 ms); the settings are restored afterwards. Every run
+prints the system's backlog drops, retransmitted segments and retransmission timeouts in its window.
+RPS cannot tell flows apart on loopback (receive flow steering hashes both directions of a connection
+alike), so the station uploads are received on the clients' CPU too in that run. The station sources
+(remote hosts in service) run on the clients' CPU in pinned runs.
+Both runs are printed. The kernel receive time stamp is the time the data reaches the client's socket in
+both: on plain loopback the packet is stamped as it is queued and delivered at once on the same CPU, in the
+caster's ``send``; with RPS it is delivered later on the clients' CPU, so that run stamps it there
+(``netdev_tstamp_prequeue`` 0, restored afterwards).
 
 Usage: ``python benchmarks/caster_load.py [--clients 10000] [--stations 5] [--seconds 20] [--rounds 4] [--pin]
 [--no-rps]``.
@@ -360,6 +366,23 @@ def _wait_port(port: int, timeout_s: float = 60.0) -> None:
     raise RuntimeError(f"port {port} did not open")
 
 
+def _net_counters() -> dict[str, int]:
+    """System-wide packet losses on the receive path: packets dropped because a CPU's receive backlog
+    was full (``/proc/net/softnet_stat``, second column), TCP segments retransmitted and retransmission
+    timeouts (``/proc/net/snmp``, ``/proc/net/netstat``). A drop costs its client a retransmission
+    timeout (200 ms at least): a latency tail that is not the caster's."""
+    out = {"backlog_drops": 0, "retrans_segs": 0, "rto_timeouts": 0}
+    with contextlib.suppress(OSError, ValueError):
+        out["backlog_drops"] = sum(int(line.split()[1], 16) for line in
+                                   Path("/proc/net/softnet_stat").read_text().splitlines())
+    for path, table, field, key in (("/proc/net/snmp", "Tcp:", "RetransSegs", "retrans_segs"),
+                                    ("/proc/net/netstat", "TcpExt:", "TCPTimeouts", "rto_timeouts")):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            rows = [ln.split() for ln in Path(path).read_text().splitlines() if ln.startswith(table)]
+            out[key] = int(rows[1][rows[0].index(field)])
+    return out
+
+
 def _proc_run_delay_s(pid: int) -> float:
     """Time ``pid`` spent runnable but waiting for a CPU (``/proc/PID/schedstat``, second field)."""
     try:
@@ -397,12 +420,14 @@ def _load(port, source_socks, mounts, epoch, args, n_clients, silent_share, seco
     ramp_s = time.monotonic() - t_ramp
     time.sleep(2.0)
     t_start_ns = time.time_ns()
+    net0 = _net_counters()
     if pid:
         cpu0, wait0, wall0 = _proc_cpu_s(pid), _proc_run_delay_s(pid), time.monotonic()
     time.sleep(seconds)
     if pid:
         cpu1, wait1, wall1, rss1 = _proc_cpu_s(pid), _proc_run_delay_s(pid), time.monotonic(), _proc_rss_mb(pid)
     t_stop_ns = time.time_ns()
+    net1 = _net_counters()
     time.sleep(3.0)  # late deliveries still count, with their latency
     stop_cli.set()
     results = [out_q.get(timeout=120) for _ in procs]
@@ -412,7 +437,7 @@ def _load(port, source_socks, mounts, epoch, args, n_clients, silent_share, seco
     src.join(5)
     out = {"clients": n_clients, "connected": connected_n, "ramp_s": ramp_s, "sent": dict(sent),
            "t_start_ns": t_start_ns, "t_stop_ns": t_stop_ns, "readers": [c for r in results for c in r["readers"]],
-           "silent": sum(r["silent"] for r in results)}
+           "silent": sum(r["silent"] for r in results), "net": {k: net1[k] - net0[k] for k in net0}}
     for key in ("refused", "connect_errors", "no_kernel_time", "dropped"):
         out[key] = sum(r[key] for r in results)
     if pid:
@@ -461,7 +486,7 @@ def _summarize(raw: dict, rounds: int, trace: dict | None = None) -> dict:
         per_client.append((station, n))
     expected = max(per_station.values()) if per_station else 0
     out = {k: raw[k] for k in ("clients", "connected", "ramp_s", "silent", "refused", "connect_errors",
-                               "no_kernel_time")}
+                               "no_kernel_time", "net")}
     out.update(readers=len(per_client), served=sum(1 for _, n in per_client if n > 0),
                starved=sum(1 for k, n in per_client if n < 0.9 * per_station.get(k, expected)),
                expected=expected, samples=len(lat_kernel),
@@ -577,6 +602,11 @@ def bench_str2str(args, epoch) -> dict | None:
 
 
 RPS_LO = Path("/sys/class/net/lo/queues/rx-0/rps_cpus")
+#: 1: packets are time stamped as they are queued for receive processing; 0: when the receiving CPU
+#: processes them, just before TCP puts the data in the socket (Documentation/admin-guide/sysctl/net.rst).
+TSTAMP_PREQUEUE = Path("/proc/sys/net/core/netdev_tstamp_prequeue")
+#: Packets a CPU's receive backlog holds; beyond it they are dropped (and TCP retransmits after >= 200 ms).
+MAX_BACKLOG = Path("/proc/sys/net/core/netdev_max_backlog")
 
 
 def _can_steer_rx() -> bool:
@@ -584,17 +614,32 @@ def _can_steer_rx() -> bool:
 
 
 @contextlib.contextmanager
-def _rx_on_cpu(cpu: int | None):
-    """Loopback receive processing on ``cpu`` (RPS) for the duration; None leaves the system as it is."""
+def _rx_on_cpu(cpu: int | None, backlog: int = 0):
+    """Loopback receive processing on ``cpu`` (RPS) for the duration; None leaves the system as it is.
+
+    With RPS the packet is queued on the sending CPU and reaches the client's socket later, on ``cpu``;
+    receive time stamps are then taken at that processing (``netdev_tstamp_prequeue`` 0), not at the
+    queueing, so the kernel receipt stays the time the bytes reach the client's socket. The clients'
+    CPU's receive backlog is raised to at least ``backlog`` packets: the default 1,000 overflows in a
+    burst to thousands of clients (a queue a real network's receivers do not share), and every drop
+    costs a retransmission timeout. All settings are restored afterwards.
+    """
     if cpu is None:
         yield
         return
     old = RPS_LO.read_text().strip()
+    saved = {p: p.read_text().strip() for p in (TSTAMP_PREQUEUE, MAX_BACKLOG) if p.exists()}
     RPS_LO.write_text(f"{1 << cpu:x}\n")
     try:
+        if TSTAMP_PREQUEUE in saved:
+            TSTAMP_PREQUEUE.write_text("0\n")
+        if MAX_BACKLOG in saved and int(saved[MAX_BACKLOG]) < backlog:
+            MAX_BACKLOG.write_text(f"{backlog}\n")
         yield
     finally:
         RPS_LO.write_text(old + "\n")
+        for path, value in saved.items():
+            path.write_text(value + "\n")
 
 
 def _floor_reader(port: int, n: int, cpu: int | None, ready, stop) -> None:
@@ -690,6 +735,10 @@ def _print_run(title: str, args, epoch: bytes, r: dict, floor_us: tuple[float, f
           f"ms, p99 {r['lag_p99_ms']:.1f} ms; arrival -> harness read: median {r['read_median_ms']:.1f}, p99 "
           f"{r['read_p99_ms']:.1f} ms; reads without a kernel time stamp: {r['no_kernel_time']}; arrival bracketed "
           f"within {r['bracket_max_us']:.0f} us")
+    net = r["net"]
+    print(f"  receive-path losses in the window (system-wide): {net['backlog_drops']} packets dropped at a full CPU "
+          f"receive backlog, {net['retrans_segs']} TCP segments retransmitted, {net['rto_timeouts']} retransmission "
+          f"timeouts")
     if "burst" in r:
         _print_burst(r["burst"])
     print(f"  ramp: {r['connected']} connections answered in {r['ramp_s']:.1f} s; window {args.seconds:.0f} s with "
@@ -742,16 +791,20 @@ def main(argv=None) -> int:
         table = collections.defaultdict(list)
         for _ in range(args.repeats):
             for variant in variants:
-                with _rx_on_cpu(rx_cpu):
+                with _rx_on_cpu(rx_cpu, backlog=2 * args.clients):
                     r = bench_gnssaug(args, epoch, variant)
                     floor_us = bench_send_floor(cpus=(0, 1 % os.cpu_count()) if args.pin else None)
                 _print_run(f"{title} [{variant}: {VARIANTS[variant]}]", args, epoch, r, floor_us)
                 table[variant].append(r)
         if len(table) > 1 or args.repeats > 1:
-            print(f"summary, {title}: delivery latency median/p99 ms per run (alternating runs of one invocation)")
+            print(f"summary, {title}: per run (alternating runs of one invocation), median/p99 ms of delivery "
+                  "latency | of the caster's writes; caster time between fan-outs per burst (median ms); caster "
+                  "waiting for a CPU; backlog drops")
             for variant, rs in table.items():
-                print(f"  {variant:8s} " + "; ".join(f"{x['median_ms']:.0f}/{x['p99_ms']:.0f} (CPU wait "
-                                                     f"{100 * x['run_wait_share']:.0f} %)" for x in rs))
+                print(f"  {variant:8s} " + "; ".join(
+                    f"{x['median_ms']:.0f}/{x['p99_ms']:.0f} | {x['burst']['write_median_ms']:.0f}/"
+                    f"{x['burst']['write_p99_ms']:.0f}, {x['burst']['between'][0]:.1f} ms, "
+                    f"{100 * x['run_wait_share']:.0f} %, {x['net']['backlog_drops']}" for x in rs))
     peer = bench_str2str(args, epoch)
     if peer is not None:
         print(f"RTKLIB str2str caster (ntripc) on the same stream: {peer['served']}/{peer['offered']} clients served; "
