@@ -764,6 +764,10 @@ def main(argv=None) -> int:
     ap.add_argument("--rounds", type=int, default=4, help="groups of consecutive seconds the spread is reported over")
     ap.add_argument("--pin", action="store_true", help="caster on CPU 0, clients on CPU 1 (an idle machine)")
     ap.add_argument("--no-rps", action="store_true", help="skip the run with loopback receive steering")
+    ap.add_argument("--rps-backlog", type=int, default=None,
+                    help="receive backlog (packets) of the clients' CPU in the RPS run (default: twice the clients; "
+                         "0 keeps the system's)")
+    ap.add_argument("--no-plain", action="store_true", help="skip the plain loopback run")
     ap.add_argument("--compare", action="store_true",
                     help="also run the caster without this session's latency changes, alternating (" +
                     "; ".join(f"{k}: {v}" for k, v in VARIANTS.items()) + ")")
@@ -781,17 +785,18 @@ def main(argv=None) -> int:
         print(f"fd limit {hard} is below {args.clients} clients; lowering the count", file=sys.stderr)
         args.clients = hard - 200
     epoch = _epoch_frames()
-    runs = [("plain loopback: the caster core also runs the clients' TCP receive path", None)]
+    runs = [] if args.no_plain else [("plain loopback: the caster core also runs the clients' TCP receive path", None)]
     if args.pin and _can_steer_rx() and not args.no_rps:
         runs.append(("loopback receive path on the clients' CPU (RPS): the caster core sends", 1 % os.cpu_count()))
     if args.pin:
         os.sched_setaffinity(0, {1 % os.cpu_count()})  # the station sources are remote hosts in service
     variants = list(VARIANTS) if args.compare else ["service"]
+    r = {"served": 0}
     for title, rx_cpu in runs:
         table = collections.defaultdict(list)
         for _ in range(args.repeats):
             for variant in variants:
-                with _rx_on_cpu(rx_cpu, backlog=2 * args.clients):
+                with _rx_on_cpu(rx_cpu, backlog=2 * args.clients if args.rps_backlog is None else args.rps_backlog):
                     r = bench_gnssaug(args, epoch, variant)
                     floor_us = bench_send_floor(cpus=(0, 1 % os.cpu_count()) if args.pin else None)
                 _print_run(f"{title} [{variant}: {VARIANTS[variant]}]", args, epoch, r, floor_us)
