@@ -94,7 +94,7 @@ class RtkOptions:
     max_failure_rate : float or None
         Optional bound on the bootstrapped failure rate of the fixed set.
     partial_ar : bool
-        Drop unreliable satellites until validation passes.
+        Drop unreliable satellites until validation passes (at most half of them, or 8).
     ar_elmask_deg : float
         Satellites below this elevation are not fixed (their floats still help).
     min_lock_epochs : int
@@ -706,8 +706,11 @@ class RtkEngine:
         amb_i = amb[rows, fs]
         amb_j = amb[ref, fs]
         key = self._drop_order(sat[rows], fs, el[rows])
+        # Partial fixing may drop up to half of the candidate satellites (at least 8): with 30-40
+        # satellites over tens of km, the weakest eight (low, new) are often not enough.
+        max_drops = max(8, np.unique(rows).shape[0] // 2)
         res = ambiguity.resolve(self.x, self.p, amb_i, amb_j, key, rows.astype(np.int64), o.ratio_threshold,
-                                o.max_failure_rate, o.partial_ar, transforms=self._transforms)
+                                o.max_failure_rate, o.partial_ar, max_drops=max_drops, transforms=self._transforms)
         sol.ratio = res.ratio
         if not res.fixed:
             return
