@@ -44,7 +44,9 @@ caster's ``send``; with RPS it is delivered later on the clients' CPU, so that r
 (``netdev_tstamp_prequeue`` 0, restored afterwards).
 
 Usage: ``python benchmarks/caster_load.py [--clients 10000] [--stations 5] [--seconds 20] [--rounds 4] [--pin]
-[--no-rps]``.
+[--no-rps] [--no-plain] [--rps-backlog N] [--compare] [--repeats 2]``. ``--compare`` alternates the caster as
+shipped with the caster without this latency work (decoding right after each relay, CPython's collector
+defaults), ``--repeats`` times each, on the same machine state, and prints a summary per variant.
 Everything stays on 127.0.0.1 and stops after a bounded time.
 """
 
