@@ -33,7 +33,7 @@ def add_arguments(parser) -> None:
 
 #: ``--iono`` choice -> :attr:`gnssaug.solvers.rtk.RtkOptions.iono` in the differential modes. A
 #: broadcast model is the same at both receivers and cancels in the differences, so ``broadcast``
-#: (the default of ``solve``) leaves the choice to the engine's default (estimate beyond a few km).
+#: (the default of ``solve``) leaves the choice to the engine's default (estimate beyond 6 km).
 RTK_IONO = {"broadcast": None, "none": "off", "est": "est", "auto": "auto"}
 
 
@@ -47,7 +47,7 @@ def _extend_iono_choices(parser) -> None:
     if action.choices is not None:
         action.choices = (*action.choices, *(c for c in extra if c not in action.choices))
     action.help = (f"{action.help or ''}; rtk/static: est estimates a single-difference slant ionosphere per "
-                   "satellite (long baselines), auto does beyond a few km (the default there), none never")
+                   "satellite (long baselines), auto does beyond 6 km (the default there), none never")
 
 
 def base_position(args, base_header) -> np.ndarray:

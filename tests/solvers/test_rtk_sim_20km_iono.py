@@ -65,7 +65,7 @@ def test_ionosphere_states_fix_a_20km_baseline(sim_20km):
 
 @pytest.mark.slow
 def test_auto_estimates_the_ionosphere_at_20km(sim_20km):
-    # The default (iono="auto") switches the states on beyond 2 km: same solutions as "est".
+    # The default (iono="auto") switches the states on beyond 6 km: same solutions as "est".
     rover, base, eph, base_pos, _ = sim_20km
     first = ObsSeries.from_epochs([rover.epoch(k) for k in range(60)])
     est = solve_rtk(first, base, eph, base_pos, RtkOptions(systems="GEC", iono="est"))
