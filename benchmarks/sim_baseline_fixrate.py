@@ -15,8 +15,9 @@ Simulates a base at WUHN's position and rover stations 5-70 km to the north-east
    vertically) of each.
 
 With ``--rovers``, each built-in rover (tractor, crane, airport) is also solved against a base 2-3 km
-from its working area (RTKLIB kinematic with receiver dynamics), and its fix rate and errors against
-the truth trajectory are printed: the rovers' obstructions and multipath should show.
+from its working area (RTKLIB kinematic with receiver dynamics, and gnssaug with its defaults, both
+GPS+BDS), and the fix rates and errors against the truth trajectory are printed: the rovers'
+obstructions and multipath should show.
 
 Run: ``.venv/bin/python benchmarks/sim_baseline_fixrate.py [--duration 1200] [--seed 1] [--distances 5,20,50]``
 """
@@ -134,10 +135,32 @@ def simulate_pairs(folder, distances_km, duration_s, seed, start=DEFAULT_START):
     return layout, sim.config.n_epochs
 
 
+def _ours_on_rover(folder, name, base_ecef_m, n_epochs: int, truth: dict) -> dict:
+    """gnssaug (GPS+BDS like the RTKLIB run, default options) on a rover against the truth file."""
+    from gnssaug.datasets.rinex import read_obs
+    from gnssaug.datasets.rinex.nav import read_nav
+    from gnssaug.ephemeris.store import EphStore
+    from gnssaug.solvers.rtk import RtkOptions, solve_rtk
+    from gnssaug.solvers.types import SolStatus
+
+    _, base = read_obs(f"{folder}/BASE.obs", systems="GC")
+    _, rover = read_obs(f"{folder}/{name}.obs", systems="GC")
+    sols = solve_rtk(rover, base, EphStore(read_nav(f"{folder}/nav.rnx")), base_ecef_m, RtkOptions(systems="GC"))
+    ref = np.array([truth.get(int(round(t / 1e9)) * 1_000_000_000, np.full(3, np.nan)) for t in sols.t_gpst_ns])
+    err = np.linalg.norm(sols.pos_ecef_m - ref, axis=1)
+    fixed = (sols.status == SolStatus.FIX) & np.isfinite(err)
+    flt = (sols.status == SolStatus.FLOAT) & np.isfinite(err)
+    return {
+        "fix_rate": float(fixed.sum() / max(n_epochs, 1)),
+        "fixed_err95_m": float(np.percentile(err[fixed], 95)) if fixed.any() else float("nan"),
+        "float_err50_m": float(np.median(err[flt])) if flt.any() else float("nan"),
+    }
+
+
 def rover_table(duration_s, seed, start=DEFAULT_START) -> None:
-    """Solve each built-in rover against a base near its working area and print the statistics."""
+    """Solve each built-in rover against a base near its working area (RTKLIB and gnssaug), print both."""
     nav_path = shared_data_file(*DEFAULT_NAV)
-    print(f"{'rover':>9} {'fix rate':>9} {'fixed err95':>12} {'float err50':>12}")
+    print(f"{'rover':>9} {'engine':>9} {'fix rate':>9} {'fixed err95':>12} {'float err50':>12}")
     for name, llh in ROVER_BASES_LLH.items():
         layout = Layout(("BASE",), ecef_from_llh_deg(*llh)[None, :])
         sim = build_simulator(layout, [name], nav_path, start_gpst_ns=parse_time_arg(start), duration_s=duration_s,
@@ -145,9 +168,12 @@ def rover_table(duration_s, seed, start=DEFAULT_START) -> None:
         with tempfile.TemporaryDirectory(prefix="gnssaug-rover-") as tmp:
             write_outputs(sim, tmp, layout, nav_path)
             run_rnx2rtkp(tmp, name, base_ecef_m=layout.pos_ecef_m[0], dynamics=True)
-            st = rover_statistics(f"{tmp}/{name}.pos", read_truth_csv(f"{tmp}/{name}.truth.csv"), sim.config.n_epochs)
-        print(f"{name:>9} {100 * st['fix_rate']:8.1f}% {100 * st['fixed_err95_m']:9.1f} cm "
-              f"{100 * st['float_err50_m']:9.1f} cm")
+            truth = read_truth_csv(f"{tmp}/{name}.truth.csv")
+            rows = [("rnx2rtkp", rover_statistics(f"{tmp}/{name}.pos", truth, sim.config.n_epochs)),
+                    ("gnssaug", _ours_on_rover(tmp, name, layout.pos_ecef_m[0], sim.config.n_epochs, truth))]
+        for label, st in rows:
+            print(f"{name:>9} {label:>9} {100 * st['fix_rate']:8.1f}% {100 * st['fixed_err95_m']:9.1f} cm "
+                  f"{100 * st['float_err50_m']:9.1f} cm")
 
 
 def main(argv=None) -> int:
