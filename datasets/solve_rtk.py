@@ -28,6 +28,10 @@ def add_arguments(parser) -> None:
     g.add_argument("--max-failure-rate", type=float, default=None,
                    help="also require the bootstrapped failure rate below this (e.g. 0.001)")
     g.add_argument("--combined", action="store_true", help="forward-backward combined solution (post-processing)")
+    g.add_argument("--code-phase-ratio", type=float, default=100.0,
+                   help="code to phase standard deviation ratio (RTKLIB stats-eratio1; default 100); larger "
+                        "under strong, slowly varying code multipath, which the ionosphere states otherwise "
+                        "pass on to the phases")
     _extend_iono_choices(parser)
 
 
@@ -92,6 +96,7 @@ def rtk_options_from_args(args, mode: str):
         ratio_threshold=args.ratio,
         max_failure_rate=args.max_failure_rate,
         iono=iono,
+        code_phase_ratio=args.code_phase_ratio,
     ).validated()
 
 

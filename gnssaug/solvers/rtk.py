@@ -195,6 +195,8 @@ class RtkOptions:
         bad = [c for c in self.systems if c not in RTK_SYSTEMS]
         if bad or not self.systems:
             raise InvalidInputError(f"systems must be letters of {RTK_SYSTEMS!r}, got {self.systems!r}")
+        if not self.code_phase_ratio > 0.0:
+            raise InvalidInputError(f"code_phase_ratio must be positive, got {self.code_phase_ratio}")
         if self.iono not in IONO_MODES:
             raise InvalidInputError(f"iono must be one of {IONO_MODES}, got {self.iono!r}")
         if self.iono == "est" and not (self.iono_std_m_per_10km > 0.0 and self.iono_noise_m_per_10km >= 0.0):

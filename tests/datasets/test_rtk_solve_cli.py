@@ -70,3 +70,8 @@ def test_iono_est_estimates_the_ionosphere(nagoya_dir, tmp_path):
 def test_iono_if_is_a_usage_error_in_rtk(nagoya_dir, tmp_path, capsys):
     assert _solve(nagoya_dir, tmp_path / "if.pos", "--mode", "rtk", "--iono", "if") == 2
     assert "--iono if" in capsys.readouterr().err
+
+
+def test_code_phase_ratio_must_be_positive(nagoya_dir, tmp_path, capsys):
+    assert _solve(nagoya_dir, tmp_path / "r.pos", "--mode", "rtk", "--code-phase-ratio", "0") == 2
+    assert "code_phase_ratio" in capsys.readouterr().err
