@@ -101,6 +101,8 @@ def spp_options_from_args(args, header):
     """:class:`SppOptions` of the command-line arguments."""
     from gnssaug.solvers.spp import SppOptions
 
+    if args.iono not in _IONO_TEXT:
+        raise UsageError(f"--iono {args.iono} is for --mode rtk/static; spp takes {', '.join(_IONO_TEXT)}")
     init = getattr(header, "approx_pos_ecef_m", None)
     return SppOptions(
         systems=args.systems,
@@ -190,7 +192,7 @@ def run_solve(args) -> int:
     options = {
         "pos mode": MODE_TEXT.get(args.mode, args.mode),
         "elev mask": f"{args.elmask:.1f} deg",
-        "ionos opt": _IONO_TEXT[args.iono],
+        "ionos opt": _IONO_TEXT.get(args.iono, args.iono),  # the differential modes put their own text
         "tropo opt": "Saastamoinen",
         "ephemeris": "Broadcast",
         "navi sys": " ".join(_SYSTEM_TEXT.get(c, c) for c in args.systems),
@@ -241,8 +243,11 @@ def register(subparsers) -> None:
     p.add_argument("--systems", default="GREJC", help="systems to use, RINEX letters (default GREJC)")
     p.add_argument("--elmask", type=float, default=15.0, help="elevation mask [deg] (default 15)")
     p.add_argument("--format", choices=("llh", "xyz", "nmea"), default="llh", help="output format (default llh)")
-    p.add_argument("--iono", choices=("broadcast", "if", "none"), default="broadcast",
-                   help="ionosphere: broadcast Klobuchar (GPS/BDS) or dual-frequency iono-free (default broadcast)")
+    p.add_argument("--iono", choices=("broadcast", "if", "none", "est", "auto"), default="broadcast",
+                   help="ionosphere. spp: broadcast Klobuchar (GPS/BDS), if (dual-frequency iono-free) or none; "
+                        "rtk/static: est estimates a single-difference slant ionosphere per satellite (long "
+                        "baselines), auto does beyond 6 km (what broadcast means there), none never "
+                        "(default broadcast)")
     p.add_argument("--klobuchar", choices=("per-system", "gps", "bds"), default="per-system",
                    help="which broadcast Klobuchar model serves which satellites (default per-system)")
     p.add_argument("--cn0-weight", action="store_true", help="weight by C/N0 as well as elevation")

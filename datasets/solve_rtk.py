@@ -32,26 +32,12 @@ def add_arguments(parser) -> None:
                    help="code to phase standard deviation ratio (RTKLIB stats-eratio1; default 100); larger "
                         "under strong, slowly varying code multipath, which the ionosphere states otherwise "
                         "pass on to the phases")
-    _extend_iono_choices(parser)
 
 
 #: ``--iono`` choice -> :attr:`gnssaug.solvers.rtk.RtkOptions.iono` in the differential modes. A
 #: broadcast model is the same at both receivers and cancels in the differences, so ``broadcast``
 #: (the default of ``solve``) leaves the choice to the engine's default (estimate beyond 6 km).
 RTK_IONO = {"broadcast": None, "none": "off", "est": "est", "auto": "auto"}
-
-
-def _extend_iono_choices(parser) -> None:
-    """Let ``solve``'s ``--iono`` (defined for spp) also take ``est`` and ``auto`` for rtk/static."""
-    action = parser._option_string_actions.get("--iono")  # argparse has no public accessor
-    extra = ("est", "auto")
-    if action is None:
-        parser.add_argument("--iono", choices=("broadcast", "none", *extra), default="broadcast")
-        return
-    if action.choices is not None:
-        action.choices = (*action.choices, *(c for c in extra if c not in action.choices))
-    action.help = (f"{action.help or ''}; rtk/static: est estimates a single-difference slant ionosphere per "
-                   "satellite (long baselines), auto does beyond 6 km (the default there), none never")
 
 
 def base_position(args, base_header) -> np.ndarray:
@@ -107,9 +93,6 @@ def _run(args, inputs, mode: str):
     if not args.base:
         raise UsageError(f"--mode {mode} needs the base observation file: --base BASE_OBS")
     options = rtk_options_from_args(args, mode)
-    if args.iono not in ("broadcast", "if", "none"):
-        # solve's own .pos header table knows only the spp choices; ours ("ionos opt") replaces it.
-        args.iono = "none"
     base_header, base = read_obs(args.base, systems=options.systems)
     base_pos = base_position(args, base_header)
     inputs.paths.append(args.base)
