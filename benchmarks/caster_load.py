@@ -299,6 +299,7 @@ class _Trace:
 VARIANTS = {
     "service": "the caster as shipped",
     "before": "decoding right after each relay, CPython's default collector (no freezing)",
+    "inline": "decoding right after each relay, the collector policy as shipped",
 }
 
 
@@ -326,8 +327,9 @@ def _caster_child(data_dir: str, port: int, http_port: int, trace_path: str, var
         await runner.setup()
         await web.TCPSite(runner, settings.http_host, settings.http_port).start()
         app[HUB].tracer = trace.on_publish
-        if variant == "before":
+        if variant in ("before", "inline"):
             app[CASTER].decode_after_relays = False
+        if variant == "before":
             app[CASTER].collector.enabled = False
         gc.callbacks.append(trace.on_gc)
         stop = asyncio.Event()
@@ -779,6 +781,7 @@ def main(argv=None) -> int:
                     help="also run the caster without this session's latency changes, alternating (" +
                     "; ".join(f"{k}: {v}" for k, v in VARIANTS.items()) + ")")
     ap.add_argument("--repeats", type=int, default=1, help="runs of each variant (alternating)")
+    ap.add_argument("--variants", default=None, help="comma-separated variants to compare (default: service,before)")
     ap.add_argument("--caster-child", nargs=5, metavar=("DIR", "PORT", "HTTP", "TRACE", "VARIANT"),
                     help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -797,7 +800,7 @@ def main(argv=None) -> int:
         runs.append(("loopback receive path on the clients' CPU (RPS): the caster core sends", 1 % os.cpu_count()))
     if args.pin:
         os.sched_setaffinity(0, {1 % os.cpu_count()})  # the station sources are remote hosts in service
-    variants = list(VARIANTS) if args.compare else ["service"]
+    variants = (args.variants.split(",") if args.variants else list(VARIANTS)[:2]) if args.compare else ["service"]
     r = {"served": 0}
     for title, rx_cpu in runs:
         table = collections.defaultdict(list)
