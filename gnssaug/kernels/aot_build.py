@@ -36,8 +36,25 @@ def _entry_arg(ty):
     return None
 
 
+def _any_layout(sig: tuple, return_type):
+    """``sig`` with every contiguous array taking any strides, or None if nothing changes.
+
+    A caller that passes a strided view (a slice of a larger array) where the workload passed a
+    contiguous one would otherwise leave the compiled entries; the strided variant serves it,
+    at the cost of strided indexing, after the contiguous entry is tried first. Only for kernels
+    returning no array, whose return type is then the same.
+    """
+    from numba import types
+
+    if any(isinstance(t, types.Array) for t in getattr(return_type, "types", (return_type,))):
+        return None
+    loose = tuple(t.copy(layout="A") if isinstance(t, types.Array) and t.layout != "A" else t for t in sig)
+    return loose if loose != tuple(sig) else None
+
+
 def called_kernels():
-    """``(table key, dispatcher, signature, argument table)`` of every signature compiled so far."""
+    """``(table key, signature, return type, argument table, python function)`` of every compiled signature,
+    followed by its any-layout variant (:func:`_any_layout`)."""
     from numba.core.registry import CPUDispatcher
 
     for mod_name, module in sorted(sys.modules.items()):
@@ -45,10 +62,13 @@ def called_kernels():
             continue
         for name, obj in sorted(vars(module).items()):
             if isinstance(obj, CPUDispatcher) and obj.py_func.__module__ == mod_name and not name.startswith("_"):
+                key = f"{mod_name.rsplit('.', 1)[-1]}.{name}"
                 for sig in obj.signatures:
-                    args = [_entry_arg(t) for t in sig]
-                    if all(a is not None for a in args):
-                        yield f"{mod_name.rsplit('.', 1)[-1]}.{name}", obj, sig, args
+                    ret = obj.overloads[sig].signature.return_type
+                    for variant in (tuple(sig), _any_layout(sig, ret)):
+                        args = [_entry_arg(t) for t in variant] if variant is not None else [None]
+                        if all(a is not None for a in args):
+                            yield key, variant, ret, args, obj.py_func
 
 
 def compile_called_kernels(out_dir: Path, log=print) -> dict:
@@ -73,9 +93,9 @@ def compile_called_kernels(out_dir: Path, log=print) -> dict:
     cc.output_dir = str(out_dir)
     cc.target_cpu = "host"  # built where it runs (make install), as the JIT compiles
     kernels: dict = {}
-    for key, dispatcher, sig, args in called_kernels():
+    for key, sig, ret, args, py_func in called_kernels():
         export = f"{key.replace('.', '__')}__{len(kernels.get(key, []))}"
-        cc.export(export, dispatcher.overloads[sig].signature.return_type(*sig))(dispatcher.py_func)
+        cc.export(export, ret(*sig))(py_func)
         kernels.setdefault(key, []).append({"export": export, "args": args})
         log(f"  compile: {key} ({len(args)} arguments)")
     with warnings.catch_warnings():

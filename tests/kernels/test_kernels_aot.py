@@ -128,3 +128,18 @@ def test_the_built_module_solves_without_numba_and_gives_the_jit_answer(nagoya_d
     assert _solve(nagoya_dir, jit, GNSSAUG_KERNELS="jit") == ["0", "jit", "True"]
     assert len(_solutions(aot)) == 301
     assert _solutions(aot) == _solutions(jit)
+
+
+def test_each_signature_also_gets_a_variant_for_strided_views():
+    from numba import types
+
+    from gnssaug.kernels.aot_build import _any_layout
+
+    c2 = types.Array(types.float64, 2, "C")
+    loose = _any_layout((c2, types.int64), types.none)
+    assert loose == (types.Array(types.float64, 2, "A"), types.int64)
+    assert _any_layout(loose, types.none) is None  # nothing left to loosen
+    assert _any_layout((c2,), c2) is None  # an array result could change layout with the arguments'
+    strided = np.zeros((4, 6))[:, ::2]
+    assert not kernels._matches(_specs(F8_2D_C), (strided,))
+    assert kernels._matches(_specs(["array", "<f8", 2, "A", False]), (strided,))
