@@ -40,7 +40,7 @@ from gnssaug.gnss import (
 from gnssaug.kernels.dd import ROW_CODE, ROW_PHASE, add_iono_dd, form_dd, sd_geometry, select_references
 from gnssaug.kernels.kalman import ekf_update, whiten_blocks
 from gnssaug.kernels.slips import ambiguity_time_update
-from gnssaug.obs import LLI_SLIP, ObsEpoch
+from gnssaug.obs import LLI_HALF_CYCLE, LLI_SLIP, ObsEpoch
 from gnssaug.solvers import ambiguity
 from gnssaug.solvers.types import SolStatus, Solution
 
@@ -270,6 +270,8 @@ class RtkEngine:
         self._mw_n = np.zeros(N_SAT)
         self._prev_cp = np.full((2, N_SAT, nf), np.nan)
         self._prev_dop = np.full((2, N_SAT, nf), np.nan)
+        # Half-cycle-ambiguity flag (LLI bit 1) of each receiver's phase at its last epoch.
+        self._prev_half = np.zeros((2, N_SAT, nf), dtype=bool)
         self._prev_t_ns = None
         self._hatch = np.full((2, N_SAT, nf), np.nan)
         self._hatch_n = np.zeros((2, N_SAT, nf))
@@ -566,7 +568,8 @@ class RtkEngine:
         have = np.empty((n, self.nf), dtype=bool)
         amb = np.empty((n, self.nf), dtype=np.int64)
         dt_s = -self._dt_s if self.backward else self._dt_s
-        ambiguity_time_update(sat, obs["cp"], obs["pr"], obs["dop"], obs["lli"], obs["lam"], t_ns, dt_s,
+        ambiguity_time_update(sat, obs["cp"], obs["pr"], obs["dop"], self._half_cycle_slips(sat, obs["lli"]),
+                              obs["lam"], t_ns, dt_s,
                               self._thresholds, self._gf, self._mw, self._mw_n, self._prev_cp, self._prev_dop,
                               self._amb, self._slot_used[: self._ion0], self._lock, self._last_ns, self.x, self.p,
                               have, amb)
@@ -574,6 +577,19 @@ class RtkEngine:
         # ambiguity has not been validated yet.
         self._proven[sat] &= self._lock[sat] > 0
         return have, amb
+
+    def _half_cycle_slips(self, sat, lli):
+        """``lli`` (uint8[2, n, nf]) with a slip where a receiver's half-cycle flag changed.
+
+        Receivers that track the carrier before they know its sign (low-cost ones such as u-blox)
+        set LLI bit 1 (RINEX 3.05 §5.7) while the phase may be off by half a cycle, and correct the
+        phase by half a cycle when they resolve it: the flag's change is a half-cycle jump (as
+        RTKLIB 2.4.3's ``detslp_ll`` treats it), and the ambiguity starts again.
+        """
+        half = (lli & LLI_HALF_CYCLE) != 0
+        changed = half != self._prev_half[:, sat]
+        self._prev_half[:, sat] = half
+        return np.where(changed, lli | LLI_SLIP, lli).astype(np.uint8)
 
     def _predicted_position(self, t_ns):
         """Rover position extrapolated from the last two solutions, or None when they are not recent."""
@@ -665,7 +681,10 @@ class RtkEngine:
         group = obs["group"]
         amb_safe = np.maximum(amb, 0)
         ref_cp = np.empty_like(self._ref)
-        select_references(group, el, cp_ok, N_CLOCK_GROUPS, ref_cp)
+        # A reference phase with an unresolved half cycle would make every double difference of its
+        # group half-integer: such satellites are the reference only when nothing else is left.
+        half = (((obs["lli"][0] | obs["lli"][1]) & LLI_HALF_CYCLE) != 0).any(axis=1)
+        select_references(group, np.where(half, el - np.pi, el), cp_ok, N_CLOCK_GROUPS, ref_cp)
         nv = form_dd(group, los, res_cp, var_cp, lam, amb_safe, self.x, cp_ok, ref_cp, ROW_PHASE,
                      self._v, self._h, self._r, self._row_sat, self._row_f)
         select_references(group, el, pr_ok, N_CLOCK_GROUPS, self._ref)
@@ -703,6 +722,9 @@ class RtkEngine:
         group = obs["group"]
         can = cp_ok & (el[:, None] >= np.radians(o.ar_elmask_deg))
         can &= self._lock[sat] >= o.min_lock_epochs
+        # A phase with an unresolved half cycle at either receiver may sit half a cycle off an
+        # integer ambiguity: it stays in the float solution only (RTKLIB ``ssat.half``).
+        can &= ((obs["lli"][0] | obs["lli"][1]) & LLI_HALF_CYCLE) == 0
         rows, fs = np.nonzero(can)
         ref = ref_cp[group[rows], fs]
         keep = (ref >= 0) & (ref != rows)
