@@ -14,10 +14,7 @@ import copy
 import numpy as np
 import pytest
 
-from gnssaug.datasets.rinex import read_obs
-from gnssaug.datasets.rinex.nav import read_nav
-from gnssaug.datasets.truth import enu_errors, load_llh_point
-from gnssaug.ephemeris.store import EphStore
+from gnssaug.datasets.truth import enu_errors
 from gnssaug.gnss import GPS, sat_index
 from gnssaug.obs import LLI_HALF_CYCLE
 from gnssaug.solvers.rtk import RtkOptions, solve_rtk
@@ -29,13 +26,8 @@ L1_SLOT = 0
 
 
 @pytest.fixture(scope="module")
-def nagoya_pair(nagoya_dir):
-    eph = EphStore(read_nav(nagoya_dir / "base.nav"))
-    _, rover = read_obs(nagoya_dir / "rover.obs")
-    _, base = read_obs(nagoya_dir / "base.obs")
-    base_pos = load_llh_point(nagoya_dir / "base_position.txt").pos_ecef_m[0]
-    truth = load_llh_point(nagoya_dir / "rover_position.txt").pos_ecef_m[0]
-    return rover, base, eph, base_pos, truth
+def nagoya_pair(nagoya_rtk):
+    return nagoya_rtk[:5]
 
 
 def _half_cycle_rover(rover, flagged: bool, until_s: float | None = None):

@@ -15,10 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gnssaug.datasets.rinex import read_obs
-from gnssaug.datasets.rinex.nav import read_nav
-from gnssaug.datasets.truth import enu_errors, load_llh_point
-from gnssaug.ephemeris.store import EphStore
+from gnssaug.datasets.truth import enu_errors
 from gnssaug.solvers.rtk import RtkOptions, solve_rtk
 from gnssaug.solvers.types import SolStatus
 
@@ -28,13 +25,8 @@ TTFF_S = 10.0
 
 
 @pytest.fixture(scope="module")
-def nagoya(nagoya_dir):
-    eph = EphStore(read_nav(nagoya_dir / "base.nav"))
-    _, rover = read_obs(nagoya_dir / "rover.obs")
-    base_header, base = read_obs(nagoya_dir / "base.obs")
-    base_pos = load_llh_point(nagoya_dir / "base_position.txt").pos_ecef_m[0]
-    truth = load_llh_point(nagoya_dir / "rover_position.txt").pos_ecef_m[0]
-    return rover, base, eph, base_pos, truth, base_header
+def nagoya(nagoya_rtk):
+    return nagoya_rtk
 
 
 def _stats(sols, truth):
