@@ -9,6 +9,11 @@ for exactly the argument types it was called with, into one extension module in
 :func:`gnssaug.kernels.aot_dir` (named after the digest of the kernel sources, so an edited kernel
 is never served stale). :mod:`gnssaug.kernels` explains how processes use it.
 
+Ahead-of-time entries hold the GIL while they run (``pycc`` wrappers do not release it, unlike the
+``nogil`` JIT kernels): a server that runs long kernels in worker threads beside its event loop
+should run with ``GNSSAUG_KERNELS=jit``. Command-line solves, which run kernels on their main
+thread, lose nothing.
+
 Example::
 
     gnssaug kernels build      # about 1-3 min; prints each compiled entry
