@@ -377,13 +377,15 @@ class RtkEngine:
             "cp": cp,
             "dop": dop,
             "lli": lli_use,
+            # Half-cycle-ambiguity flags of this epoch (a state, not an event: never shifted).
+            "half": (lli & LLI_HALF_CYCLE) != 0,
             "sat_r": np.ascontiguousarray(pos[0]),
             "sat_b": np.ascontiguousarray(pos[1]),
             "lam": self._lam[sat],
             "group": SAT_CLOCK_GROUP[sat],
         }
         if not ok.all():
-            out = {k: (v[:, ok] if k in ("pr", "cp", "dop", "lli") else v[ok]) for k, v in out.items()}
+            out = {k: (v[:, ok] if k in ("pr", "cp", "dop", "lli", "half") else v[ok]) for k, v in out.items()}
         return out
 
     # ------------------------------------------------------------------------------------------
@@ -568,7 +570,7 @@ class RtkEngine:
         have = np.empty((n, self.nf), dtype=bool)
         amb = np.empty((n, self.nf), dtype=np.int64)
         dt_s = -self._dt_s if self.backward else self._dt_s
-        ambiguity_time_update(sat, obs["cp"], obs["pr"], obs["dop"], self._half_cycle_slips(sat, obs["lli"]),
+        ambiguity_time_update(sat, obs["cp"], obs["pr"], obs["dop"], self._half_cycle_slips(sat, obs),
                               obs["lam"], t_ns, dt_s,
                               self._thresholds, self._gf, self._mw, self._mw_n, self._prev_cp, self._prev_dop,
                               self._amb, self._slot_used[: self._ion0], self._lock, self._last_ns, self.x, self.p,
@@ -578,18 +580,17 @@ class RtkEngine:
         self._proven[sat] &= self._lock[sat] > 0
         return have, amb
 
-    def _half_cycle_slips(self, sat, lli):
-        """``lli`` (uint8[2, n, nf]) with a slip where a receiver's half-cycle flag changed.
+    def _half_cycle_slips(self, sat, obs):
+        """``obs["lli"]`` (uint8[2, n, nf]) with a slip where a receiver's half-cycle flag changed.
 
         Receivers that track the carrier before they know its sign (low-cost ones such as u-blox)
         set LLI bit 1 (RINEX 3.05 §5.7) while the phase may be off by half a cycle, and correct the
         phase by half a cycle when they resolve it: the flag's change is a half-cycle jump (as
         RTKLIB 2.4.3's ``detslp_ll`` treats it), and the ambiguity starts again.
         """
-        half = (lli & LLI_HALF_CYCLE) != 0
-        changed = half != self._prev_half[:, sat]
-        self._prev_half[:, sat] = half
-        return np.where(changed, lli | LLI_SLIP, lli).astype(np.uint8)
+        changed = obs["half"] != self._prev_half[:, sat]
+        self._prev_half[:, sat] = obs["half"]
+        return np.where(changed, obs["lli"] | LLI_SLIP, obs["lli"]).astype(np.uint8)
 
     def _predicted_position(self, t_ns):
         """Rover position extrapolated from the last two solutions, or None when they are not recent."""
@@ -683,7 +684,7 @@ class RtkEngine:
         ref_cp = np.empty_like(self._ref)
         # A reference phase with an unresolved half cycle would make every double difference of its
         # group half-integer: such satellites are the reference only when nothing else is left.
-        half = (((obs["lli"][0] | obs["lli"][1]) & LLI_HALF_CYCLE) != 0).any(axis=1)
+        half = obs["half"].any(axis=(0, 2))
         select_references(group, np.where(half, el - np.pi, el), cp_ok, N_CLOCK_GROUPS, ref_cp)
         nv = form_dd(group, los, res_cp, var_cp, lam, amb_safe, self.x, cp_ok, ref_cp, ROW_PHASE,
                      self._v, self._h, self._r, self._row_sat, self._row_f)
@@ -724,7 +725,7 @@ class RtkEngine:
         can &= self._lock[sat] >= o.min_lock_epochs
         # A phase with an unresolved half cycle at either receiver may sit half a cycle off an
         # integer ambiguity: it stays in the float solution only (RTKLIB ``ssat.half``).
-        can &= ((obs["lli"][0] | obs["lli"][1]) & LLI_HALF_CYCLE) == 0
+        can &= ~obs["half"].any(axis=0)
         rows, fs = np.nonzero(can)
         ref = ref_cp[group[rows], fs]
         keep = (ref >= 0) & (ref != rows)
