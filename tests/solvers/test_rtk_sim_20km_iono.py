@@ -12,18 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from rtk_sim_pair import simulated_pair
 
-from gnssaug.datasets.rinex import read_obs
-from gnssaug.datasets.rinex.nav import read_nav
-from gnssaug.datasets.sim.baseline import baseline_layout
-from gnssaug.datasets.sim.cli import DEFAULT_NAV, DEFAULT_START
-from gnssaug.datasets.sim.output import build_simulator, write_outputs
 from gnssaug.datasets.truth import enu_errors
-from gnssaug.ephemeris.store import EphStore
 from gnssaug.obs import ObsSeries
 from gnssaug.solvers.rtk import RtkOptions, solve_rtk
 from gnssaug.solvers.types import SolStatus
-from gnssaug.time import parse_time_arg
 
 DURATION_S = 300.0
 # Seed 1 fixes from the first epoch on (measured: 100 % of 300 and of 1200 s; seeds 2 and 3: 95.5
@@ -38,15 +32,7 @@ MAX_FIXED_V_M = 0.06
 
 @pytest.fixture(scope="module")
 def sim_20km(data_dir, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("rtk_iono20")
-    nav_path = data_dir.joinpath(*DEFAULT_NAV)
-    layout = baseline_layout([20.0])
-    sim = build_simulator(layout, (), nav_path, start_gpst_ns=parse_time_arg(DEFAULT_START), duration_s=DURATION_S,
-                          seed=1)
-    write_outputs(sim, folder, layout, nav_path)
-    _, rover = read_obs(folder / f"{layout.names[1]}.obs", systems="GEC")
-    _, base = read_obs(folder / "BASE.obs", systems="GEC")
-    return rover, base, EphStore(read_nav(folder / "nav.rnx")), layout.pos_ecef_m[0], layout.pos_ecef_m[1]
+    return simulated_pair(data_dir, tmp_path_factory.mktemp("rtk_iono20"), 20.0, DURATION_S)
 
 
 @pytest.mark.slow

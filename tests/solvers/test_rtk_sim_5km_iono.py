@@ -13,19 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from rtk_sim_pair import simulated_pair
 
-from gnssaug.datasets.rinex import read_obs
-from gnssaug.datasets.rinex.nav import read_nav
-from gnssaug.datasets.sim.baseline import baseline_layout
-from gnssaug.datasets.sim.cli import DEFAULT_NAV, DEFAULT_START
-from gnssaug.datasets.sim.engine import SimConfig, Simulator
-from gnssaug.datasets.sim.output import receivers_for, write_outputs
-from gnssaug.datasets.sim.satellites import BroadcastSource
 from gnssaug.datasets.truth import enu_errors
-from gnssaug.ephemeris.store import EphStore
 from gnssaug.solvers.rtk import RtkOptions, solve_rtk
 from gnssaug.solvers.types import SolStatus
-from gnssaug.time import parse_time_arg
 
 DURATION_S = 300.0
 # The first 300 s of seed 1 fix throughout (RTKLIB 2.4.3: from 1 s on, float 108-170 s).
@@ -38,17 +30,7 @@ MAX_H95_RATIO = 0.7
 
 @pytest.fixture(scope="module")
 def sim_5km(data_dir, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("rtk_iono")
-    nav_path = data_dir.joinpath(*DEFAULT_NAV)
-    source = BroadcastSource(read_nav(nav_path))
-    layout = baseline_layout([5.0])
-    cfg = SimConfig(start_gpst_ns=parse_time_arg(DEFAULT_START), duration_s=DURATION_S, seed=1)
-    sim = Simulator(cfg, receivers_for(layout), source.sat, source, source.group_delays_m(source.sat))
-    write_outputs(sim, folder, layout, nav_path)
-    eph = EphStore(read_nav(folder / "nav.rnx"))
-    _, base = read_obs(folder / "BASE.obs", systems="GEC")
-    _, rover = read_obs(folder / f"{layout.names[1]}.obs", systems="GEC")
-    return rover, base, eph, layout.pos_ecef_m[0], layout.pos_ecef_m[1]
+    return simulated_pair(data_dir, tmp_path_factory.mktemp("rtk_iono"), 5.0, DURATION_S)
 
 
 def _h95_fix_rate(sols, truth):
