@@ -91,8 +91,13 @@ def timed(cmd: list[str]) -> tuple[float, float]:
     return wall, cpu
 
 
-def compare(name, rover, base, navs, base_ecef_m, truth: Truth, systems, folder: Path, repeat: int) -> dict:
-    """Run both sides on one input and print the comparison."""
+def compare(name, rover, base, navs, base_ecef_m, truth: Truth, systems, folder: Path, repeat: int,
+            reference: Path | None = None) -> dict:
+    """Run both sides on one input and print the comparison.
+
+    ``reference``: the ``.pos`` file the truth was derived from (its fixed-epoch mean, unrounded),
+    to print the errors against that mean too (see :func:`print_unrounded_reference`).
+    """
     llh = llh_deg_from_ecef(base_ecef_m)
     conf = folder / f"{name}.conf"
     conf.write_text(rtklib_conf(llh, systems))
@@ -123,6 +128,8 @@ def compare(name, rover, base, navs, base_ecef_m, truth: Truth, systems, folder:
               f"{1e3 * ev.fix_v95_m:7.1f} {1e3 * ev.h95_m:7.1f} {1e3 * ev.v95_m:7.1f}")
     print(f"speed ratio gnssaug/rnx2rtkp: wall {wall_r / wall_o:.2f}x, cpu {cpu_r / cpu_o:.2f}x (>1: gnssaug faster)")
     print_fixed_breakdown(read_pos(ours_pos), read_pos(theirs_pos), truth)
+    if reference is not None:
+        print_unrounded_reference(read_pos(ours_pos), read_pos(theirs_pos), read_pos(reference), truth)
     return {"ours": ev_ours, "rtklib": ev_theirs, "cpu_ratio": cpu_r / cpu_o, "wall_ratio": wall_r / wall_o}
 
 
@@ -148,6 +155,32 @@ def print_fixed_breakdown(ours, theirs, truth: Truth) -> None:
         print(f"{label:10} mean {mean[0]:6.2f} {mean[1]:6.2f} {mean[2]:6.2f}  std {std[0]:5.2f} {std[1]:5.2f} "
               f"{std[2]:5.2f}  H RMS {np.sqrt(np.mean(h**2)):6.2f}  H95 {np.percentile(h, 95):6.1f}  "
               f"V95 {np.percentile(np.abs(enu[:, 2]), 95):6.1f}")
+
+
+def print_unrounded_reference(ours, theirs, reference, truth: Truth) -> None:
+    """Fixed-epoch H/V RMS against the unrounded mean of the solution the truth was derived from.
+
+    Nagoya's ``rover_position.txt`` is the mean of the fixed epochs of ``rover_rtk.pos`` rounded to
+    1e-8 deg, a step of 1.1 mm north and 0.9 mm east at 35 deg latitude: the rounding alone moves
+    the truth by up to half a step, as much as the sub-millimetre differences being compared. The
+    same errors against the mean itself show what the rounding contributes.
+    """
+    from gnssaug.datasets.truth import enu_errors
+
+    fixed = reference.q == 1
+    if not fixed.any():
+        return
+    mean_ecef_m = reference.pos_ecef_m[fixed].mean(axis=0)
+    shift = 1e3 * enu_errors(truth.at(reference.t_gpst_ns[fixed][:1]), mean_ecef_m)[0]
+    print(f"against the unrounded reference (mean of {fixed.sum()} fixed epochs of the reference solution; the "
+          f"rounded truth is {shift[0]:+.2f} E {shift[1]:+.2f} N {shift[2]:+.2f} U mm from it):")
+    for label, pos in (("gnssaug", ours), ("rnx2rtkp", theirs)):
+        sel = pos.q == 1
+        enu = 1e3 * enu_errors(pos.pos_ecef_m[sel], mean_ecef_m)
+        h = np.hypot(enu[:, 0], enu[:, 1])
+        mean = enu.mean(axis=0)
+        print(f"{label:10} fixed H RMS {np.sqrt(np.mean(h**2)):5.2f}  V RMS {np.sqrt(np.mean(enu[:, 2] ** 2)):5.2f}  "
+              f"mean {mean[0]:6.2f} {mean[1]:6.2f} {mean[2]:6.2f}")
 
 
 def simulate(folder: Path, distance_km: float, duration_s: float, seed: int):
@@ -191,7 +224,8 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="gnssaug-rtkbench-") as tmp:
         tmp = Path(tmp)
         compare("nagoya", nagoya / "rover.obs", nagoya / "base.obs", [nagoya / "base.nav"], base_ecef,
-                load_llh_point(nagoya / "rover_position.txt"), "GEC", tmp, args.repeat)
+                load_llh_point(nagoya / "rover_position.txt"), "GEC", tmp, args.repeat,
+                reference=nagoya / "rover_rtk.pos")
         if not args.skip_sim:
             t0 = time.perf_counter()
             rover, base, nav, base_ecef, truth_ecef = simulate(tmp, args.sim_distance, args.sim_duration, args.seed)
