@@ -12,6 +12,21 @@ A subscriber whose transport buffer is above ``high_water_bytes`` gets the data 
 backlog instead; when the backlog is full the *oldest* entry is dropped and counted, and one flush
 task per backlogged subscriber waits for the socket to drain. A subscriber that does not drain for
 ``stall_timeout_s`` is disconnected. Ingest never waits for a client.
+
+Batched fan-out. Per mountpoint the hub keeps the descriptors of its subscribers on the direct path
+(plain socket, nothing pending in the transport, no backlog, not closing; one array per wire form,
+NTRIP 1 and chunked NTRIP 2) and writes a publish to all of them with one call of the compiled loop
+:func:`gnssaug.kernels.fanout.write_all` (no Python per client). A subscriber whose write comes back
+short or failed is handed to its transport for the rest (which buffers, or closes on a reset peer) and
+leaves the batch; the others are served one by one as above and rejoin the batch once their transport
+holds nothing. The arrays are rebuilt lazily, at the next publish after membership or eligibility
+changed. Safety: a descriptor number is reused by the kernel for the next connection once it is
+closed, so a stale array could send one mountpoint's data to another user. Only connections accepted
+through :func:`start_watched_server` (whose protocol reports the loss of the connection *before* the
+transport closes the socket) enter a batch, and the hub takes a subscriber out on that report, on
+:meth:`Hub.close` and when it aborts one itself; subscribers without that report are served one by one.
+Byte accounting of a batch is per group (one running total per array), settled into each subscriber
+when it leaves the group, so ``bytes_out`` costs nothing per publish.
 """
 
 from __future__ import annotations
@@ -25,9 +40,70 @@ import socket
 import time
 from collections.abc import Callable
 
+import numpy as np
+
+from gnssaug.kernels import fanout
 from gnssaug.server.ntrip.protocol import render_chunk
 
 log = logging.getLogger(__name__)
+
+
+class WatchedStreamProtocol(asyncio.StreamReaderProtocol):
+    """asyncio's stream protocol, telling its watchers when the connection is lost.
+
+    The transport calls ``connection_lost`` *before* it closes the socket (CPython
+    ``selector_events._SelectorTransport._call_connection_lost``), so a watcher that stops writing to
+    the descriptor there can never write to a reused descriptor number.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lost = False
+        self._watchers: list[Callable[[], None]] = []
+
+    def watch(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` once when the connection is lost (at once if it already is)."""
+        if self.lost:
+            callback()
+        else:
+            self._watchers.append(callback)
+
+    def connection_lost(self, exc):
+        self.lost = True
+        watchers, self._watchers = self._watchers, []  # also breaks the sub -> transport -> here cycle
+        for callback in watchers:
+            try:
+                callback()
+            except Exception:  # a watcher's bug must not keep the socket open
+                log.exception("connection-lost watcher failed")
+        super().connection_lost(exc)
+
+
+async def start_watched_server(client_connected_cb, host=None, port=None, *, limit: int = 2 ** 16, **kwargs):
+    """:func:`asyncio.start_server` with :class:`WatchedStreamProtocol` connections (the hub's batches
+    take only those); ``kwargs`` go to ``loop.create_server``."""
+    loop = asyncio.get_running_loop()
+
+    def factory():
+        return WatchedStreamProtocol(asyncio.StreamReader(limit=limit, loop=loop), client_connected_cb, loop=loop)
+
+    return await loop.create_server(factory, host, port, **kwargs)
+
+
+class _Batch:
+    """The subscribers of one mountpoint on the direct path in one wire form: their descriptors and
+    the running byte total of what was published to the group (settled into each member as it leaves)."""
+
+    __slots__ = ("subs", "fds", "sent", "t_done_ns", "bytes_total")
+
+    def __init__(self, subs: list[Subscriber]):
+        self.subs = subs
+        self.fds = np.fromiter((s.fd for s in subs), np.int32, len(subs))
+        self.sent = np.zeros(len(subs), np.int64)
+        self.t_done_ns = np.zeros(0, np.int64)
+        self.bytes_total = 0
+        for s in subs:
+            s.batch, s.batch_mark = self, 0
 
 
 class Subscriber:
@@ -43,8 +119,8 @@ class Subscriber:
         For logs: user and address.
     """
 
-    __slots__ = ("writer", "transport", "fd", "chunked", "name", "backlog", "bytes_out", "dropped", "flusher",
-                 "closed", "on_close", "mount")
+    __slots__ = ("writer", "transport", "fd", "chunked", "name", "backlog", "settled_bytes", "dropped", "flusher",
+                 "closed", "on_close", "mount", "watched", "lost", "batch", "batch_mark")
 
     def __init__(self, writer: asyncio.StreamWriter, chunked: bool, name: str = "",
                  on_close: Callable[[], None] | None = None):
@@ -54,12 +130,29 @@ class Subscriber:
         self.chunked = chunked
         self.name = name
         self.backlog: collections.deque[bytes] = collections.deque()
-        self.bytes_out = 0
+        self.settled_bytes = 0
         self.dropped = 0
         self.flusher: asyncio.Task | None = None
         self.closed = False
         self.on_close = on_close
         self.mount: str | None = None
+        self.watched = False  # the hub hears of the connection's loss before its socket closes
+        self.lost = False
+        self.batch: _Batch | None = None
+        self.batch_mark = 0
+
+    @property
+    def bytes_out(self) -> int:
+        """Bytes given to this client's socket or transport so far (whole publishes)."""
+        batch = self.batch
+        return self.settled_bytes + (batch.bytes_total - self.batch_mark if batch is not None else 0)
+
+    def leave_batch(self) -> None:
+        """Settle the batch's byte total into this subscriber and leave it."""
+        batch = self.batch
+        if batch is not None:
+            self.settled_bytes += batch.bytes_total - self.batch_mark
+            self.batch = None
 
     async def drain(self) -> None:
         """Wait until the transport's buffer is below its low-water mark."""
@@ -87,26 +180,35 @@ class Hub:
         A slow subscriber whose socket has not drained for this long is disconnected.
     socket_buffer_bytes : int
         Kernel send buffer (``SO_SNDBUF``) of subscriber sockets; 0 keeps the system default.
+    batched : bool
+        Write to the subscribers on the direct path with the compiled loop (False: one by one in
+        Python, as before; for comparison runs).
     """
 
     def __init__(self, backlog_items: int = 32, high_water_bytes: int = 64 * 1024, stall_timeout_s: float = 60.0,
-                 socket_buffer_bytes: int = 64 * 1024):
+                 socket_buffer_bytes: int = 64 * 1024, batched: bool = True):
         self.backlog_items = backlog_items
         self.socket_buffer_bytes = socket_buffer_bytes
         self.high_water_bytes = high_water_bytes
         self.stall_timeout_s = stall_timeout_s
+        self.batched = batched
         self._subs: dict[str, set[Subscriber]] = collections.defaultdict(set)
+        #: mount -> (batches, subscribers served one by one); absent when it must be rebuilt
+        self._plan: dict[str, tuple[tuple[_Batch, ...], tuple[Subscriber, ...]]] = {}
         self.published: collections.Counter[str] = collections.Counter()
         self.bytes_published: collections.Counter[str] = collections.Counter()
         self.last_publish_s: dict[str, float] = {}
         self.dropped_total = 0
         self.stalled_total = 0
+        self.rebuilds = 0
         self._listeners: dict[str, list[Callable[[bytes], None]]] = collections.defaultdict(list)
         #: Optional ``tracer(mount, data, t_start_ns, t_end_ns, write_ns)`` called after every publish with
         #: wall-clock (``time.time_ns``) times: the start and end of the fan-out and, per subscriber in
         #: send order, the end of its write. For latency decomposition (benchmarks/caster_load.py);
-        #: None (the default) costs one test per subscriber.
+        #: None (the default) costs nothing per subscriber.
         self.tracer: Callable[[str, bytes, int, int, list[int]], None] | None = None
+        if batched:
+            fanout.warm_up()  # compile or load the kernel now, not on the first publish
 
     # ---- membership --------------------------------------------------------------------------
     def subscribe(self, mount: str, sub: Subscriber) -> None:
@@ -121,12 +223,27 @@ class Hub:
             # would otherwise let each one pin megabytes)
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.socket_buffer_bytes)
+        if not sub.watched and sub.fd >= 0:
+            protocol = sub.transport.get_protocol()
+            if isinstance(protocol, WatchedStreamProtocol):
+                sub.watched = True
+                protocol.watch(lambda: self._lost(sub))
         self._subs[mount].add(sub)
         sub.mount = mount
+        self._plan.pop(mount, None)
+
+    def _lost(self, sub: Subscriber) -> None:
+        """The connection of ``sub`` is gone and its socket is about to close: out of every batch now."""
+        sub.lost = True
+        sub.leave_batch()
+        if sub.mount is not None:
+            self._plan.pop(sub.mount, None)
 
     def unsubscribe(self, sub: Subscriber) -> None:
         """Stop sending to ``sub`` (its pending backlog is kept until it is closed)."""
+        sub.leave_batch()
         if sub.mount is not None:
+            self._plan.pop(sub.mount, None)
             subs = self._subs.get(sub.mount)
             if subs is not None:
                 subs.discard(sub)
@@ -150,6 +267,11 @@ class Hub:
         """Subscriber count of every mountpoint with subscribers."""
         return {m: len(s) for m, s in self._subs.items()}
 
+    def batched_subscribers(self, mount: str) -> int:
+        """How many of ``mount``'s subscribers the last publish wrote in a batch."""
+        plan = self._plan.get(mount)
+        return sum(len(b.subs) for b in plan[0]) if plan is not None else 0
+
     def add_listener(self, mount: str, callback: Callable[[bytes], None]) -> None:
         """Call ``callback(data)`` on every publish to ``mount`` (in-process consumers, re-encoders)."""
         self._listeners[mount].append(callback)
@@ -160,6 +282,27 @@ class Hub:
             self._listeners[mount].remove(callback)
 
     # ---- data path ---------------------------------------------------------------------------
+    def _direct_ok(self, sub: Subscriber) -> bool:
+        """Whether ``sub`` may join a batch: its loss is reported, nothing pending, not closing."""
+        transport = sub.transport
+        return (sub.watched and not sub.lost and not sub.closed and not sub.backlog
+                and not transport.is_closing() and not transport.get_write_buffer_size())
+
+    def _build_plan(self, mount: str) -> tuple[tuple[_Batch, ...], tuple[Subscriber, ...]]:
+        """Split ``mount``'s subscribers into batches (one per wire form) and the rest."""
+        self.rebuilds += 1
+        forms: tuple[list[Subscriber], list[Subscriber]] = ([], [])
+        rest = []
+        for sub in self._subs.get(mount, ()):
+            sub.leave_batch()
+            if self.batched and self._direct_ok(sub):
+                forms[sub.chunked].append(sub)
+            else:
+                rest.append(sub)
+        plan = (tuple(_Batch(subs) for subs in forms if subs), tuple(rest))
+        self._plan[mount] = plan
+        return plan
+
     def publish(self, mount: str, data: bytes) -> None:
         """Send ``data`` (whole RTCM frames) to every subscriber of ``mount``; never blocks."""
         if not data:
@@ -175,36 +318,84 @@ class Hub:
                 cb(data)
             except Exception:  # a faulty consumer must not stop the stream
                 log.exception("hub listener of %s failed", mount)
-        subs = self._subs.get(mount, ())
+        if self.batched:
+            plan = self._plan.get(mount)
+            batches, rest = plan if plan is not None else self._build_plan(mount)
+        else:
+            batches, rest = (), tuple(self._subs.get(mount, ()))
         chunk = None
-        write = os.write
-        for sub in tuple(subs):
+        if batches:
+            fanout.write_all_ready()
+        for batch in batches:
+            if batch.subs[0].chunked:
+                if chunk is None:
+                    chunk = render_chunk(data)
+                item = chunk
+            else:
+                item = data
+            self._write_batch(mount, batch, item, write_ns)
+        for sub in rest:
             if sub.chunked:
                 if chunk is None:
                     chunk = render_chunk(data)
                 item = chunk
             else:
                 item = data
-            # the common case inline (it runs 10,000 times per epoch): nothing pending, a plain socket
-            transport = sub.transport
-            if sub.fd >= 0 and not sub.backlog and not transport.get_write_buffer_size() \
-                    and not transport.is_closing():
-                try:
-                    sent = write(sub.fd, item)
-                except BlockingIOError:
-                    sent = 0
-                except OSError:  # reset or broken pipe: the reader task sees the end and cleans up
-                    transport.abort()
-                    continue
-                if sent < len(item):  # the transport buffers the rest and waits for the socket
-                    transport.write(memoryview(item)[sent:])
-                sub.bytes_out += len(item)
-            else:
-                self._send(sub, item)
+            self._write_one(sub, item)
             if write_ns is not None:
                 write_ns.append(time.time_ns())
         if tracer is not None:
             tracer(mount, data, t_start_ns, time.time_ns(), write_ns)
+
+    def _write_batch(self, mount: str, batch: _Batch, item: bytes, write_ns: list[int] | None) -> None:
+        """One compiled ``write(2)`` per member; members not written in full go to their transports and
+        leave the batch (from the next publish on)."""
+        n = len(item)
+        if write_ns is not None and batch.t_done_ns.size != batch.fds.size:
+            batch.t_done_ns = np.zeros(batch.fds.size, np.int64)
+        elif write_ns is None and batch.t_done_ns.size:
+            batch.t_done_ns = np.zeros(0, np.int64)
+        fanout.write_all(batch.fds, np.frombuffer(item, np.uint8), batch.sent, batch.t_done_ns)
+        batch.bytes_total += n
+        if write_ns is not None:
+            write_ns.extend(batch.t_done_ns.tolist())
+        short = np.flatnonzero(batch.sent != n)
+        if short.size:
+            self._plan.pop(mount, None)  # rebuilt at the next publish without them
+            for i in short.tolist():
+                self._finish_short(batch.subs[i], item, int(batch.sent[i]))
+
+    def _finish_short(self, sub: Subscriber, item: bytes, sent: int) -> None:
+        """The kernel took ``sent`` bytes of ``item`` (-1: none, an error): the transport gets the rest,
+        buffering it for a full socket or closing on a reset peer (Python ignores SIGPIPE: EPIPE)."""
+        transport = sub.transport
+        try:
+            transport.write(memoryview(item)[max(sent, 0):])
+        except (RuntimeError, OSError):  # a transport closed under us: nothing more for this client
+            transport.abort()
+        if sent <= 0 and transport.is_closing():
+            sub.settled_bytes -= len(item)  # nothing of it reached the client (counted by the batch)
+
+    def _write_one(self, sub: Subscriber, item: bytes) -> None:
+        """One subscriber served in Python: not batched (closing, backlogged, TLS, bytes pending, no loss
+        report, or ``batched`` off)."""
+        transport = sub.transport
+        # the common case of an unbatched hub: nothing pending, a plain socket
+        if sub.fd >= 0 and not sub.backlog and not transport.get_write_buffer_size() and not transport.is_closing():
+            if self.batched and sub.watched and not sub.lost and sub.mount is not None:
+                self._plan.pop(sub.mount, None)  # it has caught up: back into the batch from the next publish
+            try:
+                sent = os.write(sub.fd, item)
+            except BlockingIOError:
+                sent = 0
+            except OSError:  # reset or broken pipe: the reader task sees the end and cleans up
+                transport.abort()
+                return
+            if sent < len(item):  # the transport buffers the rest and waits for the socket
+                transport.write(memoryview(item)[sent:])
+            sub.settled_bytes += len(item)
+        else:
+            self._send(sub, item)
 
     def _send(self, sub: Subscriber, item: bytes) -> None:
         """Give ``item`` to a subscriber off the direct path: closing, backlogged, TLS or with bytes pending."""
@@ -218,7 +409,7 @@ class Hub:
             self._enqueue(sub, item)
             return
         transport.write(item)  # TLS, or behind what the transport already holds: it keeps the order
-        sub.bytes_out += len(item)
+        sub.settled_bytes += len(item)
 
     def _enqueue(self, sub: Subscriber, item: bytes) -> None:
         if len(sub.backlog) >= self.backlog_items:
@@ -249,7 +440,7 @@ class Hub:
                 while sub.backlog and transport.get_write_buffer_size() < high:
                     item = sub.backlog.popleft()
                     transport.write(item)
-                    sub.bytes_out += len(item)
+                    sub.settled_bytes += len(item)
         except (ConnectionError, OSError):
             transport.abort()
         finally:

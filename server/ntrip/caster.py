@@ -28,7 +28,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 
 from gnssaug.server.guard import LoginGuard
-from gnssaug.server.hub import Hub, Subscriber
+from gnssaug.server.hub import Hub, Subscriber, start_watched_server
 from gnssaug.server.near import choose_station
 from gnssaug.server.ntrip import protocol as P
 from gnssaug.server.ntrip.collector import CollectorPolicy
@@ -132,7 +132,9 @@ class Caster:
         if self.settings.tls_cert:
             ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             ctx.load_cert_chain(self.settings.tls_cert, self.settings.tls_key)
-        self._server = await asyncio.start_server(self._handle, self.settings.ntrip_host, self.settings.ntrip_port,
+        # watched connections: the hub hears of a lost connection before its descriptor is closed (and
+        # reusable), which its batched fan-out needs (see gnssaug.server.hub)
+        self._server = await start_watched_server(self._handle, self.settings.ntrip_host, self.settings.ntrip_port,
                                                   ssl=ctx, backlog=4096, limit=P.MAX_HEAD_BYTES * 2)
         self.port = self._server.sockets[0].getsockname()[1]
         self.registry.close_dangling_sessions()
@@ -144,6 +146,8 @@ class Caster:
         """Stop listening, close every connection and wait for the handlers to finish."""
         if self._server is not None:
             self._server.close()
+        for sess in list(self.clients.values()):
+            self.hub.close(sess.sub)  # no write to a descriptor once its transport is closing
         for w in list(self._writers):
             w.transport.abort()
         self._stopping = True

@@ -1,22 +1,28 @@
 """Hub fan-out: fast clients get everything, a client that never reads loses its oldest data, is
-counted, then disconnected, and nobody else notices."""
+counted, then disconnected, and nobody else notices. Each scenario runs twice: with connections the hub
+batches (accepted by ``start_watched_server``, written by the compiled loop) and with plain asyncio
+connections (served one by one)."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
 
-from gnssaug.server.hub import Hub, Subscriber
+import pytest
+
+from gnssaug.server.hub import Hub, Subscriber, start_watched_server
+
+BOTH = pytest.mark.parametrize("watched", [True, False], ids=["batched", "one-by-one"])
 
 
-async def _pair():
+async def _pair(watched: bool = True):
     """A server-side StreamWriter and the raw client socket at the other end."""
     accepted = asyncio.get_running_loop().create_future()
 
     async def on_conn(reader, writer):
         accepted.set_result(writer)
 
-    server = await asyncio.start_server(on_conn, "127.0.0.1", 0)
+    server = await (start_watched_server if watched else asyncio.start_server)(on_conn, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a tiny window makes "never reads" bite fast
@@ -25,11 +31,12 @@ async def _pair():
     return server, await accepted, sock
 
 
-def test_slow_subscriber_drops_oldest_then_is_disconnected():
+@BOTH
+def test_slow_subscriber_drops_oldest_then_is_disconnected(watched):
     async def scenario():
         hub = Hub(backlog_items=4, high_water_bytes=8192, stall_timeout_s=0.5, socket_buffer_bytes=8192)
-        srv1, w_fast, s_fast = await _pair()
-        srv2, w_slow, s_slow = await _pair()
+        srv1, w_fast, s_fast = await _pair(watched)
+        srv2, w_slow, s_slow = await _pair(watched)
         closed = []
         fast = Subscriber(w_fast, chunked=False, name="fast")
         slow = Subscriber(w_slow, chunked=True, name="slow", on_close=lambda: closed.append("slow"))
@@ -52,6 +59,7 @@ def test_slow_subscriber_drops_oldest_then_is_disconnected():
                 await asyncio.sleep(0.001)
             await asyncio.sleep(0.002)
         assert slow.dropped > 0 and hub.dropped_total == slow.dropped and len(slow.backlog) <= 4
+        assert hub.batched_subscribers("M") == int(watched)  # the fast one, batched when it can be
         await asyncio.sleep(1.0)  # past stall_timeout_s: the slow client is cut off
         while True:
             try:
@@ -71,10 +79,11 @@ def test_slow_subscriber_drops_oldest_then_is_disconnected():
     asyncio.run(scenario())
 
 
-def test_move_between_mounts_and_listeners():
+@BOTH
+def test_move_between_mounts_and_listeners(watched):
     async def scenario():
         hub = Hub()
-        srv, w, s = await _pair()
+        srv, w, s = await _pair(watched)
         sub = Subscriber(w, chunked=True)
         seen = []
         hub.add_listener("A", seen.append)
@@ -96,13 +105,14 @@ def test_move_between_mounts_and_listeners():
     asyncio.run(scenario())
 
 
-def test_short_writes_never_tear_a_publish():
+@BOTH
+def test_short_writes_never_tear_a_publish(watched):
     """A client that reads slowly gets partial socket writes: the rest follows through the transport, in order,
     and whatever is dropped is dropped as whole publishes (a rover never sees half a frame)."""
 
     async def scenario():
         hub = Hub(backlog_items=8, high_water_bytes=16 * 1024, stall_timeout_s=30.0, socket_buffer_bytes=8192)
-        srv, w, s = await _pair()
+        srv, w, s = await _pair(watched)
         sub = Subscriber(w, chunked=False, name="slow reader")
         assert sub.fd >= 0  # a plain TCP client takes the direct path
         hub.subscribe("M", sub)
@@ -111,6 +121,8 @@ def test_short_writes_never_tear_a_publish():
         received = bytearray()
         for k, item in enumerate(published):
             hub.publish("M", item)
+            if k == 0:
+                assert hub.batched_subscribers("M") == int(watched)  # the compiled loop wrote it
             if k % 10 == 0:  # read a little now and then: the kernel buffer is mostly full
                 try:
                     received += s.recv(3000)
@@ -142,15 +154,16 @@ def test_short_writes_never_tear_a_publish():
     asyncio.run(scenario())
 
 
-def test_client_reset_mid_stream_costs_nothing_else():
+@BOTH
+def test_client_reset_mid_stream_costs_nothing_else(watched):
     """A rover that vanishes (TCP reset) between epochs: the direct write fails, its transport is aborted, the
     publish carries on to the others and the hub forgets it."""
     import struct
 
     async def scenario():
         hub = Hub()
-        srv1, w_gone, s_gone = await _pair()
-        srv2, w_ok, s_ok = await _pair()
+        srv1, w_gone, s_gone = await _pair(watched)
+        srv2, w_ok, s_ok = await _pair(watched)
         closed = []
         gone = Subscriber(w_gone, chunked=False, name="gone", on_close=lambda: closed.append("gone"))
         ok = Subscriber(w_ok, chunked=True, name="ok")
