@@ -97,6 +97,21 @@ def load_inputs(rover: str, nav_paths: list[str], systems: str | None, start: st
     return Inputs(header, series, nav, EphStore(nav), [rover, *nav_paths])
 
 
+def _iono_taus(text: str):
+    """``--iono-tau``: one correlation time [s], a comma-separated list, or ``grid`` (``IONO_TAU_GRID_S``)."""
+    from gnssaug.solvers.spp import IONO_TAU_GRID_S
+
+    if text.strip().lower() == "grid":
+        return IONO_TAU_GRID_S
+    try:
+        taus = tuple(float(t) for t in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, a comma-separated list or 'grid', got {text!r}") from None
+    if not all(np.isfinite(taus)) or min(taus) < 0.0:
+        raise argparse.ArgumentTypeError(f"correlation times must be finite and >= 0 s, got {text!r}")
+    return taus[0] if len(taus) == 1 else taus
+
+
 def spp_options_from_args(args, header):
     """:class:`SppOptions` of the command-line arguments."""
     from gnssaug.solvers.spp import SppOptions
@@ -260,9 +275,11 @@ def register(subparsers) -> None:
                    help="estimate a latitude gradient and curvature of the Klobuchar error, priors scaled to the "
                         "ionosphere's size (default on; --no-iono-structure: a fixed-prior gradient only; see "
                         "SppOptions.iono_structure)")
-    p.add_argument("--iono-tau", type=float, default=None, metavar="SECONDS",
+    p.add_argument("--iono-tau", type=_iono_taus, default=None, metavar="SECONDS[,SECONDS...]|grid",
                    help="correlation time of the ionosphere gradient/curvature carried between epochs (0: "
-                        "epoch-wise; default 1800 with the structure, else 0)")
+                        "epoch-wise; default 1800 with the structure, else 0); several values or 'grid' "
+                        "(5/10/20/40/80 min): a filter bank that picks the correlation time from the data "
+                        "(see SppOptions.iono_tau_s)")
     p.add_argument("--start", help="first epoch (ISO 8601 GPST or WEEK:TOW)")
     p.add_argument("--end", help="last epoch (ISO 8601 GPST or WEEK:TOW)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on stderr")

@@ -21,8 +21,12 @@ ionosphere, ``iono_i = (1 + s) I_i + g m_i dlat_i + c m_i dlat_i^2`` where ``I_i
 ``m_i`` the 350 km shell obliquity (times the frequency factor), ``dlat_i`` the pierce point's latitude
 offset [deg], and the scale error ``s``, north gradient ``g`` and north curvature ``c`` are optional
 parameters with zero-mean priors (see :func:`_wls`). Optionally the gradient and curvature are
-time-correlated: a small filter carries them from epoch to epoch (first-order Gauss-Markov,
-:func:`_iono_prior`) while positions and clocks stay epoch-wise.
+time-correlated: small filters carry them from epoch to epoch (first-order Gauss-Markov) while
+positions and clocks stay epoch-wise. The correlation time is not fixed by hand: a bank of filters,
+one per correlation time of a grid fixed beforehand, runs as an interacting multiple-model estimator
+(IMM, Blom & Bar-Shalom 1988; Bar-Shalom, Li, Kirubarajan, "Estimation with Applications to Tracking
+and Navigation", 2001, §11.6), each model weighted by the likelihood of what the epoch's code says
+about the ionosphere states (:func:`_imm_predict`, :func:`_imm_combine`, :func:`_imm_update`).
 """
 
 import math
@@ -53,14 +57,17 @@ OPT_IONO_GRAD_SIGMA = 14  # prior sigma of a north gradient of the vertical iono
 OPT_IONO_MIN_REDUNDANCY = 15  # estimate the ionosphere parameters only with n_used - n_clock_pos >= this
 OPT_IONO_CURV_SIGMA = 16  # prior sigma of a north curvature of the vertical iono error [m/deg^2]; 0: off
 OPT_IONO_PRIORS_RELATIVE = 17  # 1: gradient/curvature sigmas are per metre of the model's daily peak delay
-OPT_IONO_TAU_S = 18  # correlation time of the gradient/curvature states between epochs [s]; 0: epoch-wise
+OPT_IONO_SWITCH_S = 18  # mean time [s] the ionosphere filter bank stays with one correlation time (IMM)
 N_OPT = 19
 N_EXTRA = 3  # parameters after the clocks in x: ionosphere scale error, north gradient, north curvature
-# Rows of the ionosphere filter state (float64[N_KF_ROWS, N_EXTRA]) carried from epoch to epoch.
+# Rows of each model's ionosphere filter state (float64[n_model, N_KF_ROWS, N_EXTRA]) carried from epoch to epoch.
 KF_MEAN = 0  # mean of the three ionosphere states
 KF_COV = 1  # rows 1..3: their covariance
 KF_VAR0 = 4  # their stationary (prior) variances; NaN: the filter holds no information yet
-N_KF_ROWS = 5
+KF_MODEL = 5  # the model: column KF_TAU its correlation time [s] (<= 0: epoch-wise), KF_PROB its probability
+N_KF_ROWS = 6
+KF_TAU = 0
+KF_PROB = 1
 _SHELL_RATIO = 6371.0 / (6371.0 + 350.0)  # Earth radius / thin-shell radius (350 km shell)
 
 # Columns of the per-row float inputs (float64[n, N_ROWF]).
@@ -207,23 +214,281 @@ def _atmosphere(rx, sat_pos, rowf, rowi, t_gps_day_s, doy, ion, opts, az, el, io
 
 
 @kernel
-def _iono_prior(kf, phis, sigma_scale, sigma_grad, sigma_curv, prior):
-    """Prior of the three ionosphere states: a first-order Gauss-Markov step from the filter state ``kf``.
+def _imm_predict(kf, dt_s, switch_s, pred):
+    """Interaction and prediction of the filter bank ``kf`` over ``dt_s`` into ``pred`` (same shape).
 
-    ``phis`` holds one ``phi`` per state (scale, gradient, curvature; 0: epoch-wise zero-mean prior).
-    ``x_k = phi x_(k-1) + w`` with ``phi = exp(-dt / tau)`` and ``var(w) = (1 - phi^2) var0``: the
-    states keep the stationary variances ``var0`` (the squared sigmas, 0 for a state that is off)
-    whatever the gaps, so a receiver that stops observing them drifts back to the epoch-wise prior
-    (Gelb, "Applied Optimal Estimation", 1974, §4.3). Mean and covariance go to ``prior``
-    (float64[N_KF_ROWS, 3]; row ``KF_VAR0`` the stationary variances).
+    ``kf`` is float64[n_model, N_KF_ROWS, 3]: per model the posterior mean and covariance of the
+    three ionosphere states (scale, gradient, curvature), their stationary variances ``var0`` and, in
+    row ``KF_MODEL``, the model's correlation time ``tau`` and probability. Model ``i`` hands over to
+    model ``j`` with probability ``pi_ij = s delta_ij + (1 - s) / n_model``, ``s = exp(-dt / switch_s)``:
+    a continuous-time Markov chain with mean sojourn ``switch_s`` whose jumps land on any model alike,
+    so after a long gap every model is equally likely again. Each model starts from the moment-matched
+    mixture of the models (weights ``mu_i pi_ij / c_j``, ``c_j`` the predicted probability), then takes
+    its first-order Gauss-Markov step ``x_k = phi x_(k-1) + w``, ``phi = exp(-dt / tau)`` for the
+    gradient and curvature (0 for the scale, which stays epoch-wise), ``var(w) = (1 - phi^2) var0``:
+    the states keep their stationary variances whatever the gaps (Gelb, "Applied Optimal Estimation",
+    1974, §4.3).
+
+    ``pred[j]`` receives the carried mean and covariance *without* the process noise, in row
+    ``KF_VAR0`` the factors ``1 - phi^2`` of the stationary variances that it adds (those variances
+    scale with the ionosphere's size at the epoch's position, known inside the solution:
+    :func:`_imm_combine`), and in row ``KF_MODEL`` the model's ``tau`` and ``c_j``. An empty bank
+    (``kf[:, KF_VAR0]`` NaN) or an unrelated epoch (``dt_s`` negative, NaN or inf) starts every model
+    from its stationary prior with equal probabilities.
+    """
+    n_model = kf.shape[0]
+    related = not math.isnan(kf[0, KF_VAR0, 0]) and dt_s >= 0.0 and dt_s < math.inf
+    stay = 0.0
+    if related and switch_s > 0.0:
+        stay = math.exp(-dt_s / switch_s)
+    jump = (1.0 - stay) / n_model
+    xm = np.zeros(3)
+    for j in range(n_model):
+        c_j = 0.0
+        for i in range(n_model):
+            c_j += (jump + (stay if i == j else 0.0)) * kf[i, KF_MODEL, KF_PROB]
+        tau = kf[j, KF_MODEL, KF_TAU]
+        phi = math.exp(-dt_s / tau) if related and tau > 0.0 else 0.0
+        pred[j, KF_MODEL, :] = 0.0
+        pred[j, KF_MODEL, KF_TAU] = tau
+        pred[j, KF_MODEL, KF_PROB] = c_j
+        pred[j, KF_VAR0, 0] = 1.0
+        pred[j, KF_VAR0, 1] = 1.0 - phi * phi
+        pred[j, KF_VAR0, 2] = 1.0 - phi * phi
+        pred[j, KF_MEAN, :] = 0.0
+        pred[j, KF_COV:KF_COV + 3, :] = 0.0
+        if phi == 0.0:
+            continue
+        xm[:] = 0.0
+        for i in range(n_model):
+            w = _mix_weight(kf, i, j, stay, jump, c_j)
+            for a in range(1, 3):
+                xm[a] += w * kf[i, KF_MEAN, a]
+        for i in range(n_model):
+            w = _mix_weight(kf, i, j, stay, jump, c_j)
+            if w == 0.0:
+                continue
+            for a in range(1, 3):
+                for b in range(1, 3):
+                    spread = (kf[i, KF_MEAN, a] - xm[a]) * (kf[i, KF_MEAN, b] - xm[b])
+                    pred[j, KF_COV + a, b] += w * phi * phi * (kf[i, KF_COV + a, b] + spread)
+        for a in range(1, 3):
+            pred[j, KF_MEAN, a] = phi * xm[a]
+
+
+@kernel
+def _mix_weight(kf, i, j, stay, jump, c_j):
+    """IMM mixing weight of model ``i`` in model ``j``'s start: ``mu_i pi_ij / c_j`` (``j`` alone if ``c_j`` = 0)."""
+    if not c_j > 0.0:
+        return 1.0 if i == j else 0.0
+    return (jump + (stay if i == j else 0.0)) * kf[i, KF_MODEL, KF_PROB] / c_j
+
+
+@kernel
+def _imm_combine(pred, sigma_scale, sigma_grad, sigma_curv, prior):
+    """The epoch's prior of the ionosphere states: the moment-matched mixture of the predicted models.
+
+    ``pred`` is :func:`_imm_predict`'s output; each model's covariance gets its process noise from the
+    stationary variances ``var0`` (the squared sigmas, 0 for a state that is off). Mean and covariance
+    go to ``prior`` (float64[N_KF_ROWS, 3]; row ``KF_VAR0`` the stationary variances).
     """
     var0 = (sigma_scale * sigma_scale, sigma_grad * sigma_grad, sigma_curv * sigma_curv)
     for a in range(3):
         prior[KF_VAR0, a] = var0[a]
-        prior[KF_MEAN, a] = phis[a] * kf[KF_MEAN, a] if phis[a] > 0.0 else 0.0
+        s = 0.0
+        for j in range(pred.shape[0]):
+            s += pred[j, KF_MODEL, KF_PROB] * pred[j, KF_MEAN, a]
+        prior[KF_MEAN, a] = s
+    for a in range(3):
         for b in range(3):
-            carried = phis[a] * phis[b] * kf[KF_COV + a, b] if phis[a] * phis[b] > 0.0 else 0.0
-            prior[KF_COV + a, b] = carried + ((1.0 - phis[a] * phis[a]) * var0[a] if a == b else 0.0)
+            s = 0.0
+            for j in range(pred.shape[0]):
+                da = pred[j, KF_MEAN, a] - prior[KF_MEAN, a]
+                db = pred[j, KF_MEAN, b] - prior[KF_MEAN, b]
+                noise = pred[j, KF_VAR0, a] * var0[a] if a == b else 0.0
+                s += pred[j, KF_MODEL, KF_PROB] * (pred[j, KF_COV + a, b] + noise + da * db)
+            prior[KF_COV + a, b] = s
+
+
+@kernel
+def _logdet_spd(a, k):
+    """Log-determinant of the symmetric positive definite top-left ``k x k`` block of ``a`` (NaN if not)."""
+    low = np.zeros((k, k))
+    total = 0.0
+    for j in range(k):
+        s = a[j, j]
+        for m in range(j):
+            s -= low[j, m] * low[j, m]
+        if not s > 0.0:
+            return math.nan
+        low[j, j] = math.sqrt(s)
+        total += 2.0 * math.log(low[j, j])
+        for i in range(j + 1, k):
+            s = a[i, j]
+            for m in range(j):
+                s -= low[i, m] * low[j, m]
+            low[i, j] = s / low[j, j]
+    return total
+
+
+@kernel
+def _code_information(prior, kx, qinv, x_iono, jmat, yvec):
+    """What the epoch's code alone says about the ionosphere states, in information form.
+
+    The solution combined the code with the prior ``prior`` (information ``inv(P)`` on the
+    estimated states, :func:`_add_iono_prior`), so the states' marginal information from the code,
+    after the position and clocks are eliminated, is ``J = inv(Q_ii) - inv(P)`` with ``Q_ii`` their
+    block of the inverse normal matrix; at the converged solution ``x`` the code's estimate ``z``
+    satisfies ``J z = J x + inv(P) (x - m)``, the information vector ``yvec`` (the gradient of the
+    code part balances the prior's). ``jmat`` (float64[3, 3]) and ``yvec`` (float64[3]) are zero for
+    states the epoch did not estimate. Returns False when a block is not positive definite.
+    """
+    jmat[:, :] = 0.0
+    yvec[:] = 0.0
+    idx = np.zeros(3, np.int64)
+    info = np.zeros((3, 3))
+    m = _prior_information(prior, kx, idx, info)
+    if m <= 0:
+        return m == 0
+    qii = np.zeros((3, 3))
+    for i in range(m):
+        for j in range(m):
+            qii[i, j] = qinv[kx[idx[i]], kx[idx[j]]]
+    total = np.zeros((3, 3))
+    if not _cholesky_inverse(qii, m, total):
+        return False
+    for i in range(m):
+        for j in range(m):
+            jmat[idx[i], idx[j]] = total[i, j] - info[i, j]
+    for i in range(m):
+        s = 0.0
+        for j in range(m):
+            s += jmat[idx[i], idx[j]] * x_iono[idx[j]] + info[i, j] * (x_iono[idx[j]] - prior[KF_MEAN, idx[j]])
+        yvec[idx[i]] = s
+    return True
+
+
+@kernel
+def _imm_update(kf, pred, prior, kx, qinv, x_iono):
+    """Update every model of the bank with the epoch's code information and reweigh the models.
+
+    The epoch is a pseudo-measurement of the ionosphere states (:func:`_code_information`,
+    ``J``, ``y``); model ``j`` with prediction ``N(x_j, P_j)`` (:func:`_imm_predict` plus its process
+    noise) gets the information-form Kalman update ``P_j+ = inv(inv(P_j) + J)``,
+    ``x_j+ = P_j+ (inv(P_j) x_j + y)``, and the likelihood of the epoch under it,
+    ``N(z; x_j, P_j + inv(J))`` up to factors common to all models:
+    ``log L_j = -(x_j' inv(P_j) x_j - b' P_j+ b + log det P_j - log det P_j+) / 2`` with
+    ``b = y + inv(P_j) x_j`` (exact for a singular ``J``: states the code does not see). The model
+    probabilities become ``c_j L_j`` normalised. States with zero stationary variance (off) stay zero.
+    """
+    n_model = kf.shape[0]
+    var0 = prior[KF_VAR0]
+    jmat = np.zeros((3, 3))
+    yvec = np.zeros(3)
+    if not _code_information(prior, kx, qinv, x_iono, jmat, yvec):
+        _imm_store_prediction(kf, pred, var0)
+        return
+    act = np.zeros(3, np.int64)
+    m = 0
+    for a in range(3):
+        if var0[a] > 0.0:
+            act[m] = a
+            m += 1
+    p_j = np.zeros((3, 3))
+    p_inv = np.zeros((3, 3))
+    a_mat = np.zeros((3, 3))
+    post = np.zeros((3, 3))
+    bvec = np.zeros(3)
+    xpost = np.zeros(3)
+    loglik = np.zeros(n_model)
+    for j in range(n_model):
+        for i in range(m):
+            for k in range(m):
+                p_j[i, k] = pred[j, KF_COV + act[i], act[k]]
+            p_j[i, i] += pred[j, KF_VAR0, act[i]] * var0[act[i]]
+        logdet_p = _logdet_spd(p_j, m)
+        if math.isnan(logdet_p) or not _cholesky_inverse(p_j, m, p_inv):
+            _imm_store_prediction(kf, pred, var0)
+            return
+        for i in range(m):
+            for k in range(m):
+                a_mat[i, k] = p_inv[i, k] + jmat[act[i], act[k]]
+        if not _cholesky_inverse(a_mat, m, post):
+            _imm_store_prediction(kf, pred, var0)
+            return
+        quad = 0.0
+        for i in range(m):
+            s = yvec[act[i]]
+            for k in range(m):
+                s += p_inv[i, k] * pred[j, KF_MEAN, act[k]]
+                quad += pred[j, KF_MEAN, act[i]] * p_inv[i, k] * pred[j, KF_MEAN, act[k]]
+            bvec[i] = s
+        for i in range(m):
+            s = 0.0
+            for k in range(m):
+                s += post[i, k] * bvec[k]
+            xpost[i] = s
+            quad -= bvec[i] * s
+        # log det P+ = -log det(inv(P) + J)
+        loglik[j] = -0.5 * (quad + logdet_p + _logdet_spd(a_mat, m))
+        kf[j, KF_MEAN, :] = 0.0
+        kf[j, KF_COV:KF_COV + 3, :] = 0.0
+        for i in range(m):
+            kf[j, KF_MEAN, act[i]] = xpost[i]
+            for k in range(m):
+                kf[j, KF_COV + act[i], act[k]] = post[i, k]
+        kf[j, KF_VAR0, :] = var0
+        kf[j, KF_MODEL, KF_TAU] = pred[j, KF_MODEL, KF_TAU]
+    best = loglik.max()
+    if math.isnan(best):
+        for j in range(n_model):
+            kf[j, KF_MODEL, KF_PROB] = pred[j, KF_MODEL, KF_PROB]
+        return
+    total = 0.0
+    for j in range(n_model):
+        kf[j, KF_MODEL, KF_PROB] = pred[j, KF_MODEL, KF_PROB] * math.exp(loglik[j] - best)
+        total += kf[j, KF_MODEL, KF_PROB]
+    for j in range(n_model):
+        kf[j, KF_MODEL, KF_PROB] /= total
+
+
+@kernel
+def _imm_store_prediction(kf, pred, var0):
+    """The bank after an epoch that says nothing about the ionosphere: the predictions, process noise from ``var0``.
+
+    An empty bank (``var0`` NaN: no epoch solved yet) stays empty.
+    """
+    if math.isnan(var0[0]):
+        return
+    for j in range(kf.shape[0]):
+        kf[j, KF_MEAN, :] = pred[j, KF_MEAN, :]
+        for a in range(3):
+            for b in range(3):
+                kf[j, KF_COV + a, b] = pred[j, KF_COV + a, b] + (pred[j, KF_VAR0, a] * var0[a] if a == b else 0.0)
+        kf[j, KF_VAR0, :] = var0
+        kf[j, KF_MODEL, :] = pred[j, KF_MODEL, :]
+
+
+@kernel
+def _prior_information(prior, kx, idx, info):
+    """Information matrix of the prior of the estimated ionosphere states (``kx[a] >= 0``).
+
+    ``idx`` (int64[3]) receives those states in order, ``info[:m, :m]`` the inverse of the prior
+    covariance restricted to them (the marginal of the others). Returns ``m``, or -1 when that block
+    is not positive definite.
+    """
+    m = 0
+    for a in range(3):
+        if kx[a] >= 0:
+            idx[m] = a
+            m += 1
+    sub = np.zeros((3, 3))
+    for i in range(m):
+        for j in range(m):
+            sub[i, j] = prior[KF_COV + idx[i], idx[j]]
+    if m > 0 and not _cholesky_inverse(sub, m, info):
+        return -1
+    return m
 
 
 @kernel
@@ -234,17 +499,9 @@ def _add_iono_prior(prior, kx, scale, grad, curv, nmat, bvec):
     marginal of the others); the right-hand side pulls the current values towards the prior mean.
     """
     idx = np.zeros(3, np.int64)
-    m = 0
-    for a in range(3):
-        if kx[a] >= 0:
-            idx[m] = a
-            m += 1
-    sub = np.zeros((3, 3))
-    for i in range(m):
-        for j in range(m):
-            sub[i, j] = prior[KF_COV + idx[i], idx[j]]
     info = np.zeros((3, 3))
-    if not _cholesky_inverse(sub, m, info):
+    m = _prior_information(prior, kx, idx, info)
+    if m <= 0:
         return
     cur = (scale, grad, curv)
     for i in range(m):
@@ -255,7 +512,7 @@ def _add_iono_prior(prior, kx, scale, grad, curv, nmat, bvec):
 
 @kernel
 def _wls(sat_pos, rowf, rowi, active, t_gps_day_s, doy, ion, opts, n_groups, x, work, atmo_rx, used, resid_m,
-         var_m2, qinv, pidx, kx, kf, phi, prior):
+         var_m2, qinv, pidx, kx, pred, prior):
     """Iterate the weighted least squares from ``x`` (float64[3 + n_groups + N_EXTRA], updated in place).
 
     ``x`` holds the position, one clock per group and, last, three ionosphere parameters, each
@@ -275,14 +532,15 @@ def _wls(sat_pos, rowf, rowi, active, t_gps_day_s, doy, ion, opts, n_groups, x, 
     ionosphere parameters, whose indices ``kx`` (int64[3]: scale, gradient, curvature; -1: not
     estimated) receives.
 
-    The priors of the gradient and curvature are those of a first-order Gauss-Markov process
-    (:func:`_iono_prior`): from ``kf`` (float64[N_KF_ROWS, 3], the previous epoch's posterior) decayed
-    by ``phi`` = exp(-dt / tau) towards zero mean and the stationary variances of the sigmas above;
-    ``phi`` = 0 gives the epoch-wise zero-mean priors. The scale always has the epoch-wise prior: it
-    is nearly collinear with the height and the clocks, so what an epoch says about it is mostly the
-    unmodelled rest of the errors, which a filter would accumulate (measured: carrying it took the
-    WUHN V95 from 13.6 to 21.8 m). ``prior`` (float64[N_KF_ROWS, 3]) receives the prior used. A
-    parameter not estimated (too little redundancy) is held at zero (the broadcast model as it is).
+    The priors of the gradient and curvature are those the filter bank predicts (``pred``, from
+    :func:`_imm_predict`; :func:`_imm_combine` mixes its models): the previous epochs' estimates
+    decayed towards zero mean and the stationary variances of the sigmas above; a bank that carries
+    nothing (empty, or correlation times of 0) gives the epoch-wise zero-mean priors. The scale
+    always has the epoch-wise prior: it is nearly collinear with the height and the clocks, so what an
+    epoch says about it is mostly the unmodelled rest of the errors, which a filter would accumulate
+    (measured: carrying it took the WUHN V95 from 13.6 to 21.8 m). ``prior`` (float64[N_KF_ROWS, 3])
+    receives the prior used. A parameter not estimated (too little redundancy) is held at zero (the
+    broadcast model as it is).
     """
     n = sat_pos.shape[0]
     kx[:] = -1
@@ -340,7 +598,7 @@ def _wls(sat_pos, rowf, rowi, active, t_gps_day_s, doy, ion, opts, n_groups, x, 
         kx[1] = k_grad
         kx[2] = k_curv
         k_all = k + (1 if k_iono >= 0 else 0) + (1 if k_grad >= 0 else 0) + (1 if k_curv >= 0 else 0)
-        _iono_prior(kf, (0.0, phi, phi), opts[OPT_IONO_SCALE_SIGMA], sigma_grad, sigma_curv, prior)
+        _imm_combine(pred, opts[OPT_IONO_SCALE_SIGMA], sigma_grad, sigma_curv, prior)
         # a state the epoch cannot estimate is not applied either: with that little redundancy the
         # epoch cannot check a carried correction against its own satellites (measured on the TST
         # 2019 drive: applying the carried means moved low-redundancy street-canyon epochs by 2-3 m)
@@ -501,8 +759,8 @@ def _leave_one_out(j, sat_pos, x, rowi, work, qinv, pidx, kx, k, k_all, var_m2, 
 
 @kernel
 def spp_epoch(sat_pos, rowf, rowi, valid, t_gps_day_s, doy, ion, opts, chi2_table, n_groups, x,
-              used, resid_m, out_cov, out_dops, kf, phi):
-    """Solve one epoch: WLS, chi-square validation, fault exclusion, DOPs.
+              used, resid_m, out_cov, out_dops, kf, dt_s):
+    """Solve one epoch: WLS, chi-square validation, fault exclusion, DOPs; then the ionosphere filter bank.
 
     Parameters
     ----------
@@ -536,29 +794,49 @@ def spp_epoch(sat_pos, rowf, rowi, valid, t_gps_day_s, doy, ion, opts, chi2_tabl
         Out: position covariance [m^2].
     out_dops : float64[4]
         Out: GDOP, PDOP, HDOP, VDOP.
-    kf : float64[N_KF_ROWS, 3]
-        In: the ionosphere states' filter state after the previous epoch (``KF_*`` rows). Out, when
-        the epoch is solved: their posterior (the prior for states not estimated); unchanged otherwise.
-    phi : float
-        Correlation of the ionosphere states with the previous epoch's, exp(-dt / tau); 0: epoch-wise.
+    kf : float64[n_model, N_KF_ROWS, 3]
+        In: the ionosphere filter bank after the previous epoch (``KF_*`` rows per model: state,
+        stationary variances, correlation time and probability). Out: updated with this epoch
+        (:func:`_imm_update`), or only predicted over ``dt_s`` when the epoch has no solution.
+    dt_s : float
+        Time since the previous epoch [s] (inf: unrelated; the bank restarts from its priors).
 
     Returns
     -------
     (int, int, int)
         Reason code (``OK`` ...), satellites used, satellites excluded.
     """
+    pred = np.empty_like(kf)
+    _imm_predict(kf, dt_s, opts[OPT_IONO_SWITCH_S], pred)
+    prior = np.zeros((N_KF_ROWS, N_EXTRA))
+    kx = np.full(3, -1, np.int64)
+    qinv = np.zeros((_MAX_PARAM, _MAX_PARAM))
+    reason, n_used, n_excl = _solve_epoch(sat_pos, rowf, rowi, valid, t_gps_day_s, doy, ion, opts, chi2_table,
+                                          n_groups, x, used, resid_m, out_cov, out_dops, pred, prior, kx, qinv)
+    if reason == OK:
+        _imm_update(kf, pred, prior, kx, qinv, x[3 + n_groups:])
+    else:
+        _imm_store_prediction(kf, pred, kf[0, KF_VAR0].copy())
+    return reason, n_used, n_excl
+
+
+@kernel
+def _solve_epoch(sat_pos, rowf, rowi, valid, t_gps_day_s, doy, ion, opts, chi2_table, n_groups, x, used, resid_m,
+                 out_cov, out_dops, pred, prior, kx, qinv):
+    """:func:`spp_epoch` without the filter bank's update: the ionosphere prior from its prediction ``pred``.
+
+    Out: ``prior`` (the prior used), ``kx`` (the estimated ionosphere states' indices) and ``qinv``
+    (the inverse normal matrix) of the final solution.
+    """
     n = sat_pos.shape[0]
     active = valid.copy()
     work = np.full((6, n), np.nan)
     atmo_rx = np.full(4, np.nan)
     var_m2 = np.zeros(n)
-    qinv = np.zeros((_MAX_PARAM, _MAX_PARAM))
     pidx = np.full(n_groups, -1, np.int64)
-    kx = np.full(3, -1, np.int64)
-    prior = np.zeros((N_KF_ROWS, N_EXTRA))
     x_start = x.copy()
     reason, n_used, k, chi2, k_all = _wls(sat_pos, rowf, rowi, active, t_gps_day_s, doy, ion, opts, n_groups, x,
-                                          work, atmo_rx, used, resid_m, var_m2, qinv, pidx, kx, kf, phi, prior)
+                                          work, atmo_rx, used, resid_m, var_m2, qinv, pidx, kx, pred, prior)
     n_excl = 0
     passed = reason == OK and _test(chi2, n_used, k, chi2_table)
     if reason == NO_CONVERGENCE or (reason == OK and not passed):
@@ -592,7 +870,7 @@ def spp_epoch(sat_pos, rowf, rowi, valid, t_gps_day_s, doy, ion, opts, chi2_tabl
                     x_try[:] = x_seed
                     r_j, nu_j, k_j, c_j, _ka = _wls(sat_pos, rowf, rowi, active, t_gps_day_s, doy, ion, opts,
                                                     n_groups, x_try, work, atmo_rx, used_try, res_try, var_try,
-                                                    q_try, p_try, kx_try, kf, phi, prior_try)
+                                                    q_try, p_try, kx_try, pred, prior_try)
                 active[j] = True
                 if r_j != OK or nu_j - k_j < 1:
                     continue
@@ -613,7 +891,7 @@ def spp_epoch(sat_pos, rowf, rowi, valid, t_gps_day_s, doy, ion, opts, chi2_tabl
             x[:] = x_seed
             reason, n_used, k, chi2, k_all = _wls(sat_pos, rowf, rowi, active, t_gps_day_s, doy, ion, opts,
                                                   n_groups, x, work, atmo_rx, used, resid_m, var_m2, qinv, pidx,
-                                                  kx, kf, phi, prior)
+                                                  kx, pred, prior)
             passed = reason == OK and _test(chi2, n_used, k, chi2_table)
             if passed or reason != OK:
                 break
@@ -629,41 +907,13 @@ def spp_epoch(sat_pos, rowf, rowi, valid, t_gps_day_s, doy, ion, opts, chi2_tabl
     _dops(sat_pos, x, used, rowi, pidx, k, out_dops)
     if not out_dops[0] <= opts[OPT_GDOP_MAX]:
         return GDOP_TOO_LARGE, n_used, n_excl
-    _iono_posterior(prior, kx, qinv, x[3 + n_groups:], kf)
     return OK, n_used, n_excl
-
-
-@kernel
-def _iono_posterior(prior, kx, qinv, x_iono, kf):
-    """Filter state after a solved epoch: the estimated states' values and covariance block, the prior elsewhere.
-
-    ``x_iono`` (float64[3]) holds the epoch's ionosphere parameters. Cross-covariances between an
-    estimated and a held state are dropped (the held one did not enter the solution).
-    """
-    kf[:, :] = prior
-    for a in range(3):
-        if kx[a] < 0:
-            continue
-        kf[KF_MEAN, a] = x_iono[a]
-        for b in range(3):
-            kf[KF_COV + a, b] = qinv[kx[a], kx[b]] if kx[b] >= 0 else 0.0
-            kf[KF_COV + b, a] = kf[KF_COV + a, b]
-
-
-@kernel
-def _iono_predict(kf, phis):
-    """Carry the filter state over an epoch without a solution (the Gauss-Markov step of :func:`_iono_prior`)."""
-    for a in range(3):
-        kf[KF_MEAN, a] *= phis[a]
-        for b in range(3):
-            kf[KF_COV + a, b] *= phis[a] * phis[b]
-        kf[KF_COV + a, a] += (1.0 - phis[a] * phis[a]) * kf[KF_VAR0, a]
 
 
 @kernel
 def spp_batch(offsets, sat_pos, rowf, rowi, valid, t_gps_day_s, doy, ion, opts, chi2_table, n_groups, x_init,
               out_pos, out_cov, out_clk, out_dops, out_reason, out_n_used, out_n_excl, out_used, out_resid,
-              dt_s, kf):
+              dt_s, kf, out_iono_prob):
     """Run :func:`spp_epoch` over every epoch of a file (rows ``offsets[e]:offsets[e+1]``).
 
     Each epoch starts from the previous epoch's solution when there is one, else from ``x_init``
@@ -671,31 +921,27 @@ def spp_batch(offsets, sat_pos, rowf, rowi, valid, t_gps_day_s, doy, ion, opts, 
     row (``out_used`` bool[n_row], ``out_resid`` float64[n_row]). Epoch ``ion`` rows are
     ``ion[e]`` (float64[n_epoch, 16]) so navigation updates within a file are honoured.
 
-    With ``opts[OPT_IONO_TAU_S] > 0`` the ionosphere gradient and curvature are carried from epoch to
-    epoch as a Gauss-Markov process of that correlation time (positions and clocks stay epoch-wise):
-    ``dt_s`` (float64[n_epoch]) is each epoch's time since the previous one [s] (inf: unrelated),
-    ``kf`` (float64[N_KF_ROWS, 3], in/out) the filter state (``kf[KF_VAR0]`` NaN: empty), so
-    consecutive calls continue one filter.
+    The ionosphere gradient and curvature are carried from epoch to epoch by the filter bank ``kf``
+    (float64[n_model, N_KF_ROWS, 3], in/out; ``kf[:, KF_VAR0]`` NaN: empty; one model with a
+    correlation time of 0: epoch-wise), so consecutive calls continue one bank; positions and clocks
+    stay epoch-wise. ``dt_s`` (float64[n_epoch]) is each epoch's time since the previous one [s] (inf:
+    unrelated). ``out_iono_prob`` (float64[n_epoch, n_model]) receives the models' probabilities
+    after each epoch.
     """
     n_epoch = offsets.shape[0] - 1
     x = x_init.copy()
     have_prev = False
-    tau = opts[OPT_IONO_TAU_S]
     for e in range(n_epoch):
         lo = offsets[e]
         hi = offsets[e + 1]
         if not have_prev:
             x[:] = x_init
         x_epoch = x.copy()
-        phi = 0.0
-        if tau > 0.0 and not math.isnan(kf[KF_VAR0, 0]) and dt_s[e] >= 0.0:
-            phi = math.exp(-dt_s[e] / tau)
         reason, n_used, n_excl = spp_epoch(
             sat_pos[lo:hi], rowf[lo:hi], rowi[lo:hi], valid[lo:hi], t_gps_day_s[e], doy[e], ion[e], opts,
-            chi2_table, n_groups, x_epoch, out_used[lo:hi], out_resid[lo:hi], out_cov[e], out_dops[e], kf, phi,
+            chi2_table, n_groups, x_epoch, out_used[lo:hi], out_resid[lo:hi], out_cov[e], out_dops[e], kf, dt_s[e],
         )
-        if reason != OK and not math.isnan(kf[KF_VAR0, 0]):
-            _iono_predict(kf, (0.0, phi, phi))
+        out_iono_prob[e, :] = kf[:, KF_MODEL, KF_PROB]
         out_reason[e] = reason
         out_n_used[e] = n_used
         out_n_excl[e] = n_excl

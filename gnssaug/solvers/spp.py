@@ -14,8 +14,9 @@ Models (each documented in :mod:`gnssaug.kernels.spp` and :mod:`gnssaug.kernels.
   data carry BDS coefficients (``klobuchar="gps"`` forces the GPS model for all, ``"bds"`` the BDS
   model for all). ``iono="if"``: dual-frequency ionosphere-free code combination. The broadcast
   model's error is estimated where the redundancy allows: a per-epoch scale and, by default, a
-  latitude gradient and curvature of the vertical delay error that a small Gauss-Markov filter
-  carries from epoch to epoch (``iono_structure``, ``iono_tau_s``; positions stay epoch-wise).
+  latitude gradient and curvature of the vertical delay error that a Gauss-Markov filter carries from
+  epoch to epoch (``iono_structure``, ``iono_tau_s``; positions stay epoch-wise); optionally a bank of
+  such filters chooses the correlation time online (:data:`IONO_TAU_GRID_S`).
 - Troposphere: Saastamoinen + Niell mapping. Satellite clocks: broadcast polynomial with the
   relativistic term; group delays (T_GD, BGD, T_GD1/2) from the ephemeris.
 - Weights: RTKLIB's error model ``efact^2 (a^2 + b^2/sin^2 el)`` plus ephemeris, ionosphere and
@@ -67,8 +68,23 @@ IONO_STRUCTURE_CURV_PER_DEG2 = 0.02
 #: changes (the anomaly's crest drifts with local time; a satellite's pierce point crosses a few degrees
 #: of latitude). Chosen before measuring, not tuned; with the benchmark settings 5 min / 10 min / 15 min /
 #: 30 min / 1 h give WUHN H95/V95 5.23/10.80, 5.61/10.78, 5.77/10.88, 5.82/11.04, 5.87/11.14 m and TST 2019
-#: 15.69/27.29, 15.76/27.20, 15.83/27.09, 15.92/26.93, 15.96/27.09 m (epoch-wise: 4.17/11.14, 16.46/28.29 m).
+#: 15.69/27.29, 15.76/27.20, 15.83/27.09, 15.92/26.93, 15.96/27.09 m (epoch-wise: 4.17/11.14, 16.46/28.29 m);
+#: picking one of them on those days would be tuning on the test data. The data-driven alternative,
+#: :data:`IONO_TAU_GRID_S`, is measured below and is not the default.
 IONO_STRUCTURE_TAU_S = 1800.0
+#: A geometric grid of correlation times [s], 5 / 10 / 20 / 40 / 80 min, fixed before measuring, for a
+#: filter bank that chooses among them online (``iono_tau_s=IONO_TAU_GRID_S``, an interacting
+#: multiple-model estimator: each epoch reweighs the models by the likelihood of what its code says about
+#: the states, :mod:`gnssaug.kernels.spp`). On synthetic data with a known Gauss-Markov ionosphere it
+#: picks the true correlation time (tests/solvers/test_spp_iono_filter.py). On the benchmark days the
+#: likelihood prefers 80 min on WUHN (mean probability 0.85; WUHN H95/V95 5.80/11.10 m) and 5 min on the
+#: TST drive (0.91; 15.69/27.28 m, V95 above RTKLIB's 27.20 m), so it is an option, not the default.
+IONO_TAU_GRID_S = (300.0, 600.0, 1200.0, 2400.0, 4800.0)
+#: Mean time [s] the bank expects one correlation time to stay the right one (the IMM's Markov switching;
+#: the default of ``iono_switch_s``): 1 h, the scale of the ionosphere's regimes over a day (morning
+#: rise, afternoon peak, evening anomaly, night), chosen before measuring. Between epoch ``dt`` apart a
+#: model keeps its probability with weight ``exp(-dt / switch)`` and shares the rest equally.
+IONO_SWITCH_S = 3600.0
 
 #: Text of the kernel's reason codes.
 REASONS = {
@@ -175,16 +191,22 @@ class SppOptions:
         drive: in a street canyon the low satellites' non-line-of-sight delays have the curvature's
         signature (positive, growing away from the zenith) and leak into it; carried over time, each
         epoch's leak weighs less against the accumulated estimate.
-    iono_tau_s : float or None
-        Correlation time [s] of the ionosphere gradient and curvature between epochs: a small
-        Gauss-Markov filter carries their estimates and covariance from epoch to epoch (stationary
-        sigmas: the priors above), so a static receiver with many satellites pins the ionosphere's
-        structure over time, and a receiver that stops observing it drifts back to the prior within
-        ``tau``. Positions, clocks and the scale stay epoch-wise; an epoch with too little
-        redundancy to estimate the states does not apply them. 0: epoch-wise priors; None (default):
-        :data:`IONO_STRUCTURE_TAU_S` with ``iono_structure``, else 0 (with the fixed 0.5 m/deg
-        gradient alone a filter does not help: WUHN 7.87/13.62 -> 6.37/12.84 m but TST H95 15.78 ->
-        16.83 m).
+    iono_tau_s : float, tuple of float or None
+        Correlation time(s) [s] of the ionosphere gradient and curvature between epochs: Gauss-Markov
+        filters carry their estimates and covariance from epoch to epoch (stationary sigmas: the priors
+        above), so a static receiver with many satellites pins the ionosphere's structure over time,
+        and a receiver that stops observing it drifts back to the prior within ``tau``. Several
+        values: one filter per value, run as an interacting multiple-model estimator (each epoch
+        reweighs them by the likelihood of its code's information on the states, the positions use
+        their mixture; ``iono_switch_s``). Positions, clocks and the scale stay epoch-wise; an epoch
+        with too little redundancy to estimate the states does not apply them. 0: epoch-wise
+        priors; None (default): :data:`IONO_STRUCTURE_TAU_S` with ``iono_structure``, else 0 (with the
+        fixed 0.5 m/deg gradient alone a filter does not help: WUHN 7.87/13.62 -> 6.37/12.84 m but
+        TST H95 15.78 -> 16.83 m).
+        Pass :data:`IONO_TAU_GRID_S` to let the data choose the correlation time (see there).
+    iono_switch_s : float
+        Mean sojourn time [s] of one correlation time in the multiple-model bank
+        (:data:`IONO_SWITCH_S`; inf: the models never switch, a plain multiple-model estimator).
     fde_unique : bool
         Fault exclusion only when the faulty satellite is identified unambiguously: exactly one
         candidate exclusion makes the residual test pass (else status NONE).
@@ -215,7 +237,8 @@ class SppOptions:
     iono_grad_sigma: float = 0.5
     iono_min_redundancy: int = 4
     iono_structure: bool = True
-    iono_tau_s: float | None = None
+    iono_tau_s: float | tuple | None = None
+    iono_switch_s: float = IONO_SWITCH_S
     init_pos_ecef_m: np.ndarray | None = None
 
     def __post_init__(self):
@@ -228,6 +251,19 @@ class SppOptions:
             raise InvalidInputError(f"unknown system letters {''.join(sorted(bad))!r} in {self.systems!r}")
         if not 0.0 <= self.elmask_deg < 90.0:
             raise InvalidInputError(f"elevation mask must be in [0, 90) deg, got {self.elmask_deg}")
+        taus = self.iono_taus_s()
+        if not taus or not all(np.isfinite(taus)) or min(taus) < 0.0:
+            raise InvalidInputError(f"iono_tau_s must be finite correlation times >= 0 s, got {self.iono_tau_s!r}")
+        if not self.iono_switch_s > 0.0:
+            raise InvalidInputError(f"iono_switch_s must be positive, got {self.iono_switch_s!r}")
+
+    def iono_taus_s(self) -> tuple[float, ...]:
+        """The correlation times [s] of the ionosphere filter bank, one model each (``(0.0,)``: epoch-wise)."""
+        if self.iono_tau_s is None:
+            return (IONO_STRUCTURE_TAU_S,) if self.iono_structure else (0.0,)
+        if np.ndim(self.iono_tau_s) == 0:
+            return (float(self.iono_tau_s),)
+        return tuple(float(t) for t in self.iono_tau_s)
 
     def kernel_options(self) -> np.ndarray:
         """The kernel's option vector (``gnssaug.kernels.spp.OPT_*``)."""
@@ -248,10 +284,7 @@ class SppOptions:
         opts[_k.OPT_FDE_UNIQUE] = 1.0 if self.fde_unique else 0.0
         opts[_k.OPT_IONO_GRAD_SIGMA] = self.iono_grad_sigma if self.iono == "broadcast" else 0.0
         opts[_k.OPT_IONO_MIN_REDUNDANCY] = self.iono_min_redundancy
-        tau_s = self.iono_tau_s
-        if tau_s is None:
-            tau_s = IONO_STRUCTURE_TAU_S if self.iono_structure else 0.0
-        opts[_k.OPT_IONO_TAU_S] = tau_s
+        opts[_k.OPT_IONO_SWITCH_S] = self.iono_switch_s
         if self.iono_structure and self.iono == "broadcast":
             opts[_k.OPT_IONO_PRIORS_RELATIVE] = 1.0
             opts[_k.OPT_IONO_GRAD_SIGMA] = IONO_STRUCTURE_GRAD_PER_DEG
@@ -458,24 +491,43 @@ def _epoch_times(t_gpst_ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 @dataclass
 class IonoFilter:
-    """The ionosphere filter's state between calls of :func:`solve_spp` / :func:`solve_epoch` (the live path).
+    """The ionosphere filter bank's state between calls of :func:`solve_spp` / :func:`solve_epoch` (the live path).
 
     Attributes
     ----------
-    kf : float64[N_KF_ROWS, 3]
-        Mean, covariance and stationary variances of the ionosphere scale, gradient and curvature
-        (rows ``gnssaug.kernels.spp.KF_*``); ``kf[KF_VAR0]`` NaN: empty.
+    kf : float64[n_model, N_KF_ROWS, 3] or None
+        Per model (one per correlation time): mean, covariance and stationary variances of the
+        ionosphere scale, gradient and curvature, its correlation time and probability (rows
+        ``gnssaug.kernels.spp.KF_*``); ``kf[:, KF_VAR0]`` NaN: empty. None: not started (the first
+        call creates it for its options' correlation times, and starts it again when they change).
     t_gpst_ns : int or None
         Time of the last epoch it has seen (None: none yet).
+    prob_by_epoch : float64[n_epoch, n_model] or None
+        The models' probabilities after each epoch of the last call.
     """
 
-    kf: np.ndarray = field(default_factory=lambda: _empty_filter())
+    kf: np.ndarray | None = None
     t_gpst_ns: int | None = None
+    prob_by_epoch: np.ndarray | None = None
+
+    @property
+    def taus_s(self) -> np.ndarray:
+        """Correlation time [s] of each model (empty before the first call)."""
+        return np.empty(0) if self.kf is None else self.kf[:, _k.KF_MODEL, _k.KF_TAU].copy()
+
+    @property
+    def probabilities(self) -> np.ndarray:
+        """Each model's current probability (empty before the first call)."""
+        return np.empty(0) if self.kf is None else self.kf[:, _k.KF_MODEL, _k.KF_PROB].copy()
 
 
-def _empty_filter() -> np.ndarray:
-    kf = np.zeros((_k.N_KF_ROWS, _k.N_EXTRA))
-    kf[_k.KF_VAR0] = np.nan
+def empty_iono_bank(taus_s) -> np.ndarray:
+    """An empty filter bank (float64[n_model, N_KF_ROWS, 3]): one model per correlation time, equally likely."""
+    taus = np.asarray(taus_s, dtype=np.float64).reshape(-1)
+    kf = np.zeros((taus.size, _k.N_KF_ROWS, _k.N_EXTRA))
+    kf[:, _k.KF_VAR0] = np.nan
+    kf[:, _k.KF_MODEL, _k.KF_TAU] = taus
+    kf[:, _k.KF_MODEL, _k.KF_PROB] = 1.0 / taus.size
     return kf
 
 
@@ -538,7 +590,12 @@ def solve_spp(series: ObsSeries, nav, eph: SatStateSource, options: SppOptions |
     last = iono_filter.t_gpst_ns
     dt_s[0] = np.inf if last is None else (int(series.t_gpst_ns[0]) - last) / NS_PER_S
     dt_s[1:] = np.diff(series.t_gpst_ns) / NS_PER_S
+    taus = np.asarray(options.iono_taus_s())
+    if iono_filter.kf is None or not np.array_equal(iono_filter.taus_s, taus):
+        iono_filter.kf = empty_iono_bank(taus)
+        dt_s[0] = np.inf
     kf = iono_filter.kf
+    prob = np.full((n_epoch, kf.shape[0]), np.nan)
     block = n_epoch if progress is None else max(1, -(-n_epoch // 20))
     for e0 in range(0, n_epoch, block):
         e1 = min(e0 + block, n_epoch)
@@ -547,7 +604,7 @@ def solve_spp(series: ObsSeries, nav, eph: SatStateSource, options: SppOptions |
             series.offsets[e0:e1 + 1] - r0, rows.sat_pos[r0:r1], rows.rowf[r0:r1], rows.rowi[r0:r1],
             rows.valid[r0:r1], t_day_s[e0:e1], doy[e0:e1], ion_epoch[e0:e1], opts, table, N_CLOCK_GROUPS, x_init,
             out.pos_ecef_m[e0:e1], out.cov_ecef_m2[e0:e1], out.clk_bias_m[e0:e1], out.dops[e0:e1], reason[e0:e1],
-            n_used[e0:e1], n_excl[e0:e1], used[r0:r1], resid[r0:r1], dt_s[e0:e1], kf,
+            n_used[e0:e1], n_excl[e0:e1], used[r0:r1], resid[r0:r1], dt_s[e0:e1], kf, prob[e0:e1],
         )
         good = np.flatnonzero(reason[e0:e1] == _k.OK)
         if good.size:
@@ -556,6 +613,7 @@ def solve_spp(series: ObsSeries, nav, eph: SatStateSource, options: SppOptions |
             progress(e1, n_epoch)
     if n_epoch:
         iono_filter.t_gpst_ns = int(series.t_gpst_ns[-1])
+    iono_filter.prob_by_epoch = prob
     ok = reason == _k.OK
     out.status[:] = np.where(ok, int(SolStatus.SPP), int(SolStatus.NONE))
     out.n_sat[:] = np.where(ok, n_used, 0)

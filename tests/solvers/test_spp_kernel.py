@@ -128,9 +128,18 @@ def _gradient_partial(el, az):
 
 
 def _empty_filter():
-    kf = np.zeros((k.N_KF_ROWS, k.N_EXTRA))
-    kf[k.KF_VAR0] = np.nan
+    """An empty ionosphere filter bank of one epoch-wise model."""
+    kf = np.zeros((1, k.N_KF_ROWS, k.N_EXTRA))
+    kf[:, k.KF_VAR0] = np.nan
+    kf[:, k.KF_MODEL, k.KF_PROB] = 1.0
     return kf
+
+
+def _empty_prediction():
+    """The bank's prediction for an epoch without history: every model at its stationary prior."""
+    pred = np.empty_like(_empty_filter())
+    k._imm_predict(_empty_filter(), np.inf, 3600.0, pred)
+    return pred
 
 
 def _solve(sat_pos, rowf, rowi, opts=None, x0=None, valid=None):
@@ -142,7 +151,7 @@ def _solve(sat_pos, rowf, rowi, opts=None, x0=None, valid=None):
     dops = np.zeros(4)
     valid = np.ones(n, np.bool_) if valid is None else valid
     out = k.spp_epoch(sat_pos, rowf, rowi, valid, T_DAY_S, DOY, ION, _opts() if opts is None else opts,
-                      _chi2_table(), N_GROUPS, x, used, resid, cov, dops, _empty_filter(), 0.0)
+                      _chi2_table(), N_GROUPS, x, used, resid, cov, dops, _empty_filter(), np.inf)
     return out, x, used, cov, dops
 
 
@@ -213,7 +222,7 @@ def test_batch_matches_single_epochs_and_seeds_from_previous():
     k.spp_batch(offsets, big[0], big[1], big[2], valid, np.full(reps, T_DAY_S), np.full(reps, DOY),
                 np.tile(ION, (reps, 1)), _opts(), _chi2_table(), N_GROUPS, np.zeros(3 + N_GROUPS + k.N_EXTRA),
                 out_pos, out_cov, out_clk, out_dops, reason, n_used, n_excl, used, resid, np.full(reps, 1.0),
-                _empty_filter())
+                _empty_filter(), np.zeros((reps, 1)))
     assert list(reason) == [k.OK, k.TOO_FEW_SATS, k.OK]
     assert np.isnan(out_pos[1]).all() and not used[n:2 * n].any()
     (r0, *_), x0, *_ = _solve(sat_pos, rowf, rowi)
@@ -266,7 +275,7 @@ def _wls_full(sat_pos, rowf, rowi, opts, active):
     pidx = np.full(N_GROUPS, -1, np.int64)
     kx = np.full(3, -1, np.int64)
     out = k._wls(sat_pos, rowf, rowi, active, T_DAY_S, DOY, ION, opts, N_GROUPS, x, work, atmo_rx, used, resid,
-                 var, qinv, pidx, kx, _empty_filter(), 0.0, np.zeros((k.N_KF_ROWS, k.N_EXTRA)))
+                 var, qinv, pidx, kx, _empty_prediction(), np.zeros((k.N_KF_ROWS, k.N_EXTRA)))
     return out, x, work, resid, var, qinv, pidx, kx
 
 
