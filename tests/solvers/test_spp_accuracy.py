@@ -97,7 +97,7 @@ def test_iono_structure_helps_open_sky_receivers(wuhn_day, nagoya):
     # The gradient + curvature of the Klobuchar error (priors scaled to the models' size, carried
     # from epoch to epoch), the default, against the fixed-prior gradient alone: over the WUHN day
     # (anomaly crest to the south in the evening) and on Nagoya it must be better in H95 and V95
-    # (measured: WUHN day 7.87/13.62 -> 5.82/11.04 m, Nagoya 2.77/1.70 -> 2.17/0.52 m). On short
+    # (measured: WUHN day 7.87/13.62 -> 5.82/11.00 m, Nagoya 2.77/1.70 -> 2.17/0.52 m). On short
     # evening stretches alone the filter trades horizontal for vertical accuracy (WUHN 10:00-12:30
     # UTC, starting empty: 6.22/17.40 -> 8.46/11.05 m).
     for data in (wuhn_day, nagoya):
