@@ -226,3 +226,22 @@ def test_live_path_carries_the_filter_like_the_batch(nagoya_dir, taus):
     np.testing.assert_allclose(state.probabilities, batch_filter.probabilities, atol=1e-6)
     assert state.taus_s.tolist() == list(options.iono_taus_s())
     assert np.abs(np.array(fresh) - batch.pos_ecef_m).max() > 0.05
+
+
+@pytest.mark.parametrize(("text", "taus"), [("600", (600.0,)), ("300,1200", (300.0, 1200.0)),
+                                             ("grid", IONO_TAU_GRID_S), ("0", (0.0,))])
+def test_cli_iono_tau_takes_one_value_a_list_or_the_grid(text, taus):
+    from gnssaug.cli import build_parser
+    from gnssaug.datasets.solve import spp_options_from_args
+
+    args = build_parser().parse_args(["solve", "--mode", "spp", "r.obs", "n.nav", "-o", "o.pos", "--iono-tau", text])
+    assert spp_options_from_args(args, None).iono_taus_s() == taus
+
+
+@pytest.mark.parametrize("text", ["abc", "-60", "600,nan", ""])
+def test_cli_iono_tau_refuses_what_is_not_a_correlation_time(text, capsys):
+    from gnssaug.cli import build_parser
+
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["solve", "--mode", "spp", "r.obs", "n.nav", "-o", "o.pos", "--iono-tau", text])
+    assert "--iono-tau" in capsys.readouterr().err
