@@ -245,3 +245,52 @@ def test_cli_iono_tau_refuses_what_is_not_a_correlation_time(text, capsys):
     with pytest.raises(SystemExit):
         build_parser().parse_args(["solve", "--mode", "spp", "r.obs", "n.nav", "-o", "o.pos", "--iono-tau", text])
     assert "--iono-tau" in capsys.readouterr().err
+
+
+def _gauss_logpdf(z, mean, cov):
+    d = z - mean
+    return -0.5 * (d @ np.linalg.solve(cov, d) + np.linalg.slogdet(2 * np.pi * cov)[1])
+
+
+def test_bank_update_is_the_kalman_update_and_the_innovation_likelihood():
+    # Two models with different histories; the epoch's code says z ~ N(x, inv(J)) about the three
+    # states. The kernel only sees the combined solution (prior + code), from which it recovers J and
+    # z: its model posteriors must be the Kalman updates with (z, inv(J)) and its probabilities
+    # c_j N(z; x_j, P_j + inv(J)) normalised (written out here with dense numpy algebra).
+    rng = np.random.default_rng(7)
+    kf = empty_iono_bank((600.0, 2400.0))
+    var0 = np.array([1.0, 0.09, 0.0009])
+    for j, mean in enumerate(([0.0, -0.4, 0.05], [0.0, 0.2, -0.02])):
+        a = rng.normal(size=(3, 3)) * np.sqrt(var0)[:, None] * 0.3
+        kf[j, k.KF_MEAN] = mean
+        kf[j, k.KF_COV:k.KF_COV + 3] = a @ a.T + np.diag(0.05 * var0)
+        kf[j, k.KF_VAR0] = var0
+    kf[:, k.KF_MODEL, k.KF_PROB] = (0.3, 0.7)
+    pred = np.empty_like(kf)
+    k._imm_predict(kf, 60.0, 3600.0, pred)
+    prior = np.zeros((k.N_KF_ROWS, k.N_EXTRA))
+    k._imm_combine(pred, *np.sqrt(var0), prior)
+    # the epoch's code information and the combined solution the kernel would have found
+    b = rng.normal(size=(3, 3)) * np.array([1.0, 3.0, 30.0])[:, None]
+    jmat = b @ b.T
+    z = np.array([0.1, -0.1, 0.015])
+    p_comb = prior[k.KF_COV:k.KF_COV + 3]
+    q_ii = np.linalg.inv(jmat + np.linalg.inv(p_comb))
+    x_sol = q_ii @ (jmat @ z + np.linalg.solve(p_comb, prior[k.KF_MEAN]))
+    qinv = np.zeros((16, 16))
+    kx = np.array([5, 6, 7])
+    qinv[5:8, 5:8] = q_ii
+    k._imm_update(kf, pred, prior, kx, qinv, x_sol)
+    logl, post_means = [], []
+    for j in range(2):
+        x_j = pred[j, k.KF_MEAN]
+        p_j = pred[j, k.KF_COV:k.KF_COV + 3] + np.diag(pred[j, k.KF_VAR0] * var0)
+        s_j = p_j + np.linalg.inv(jmat)
+        logl.append(np.log(pred[j, k.KF_MODEL, k.KF_PROB]) + _gauss_logpdf(z, x_j, s_j))
+        gain = p_j @ np.linalg.inv(s_j)
+        post_means.append(x_j + gain @ (z - x_j))
+        np.testing.assert_allclose(kf[j, k.KF_COV:k.KF_COV + 3], p_j - gain @ p_j, rtol=1e-6, atol=1e-12)
+    expected = np.exp(np.array(logl) - max(logl))
+    np.testing.assert_allclose(kf[:, k.KF_MODEL, k.KF_PROB], expected / expected.sum(), rtol=1e-6)
+    np.testing.assert_allclose(kf[:, k.KF_MEAN], np.array(post_means), rtol=1e-6, atol=1e-9)
+    assert 0.01 < kf[0, k.KF_MODEL, k.KF_PROB] < 0.99  # a test of the weights, not of a saturated one
