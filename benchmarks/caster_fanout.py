@@ -10,10 +10,13 @@ drains them as data comes, as the load's clients do), and, in alternating rounds
 - ``os.write``: a bare Python loop ``for fd in fds: os.write(fd, data)``;
 - ``kernel``: :func:`gnssaug.kernels.fanout.write_all` (one compiled loop calling libc ``write``).
 
+Two clocks per round: wall time, and this thread's CPU time (user + system, ``CLOCK_THREAD_CPUTIME_ID``),
+which on a shared machine leaves out the time the sender was preempted by other processes.
+
 ``--pin`` sends from CPU 0 and reads on CPU 1; with root rights the rounds are repeated with the
 loopback receive path steered to the readers' CPU (RPS, ``/sys/class/net/lo/queues/rx-0/rps_cpus``,
 restored afterwards): what a network card does, the clients' TCP receive work is not the sender's.
-Printed: per variant, the best and the median over rounds of the publish time per client (us).
+Printed: per variant, the best and the median over rounds of the publish time per client (us), wall and CPU.
 
 Usage: ``python benchmarks/caster_fanout.py [--clients 10000] [--rounds 12] [--payload 1061] [--pin]
 [--no-rps]``. Everything stays on 127.0.0.1.
@@ -62,7 +65,7 @@ async def _accept_all(n: int, cpu_reader: int | None):
     return server, writers, proc, stop
 
 
-async def _rounds(writers, rounds: int, payload: int, cpu_sender: int | None) -> dict[str, list[float]]:
+async def _rounds(writers, rounds: int, payload: int, cpu_sender: int | None) -> dict[str, list[tuple[float, float]]]:
     import numpy as np
 
     from gnssaug.kernels import fanout
@@ -102,14 +105,14 @@ async def _rounds(writers, rounds: int, payload: int, cpu_sender: int | None) ->
     before = os.sched_getaffinity(0)
     if cpu_sender is not None:
         os.sched_setaffinity(0, {cpu_sender})
-    out: dict[str, list[float]] = {v: [] for v in VARIANTS}
+    out: dict[str, list[tuple[float, float]]] = {v: [] for v in VARIANTS}
     try:
         for _ in range(rounds):
             for name in VARIANTS:
                 await asyncio.sleep(0.25)  # the readers have drained the previous round
-                t = time.perf_counter()
+                t, c = time.perf_counter(), time.thread_time()
                 runs[name]()
-                out[name].append((time.perf_counter() - t) / n * 1e6)
+                out[name].append(((time.perf_counter() - t) / n * 1e6, (time.thread_time() - c) / n * 1e6))
     finally:
         os.sched_setaffinity(0, before)
     short = int((sent != payload).sum())
@@ -118,7 +121,7 @@ async def _rounds(writers, rounds: int, payload: int, cpu_sender: int | None) ->
     return out
 
 
-async def _measure(n: int, rounds: int, payload: int, pin: bool) -> dict[str, list[float]]:
+async def _measure(n: int, rounds: int, payload: int, pin: bool) -> dict[str, list[tuple[float, float]]]:
     server, writers, proc, stop = await _accept_all(n, 1 % os.cpu_count() if pin else None)
     try:
         return await _rounds(writers, rounds, payload, 0 if pin else None)
@@ -130,13 +133,15 @@ async def _measure(n: int, rounds: int, payload: int, pin: bool) -> dict[str, li
         await asyncio.get_running_loop().run_in_executor(None, proc.join, 60)
 
 
-def _report(title: str, n: int, res: dict[str, list[float]]) -> None:
-    print(f"{title}: {n} clients, us per client per publish (best / median of {len(res['hub'])} rounds)")
-    ref = statistics.median(res["os.write"])
+def _report(title: str, n: int, res: dict[str, list[tuple[float, float]]]) -> None:
+    print(f"{title}: {n} clients, us per client per publish, best / median of {len(res['hub'])} rounds: "
+          "wall | CPU of the sending thread")
+    ref = [statistics.median(v[k] for v in res["os.write"]) for k in (0, 1)]
     for name in VARIANTS:
-        v = res[name]
-        print(f"  {name:15s} {min(v):6.2f} / {statistics.median(v):6.2f}   "
-              f"(median ratio to the bare os.write loop: {statistics.median(v) / ref:.2f})")
+        wall, cpu = ([v[k] for v in res[name]] for k in (0, 1))
+        print(f"  {name:15s} {min(wall):6.2f} / {statistics.median(wall):6.2f} | {min(cpu):6.2f} / "
+              f"{statistics.median(cpu):6.2f}   (median ratio to the bare os.write loop: wall "
+              f"{statistics.median(wall) / ref[0]:.2f}, CPU {statistics.median(cpu) / ref[1]:.2f})")
 
 
 def main(argv=None) -> int:

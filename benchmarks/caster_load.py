@@ -300,6 +300,7 @@ VARIANTS = {
     "service": "the caster as shipped",
     "before": "decoding right after each relay, CPython's default collector (no freezing)",
     "inline": "decoding right after each relay, the collector policy as shipped",
+    "per-client": "the hub writes each client in Python (no batched compiled write loop)",
 }
 
 
@@ -331,6 +332,8 @@ def _caster_child(data_dir: str, port: int, http_port: int, trace_path: str, var
             app[CASTER].decode_after_relays = False
         if variant == "before":
             app[CASTER].collector.enabled = False
+        if variant == "per-client":
+            app[HUB].batched = False
         gc.callbacks.append(trace.on_gc)
         stop = asyncio.Event()
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
