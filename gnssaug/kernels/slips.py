@@ -10,7 +10,10 @@ Appendix E.7.5; Blewitt 1990, "An automatic editing algorithm for GPS data", GRL
 - change of the single-difference phase against its integrated Doppler [cycles], after removing the
   part common to all satellites (receiver clock drifts and millisecond jumps). Testing the single
   difference rather than each receiver lets satellite-side steps cancel as they do in the filter;
-  where only one receiver reports Doppler, that receiver is tested alone.
+  where only one receiver reports Doppler, that receiver is tested alone. Each receiver's phase
+  change is integrated over that receiver's own interval: a base that is sparser than the rover
+  (5 s or 30 s reference files, corrections 1-2 s old) repeats an epoch (interval 0, no change, no
+  test) and then moves by several seconds at once; intervals that differ are tested per receiver.
 
 Then each ambiguity is initialised (new satellite, or slip) from phase minus code, or random-walked.
 """
@@ -79,21 +82,31 @@ def _detect(sat, cp, pr, dop, lli, lam, dt_s, gf_m, mw_cyc, mw_n, prev_cp, prev_
                 mw_n[s] += 1.0
                 mw_cyc[s] += (mw - mw_cyc[s]) / mw_n[s]
             gf_m[s] = gf
-    if dop_thr_cyc > 0.0 and dt_s != 0.0 and abs(dt_s) <= 5.0:
-        # Phase change minus integrated Doppler per receiver [cycles].
+    if dop_thr_cyc > 0.0 and (dt_s[0] != 0.0 or dt_s[1] != 0.0):
+        # Phase change minus integrated Doppler per receiver [cycles], each over its own interval. A
+        # receiver whose epoch did not change (interval 0: the base epoch paired again) contributes
+        # its phase change alone, 0 for a continuing satellite. Over more than 5 s the trapezoid
+        # leaves range-acceleration errors of cycles: such a receiver is not tested (NaN).
         e = np.empty((2, n, nf))
         for k in range(2):
             for i in range(n):
                 for f in range(nf):
-                    e[k, i, f] = (cp[k, i, f] - prev_cp[k, sat[i], f]
-                                  + 0.5 * (dop[k, i, f] + prev_dop[k, sat[i], f]) * dt_s)
-        # The between-receiver single difference first: satellite-side jumps (clock steps, a new
-        # ephemeris in a simulator) reach both receivers equally and cancel, as they do in the
-        # double differences the filter uses. Where one receiver has no Doppler (a base streaming
-        # MSM4), that receiver's own test still runs on the other.
-        sd = e[0] - e[1]
-        _doppler_flags(sd, lam, np.ones((n, nf), dtype=np.bool_), dop_thr_cyc, slip)
-        one_sided = np.isnan(sd)
+                    e[k, i, f] = cp[k, i, f] - prev_cp[k, sat[i], f]
+                    if abs(dt_s[k]) > 5.0:
+                        e[k, i, f] = np.nan
+                    elif dt_s[k] != 0.0:
+                        e[k, i, f] += 0.5 * (dop[k, i, f] + prev_dop[k, sat[i], f]) * dt_s[k]
+        if dt_s[0] == dt_s[1] or dt_s[0] == 0.0 or dt_s[1] == 0.0:
+            # The between-receiver single difference first: satellite-side jumps (clock steps, a
+            # new ephemeris in a simulator) reach both receivers equally and cancel, as they do in
+            # the double differences the filter uses. Where one receiver has no Doppler (a base
+            # streaming MSM4), that receiver's own test still runs on the other.
+            sd = e[0] - e[1]
+            _doppler_flags(sd, lam, np.ones((n, nf), dtype=np.bool_), dop_thr_cyc, slip)
+            one_sided = np.isnan(sd)
+        else:
+            # Different intervals: a satellite-side step no longer falls in both; test each alone.
+            one_sided = np.ones((n, nf), dtype=np.bool_)
         _doppler_flags(e[0], lam, one_sided, dop_thr_cyc, slip)
         _doppler_flags(e[1], lam, one_sided, dop_thr_cyc, slip)
     for k in range(2):
@@ -122,8 +135,10 @@ def ambiguity_time_update(sat, cp, pr, dop, lli, lam, t_ns, dt_s, thresholds, gf
         Wavelengths [m].
     t_ns : int
         Epoch time (GPST ns).
-    dt_s : float
-        Signed time since the previous epoch [s] (negative when filtering backwards; 0 first).
+    dt_s : float64[2]
+        Signed time since each receiver's previous epoch, rover then base [s] (negative when
+        filtering backwards; 0 at the first epoch, and for a base epoch paired again with a newer
+        rover epoch). The ambiguity random walk runs over the rover's interval.
     thresholds : float64[5]
         Geometry-free jump [m], Melbourne-Wubbena jump [cycles], Doppler test [cycles] (0: off),
         initial ambiguity variance [cycles^2], ambiguity random walk [cycles^2/s].
@@ -150,7 +165,7 @@ def ambiguity_time_update(sat, cp, pr, dop, lli, lam, t_ns, dt_s, thresholds, gf
     _detect(sat, cp, pr, dop, lli, lam, dt_s, gf_m, mw_cyc, mw_n, prev_cp, prev_dop, thresholds[0],
             thresholds[1], thresholds[2], slip)
     init_var = thresholds[3]
-    q = thresholds[4] * abs(dt_s)
+    q = thresholds[4] * abs(dt_s[0])
     nx = x.shape[0]
     for i in range(n):
         for f in range(nf):

@@ -117,7 +117,13 @@ class RtkOptions:
     max_outage_epochs : int
         An ambiguity not seen for longer is re-initialised.
     max_age_s : float
-        Oldest usable base epoch relative to the rover [s].
+        Oldest usable base epoch relative to the rover [s] (age of differential).
+    sat_clock_stability : float
+        Allan deviation of the satellite clocks over the age of differential [s/s] (RTKLIB 2.4.3
+        ``stats-clkstab``, default 5e-12): a base epoch ``age`` seconds older than the rover's
+        leaves the clocks' unpredictable part ``c * stability * age`` [m] in each single
+        difference, added to its variance (RTKLIB ``varerr``). The broadcast clock polynomial
+        itself is evaluated at each receiver's own transmission time and cancels.
     hold_std_cyc : float
         Standard deviation of the fix-and-hold pseudo-observations [cycles].
     max_innovation_m : float
@@ -175,6 +181,7 @@ class RtkOptions:
     slip_doppler_cyc: float = 5.0
     max_outage_epochs: int = 5
     max_age_s: float = 30.0
+    sat_clock_stability: float = 5e-12
     hold_std_cyc: float = 0.03
     max_innovation_m: float = 30.0
     hatch_window: int = 100
@@ -273,6 +280,9 @@ class RtkEngine:
         # Half-cycle-ambiguity flag (LLI bit 1) of each receiver's phase at its last epoch.
         self._prev_half = np.zeros((2, N_SAT, nf), dtype=bool)
         self._prev_t_ns = None
+        self._prev_base_t_ns = None
+        self._new_base = True
+        self._age_s = 0.0
         self._hatch = np.full((2, N_SAT, nf), np.nan)
         self._hatch_n = np.zeros((2, N_SAT, nf))
         self._pos_ok = False
@@ -282,6 +292,7 @@ class RtkEngine:
         self._thresholds = np.array([o.slip_gf_m, o.slip_mw_cyc, o.slip_doppler_cyc, o.amb_init_std_cyc**2,
                                      o.amb_noise_cyc**2])
         self._dt_s = 0.0
+        self._dt_base_s = 0.0
         self.backward = False
         self._pending_lli = np.zeros((2, N_SAT, nf), dtype=np.uint8)
         self._doy = 0.0
@@ -313,10 +324,17 @@ class RtkEngine:
         if abs(age_s) > self.options.max_age_s:
             sol.reason = f"base epoch {age_s:.1f} s old > {self.options.max_age_s} s"
             return sol
+        self._age_s = abs(age_s)
         self._dt_s = 0.0 if self._prev_t_ns is None else abs(t_ns - self._prev_t_ns) / NS_PER_S
+        # The base may be sparser than the rover (5 s, 30 s files; a live stream's latest epoch):
+        # the same base epoch then pairs with several rover epochs, its interval is 0 in between.
+        t_b = base.t_gpst_ns
+        self._dt_base_s = 0.0 if self._prev_base_t_ns is None else abs(t_b - self._prev_base_t_ns) / NS_PER_S
         self._doy = ((t_ns / NS_PER_S) / 86400.0 + 6.0) % 365.25  # day of year, precise enough for Niell
-        obs = self._gather(rover, base)
+        self._new_base = t_b != self._prev_base_t_ns
+        obs = self._gather(rover, base, new_base=self._new_base)
         self._prev_t_ns = t_ns
+        self._prev_base_t_ns = t_b
         self.n_epochs += 1
         if obs is None or obs["sat"].shape[0] < 4:
             sol.reason = "fewer than 4 common satellites with ephemerides"
@@ -326,7 +344,7 @@ class RtkEngine:
         return self._rtk(sol, obs)
 
     # ------------------------------------------------------------------------------------------
-    def _gather(self, rover: ObsEpoch, base: ObsEpoch):
+    def _gather(self, rover: ObsEpoch, base: ObsEpoch, new_base: bool = True):
         common, ir, ib = np.intersect1d(rover.sat, base.sat, assume_unique=True, return_indices=True)
         keep = self._allowed[common]
         sat = common[keep].astype(np.int64)
@@ -365,12 +383,7 @@ class RtkEngine:
         pos = pos.reshape(2, n, 3)
         valid = np.asarray(st.valid, dtype=bool).reshape(2, n)
         ok = valid.all(axis=0) & np.all(np.isfinite(pos), axis=(0, 2))
-        lli_use = lli
-        if self.backward:
-            # Processing backwards, a slip flagged at epoch k lies between k-1 and k: apply it at k-1.
-            lli_use = self._pending_lli[:, sat]
-            self._pending_lli[:] = 0
-            self._pending_lli[:, sat] = lli
+        lli_use = self._slip_events(sat, lli, new_base)
         out = {
             "sat": sat,
             "pr": pr,
@@ -381,11 +394,39 @@ class RtkEngine:
             "half": (lli & LLI_HALF_CYCLE) != 0,
             "sat_r": np.ascontiguousarray(pos[0]),
             "sat_b": np.ascontiguousarray(pos[1]),
+            # c (dts_r - dts_b) [m]: each receiver's satellite clock at its own transmission time
+            # (RTKLIB zdres): with a base older than the rover the broadcast clock drift over the
+            # age no longer cancels in the single difference (centimetres over 5 s for some clocks).
+            "dclk_m": C_MPS * (clk[:n] - clk[n:]),
             "lam": self._lam[sat],
             "group": SAT_CLOCK_GROUP[sat],
         }
         if not ok.all():
             out = {k: (v[:, ok] if k in ("pr", "cp", "dop", "lli", "half") else v[ok]) for k, v in out.items()}
+        return out
+
+    def _slip_events(self, sat, lli, new_base):
+        """The loss-of-lock indicators to apply this epoch (uint8[2, n, nf]).
+
+        A base epoch paired again with a newer rover epoch brings no new slip: its slip bits were
+        applied when it was first used. Processing backwards, a slip flagged at a receiver's epoch k
+        lies between its epochs k-1 and k: it is applied at k-1, i.e. at the rover's next epoch,
+        and at the base's next new epoch.
+        """
+        out = lli.copy()
+        if not self.backward:
+            if not new_base:
+                out[1] &= np.uint8(~LLI_SLIP & 0xFF)
+            return out
+        out[0] = self._pending_lli[0, sat]
+        self._pending_lli[0] = 0
+        self._pending_lli[0, sat] = lli[0]
+        if new_base:
+            out[1] = self._pending_lli[1, sat]
+            self._pending_lli[1] = 0
+            self._pending_lli[1, sat] = lli[1]
+        else:
+            out[1] = 0
         return out
 
     # ------------------------------------------------------------------------------------------
@@ -396,12 +437,18 @@ class RtkEngine:
         sd_range = np.empty(n)
         sd_geometry(pos, self.base_pos_ecef_m, obs["sat_r"], obs["sat_b"], self._doy, self.options.tropo,
                     los, el, sd_range)
+        sd_range -= obs["dclk_m"]
         return los, el, sd_range
 
     def _variances(self, el):
+        """Single-difference phase and code variances [m^2], float64[n, nf] each.
+
+        ``2 (a^2 + a^2 / sin^2 el)`` (RTKLIB 2.4.3 ``varerr`` with ``a = b``), plus the satellite
+        clock's unpredictable drift over the age of differential ``(c * stability * age)^2``.
+        """
         a = self.options.phase_std_m
         sin_el = np.maximum(np.sin(el), 0.05)
-        var_cp = 2.0 * (a * a + a * a / sin_el**2)
+        var_cp = 2.0 * (a * a + a * a / sin_el**2) + (C_MPS * self.options.sat_clock_stability * self._age_s) ** 2
         var_cp = np.repeat(var_cp[:, None], self.nf, axis=1)
         return var_cp, var_cp * self.options.code_phase_ratio**2
 
@@ -446,6 +493,12 @@ class RtkEngine:
         sat = obs["sat"]
         smoothed = np.empty_like(obs["pr"])
         for k in range(2):
+            if k == 1 and not self._new_base:
+                # The base epoch paired again: its smoothed code was formed when it was new (a second
+                # update would count the same code twice).
+                held = self._hatch[1][sat]
+                smoothed[1] = np.where(np.isfinite(held), held, obs["pr"][1])
+                continue
             smoothed[k] = self._hatch_update(k, sat, obs["pr"][k], obs["cp"][k], obs["lam"], obs["lli"][k])
         pr_sd = smoothed[0] - smoothed[1]
         start = self.x[:3] if self._pos_ok else self.base_pos_ecef_m
@@ -569,7 +622,8 @@ class RtkEngine:
         n = sat.shape[0]
         have = np.empty((n, self.nf), dtype=bool)
         amb = np.empty((n, self.nf), dtype=np.int64)
-        dt_s = -self._dt_s if self.backward else self._dt_s
+        sign = -1.0 if self.backward else 1.0
+        dt_s = np.array([sign * self._dt_s, sign * self._dt_base_s])
         ambiguity_time_update(sat, obs["cp"], obs["pr"], obs["dop"], self._half_cycle_slips(sat, obs),
                               obs["lam"], t_ns, dt_s,
                               self._thresholds, self._gf, self._mw, self._mw_n, self._prev_cp, self._prev_dop,
@@ -859,30 +913,48 @@ def _gls(h, v, r):
 # ----------------------------------------------------------------------------------------------
 # Batch driver
 # ----------------------------------------------------------------------------------------------
-def match_base_epochs(rover_t_ns: np.ndarray, base_t_ns: np.ndarray, max_age_s: float) -> np.ndarray:
-    """Index of the base epoch nearest each rover epoch, -1 where none is within ``max_age_s``.
+#: Largest time-tag difference [s] at which a base epoch counts as simultaneous with the rover's,
+#: so that it may be paired though a few milliseconds later (RTKLIB 2.4.3 ``DTTOL``).
+SYNC_TOL_S = 0.025
 
+
+def match_base_epochs(rover_t_ns: np.ndarray, base_t_ns: np.ndarray, max_age_s: float,
+                      backward: bool = False) -> np.ndarray:
+    """Index of the base epoch each rover epoch is processed with, -1 where none is usable.
+
+    Forward (real time): the latest base epoch not newer than the rover's, as a live rover holds
+    the latest correction it received (RTKLIB 2.4.3 ``inputobs``); a base that is sparser than the
+    rover (5 s or 30 s files) pairs each of its epochs with every rover epoch up to the next one.
     Receivers that tag epochs a few milliseconds off the whole second (u-blox) still pair with the
-    base epoch of the same second: pairing is by nearest time, not equality, and the engine models
-    each receiver's geometry at its own time tag.
+    base epoch of the same second: up to :data:`SYNC_TOL_S` newer counts as simultaneous. Backward
+    (the second pass of a forward-backward combination), mirrored: the earliest base epoch not
+    older than the rover's, so the combination sees the base on both sides of each rover epoch.
 
     Parameters
     ----------
     rover_t_ns, base_t_ns : int64[n], int64[m]
         Epoch times, non-decreasing.
     max_age_s : float
-        Largest allowed |rover - base| [s].
+        Largest allowed |rover - base| [s] (age of differential).
+    backward : bool
+        Pair for processing backwards in time.
 
     Returns
     -------
     int64[n]
     """
-    if base_t_ns.shape[0] == 0:
-        return np.full(rover_t_ns.shape[0], -1, dtype=np.int64)
-    hi = np.clip(np.searchsorted(base_t_ns, rover_t_ns), 0, base_t_ns.shape[0] - 1)
-    lo = np.maximum(hi - 1, 0)
-    pick = np.where(np.abs(base_t_ns[lo] - rover_t_ns) <= np.abs(base_t_ns[hi] - rover_t_ns), lo, hi)
-    ok = np.abs(base_t_ns[pick] - rover_t_ns) <= max_age_s * NS_PER_S
+    n, m = rover_t_ns.shape[0], base_t_ns.shape[0]
+    if m == 0:
+        return np.full(n, -1, dtype=np.int64)
+    tol_ns = int(SYNC_TOL_S * NS_PER_S)
+    if backward:
+        pick = np.searchsorted(base_t_ns, rover_t_ns - tol_ns, side="left")
+        inside = pick < m
+    else:
+        pick = np.searchsorted(base_t_ns, rover_t_ns + tol_ns, side="right") - 1
+        inside = pick >= 0
+    pick = np.clip(pick, 0, m - 1)
+    ok = inside & (np.abs(base_t_ns[pick] - rover_t_ns) <= max_age_s * NS_PER_S)
     return np.where(ok, pick, -1).astype(np.int64)
 
 
@@ -931,7 +1003,11 @@ def solve_rtk(rover, base, satellites, base_pos_ecef_m, options: RtkOptions | No
         Base position [m].
     options : RtkOptions
     combined : bool
-        Also run the filter backwards in time and combine both per epoch (post-processing).
+        Also run the filter backwards in time and combine both per epoch (post-processing). The
+        forward pass uses, for each rover epoch, the latest base epoch not newer than it (what a
+        real-time rover has); the backward pass the earliest not older (see
+        :func:`match_base_epochs`), so with a sparse base the combination uses base epochs on
+        both sides of the rover's.
 
     Returns
     -------
@@ -946,7 +1022,8 @@ def solve_rtk(rover, base, satellites, base_pos_ecef_m, options: RtkOptions | No
     if combined and options.mode != "dgnss":
         engine = RtkEngine(satellites, base_pos_ecef_m, options)
         engine.backward = True
-        back = _run(engine, rover, base, pairs, range(n - 1, -1, -1))
+        back_pairs = match_base_epochs(rover.t_gpst_ns, base.t_gpst_ns, options.max_age_s, backward=True)
+        back = _run(engine, rover, base, back_pairs, range(n - 1, -1, -1))
         sols = [_combine(f, b) for f, b in zip(sols, back, strict=True)]
     return SolutionSeries.from_solutions(sols)
 

@@ -27,13 +27,15 @@ class State:
         self.x = np.zeros(NX)
         self.p = np.zeros((NX, NX))
 
-    def step(self, cp, pr, dop, dt_s, lli=None, doppler_cyc=5.0):
+    def step(self, cp, pr, dop, dt_s, lli=None, doppler_cyc=5.0, dt_base_s=None):
+        # Interval since each receiver's previous epoch: the base's is the rover's unless given.
+        dt = np.array([dt_s, dt_s if dt_base_s is None else dt_base_s], dtype=np.float64)
         sat = np.arange(N, dtype=np.int64)
         lli = np.zeros((2, N, NF), np.uint8) if lli is None else lli
         have = np.empty((N, NF), bool)
         amb = np.empty((N, NF), np.int64)
         thresholds = np.array([0.05, 5.0, doppler_cyc, 900.0, 1e-8])
-        ambiguity_time_update(sat, cp, pr, dop, lli, LAM, 0, dt_s, thresholds, self.gf, self.mw, self.mw_n,
+        ambiguity_time_update(sat, cp, pr, dop, lli, LAM, 0, dt, thresholds, self.gf, self.mw, self.mw_n,
                               self.prev_cp, self.prev_dop, self.amb, self.used, self.lock, self.last, self.x,
                               self.p, have, amb)
         return have, amb
@@ -123,3 +125,53 @@ def test_doppler_still_tests_the_rover_when_the_base_has_none():
     st.step(cp, pr, dop, dt_s=1.0)
     assert (st.lock[1] == 0).all()
     assert (np.delete(st.lock[:N], 1, axis=0) == 1).all()
+
+
+def _pair(t_rover, t_base, rover_clock_m=0.0):
+    """Rover observations at t_rover and base observations at t_base (a base older than the rover)."""
+    cp, pr, dop = _epoch(t_rover, _ranges, clock_m=(rover_clock_m, 0.0))
+    cp_b, pr_b, dop_b = _epoch(t_base, _ranges)
+    cp[1], pr[1], dop[1] = cp_b[1], pr_b[1], dop_b[1]
+    return cp, pr, dop
+
+
+def test_a_sparse_base_paired_again_and_then_moving_5_s_is_no_slip():
+    # Base every 5 s, rover every second: the base epoch repeats (interval 0), then jumps 5 s. With
+    # the rover's 1 s interval applied to the base, every satellite's base phase would miss its
+    # integrated Doppler by hundreds of cycles.
+    st = State()
+    st.step(*_pair(0.0, 0.0), dt_s=0.0)
+    for t in range(1, 11):
+        t_base = 5.0 * (t // 5)
+        dt_base = 5.0 if t % 5 == 0 else 0.0
+        have, _ = st.step(*_pair(float(t), t_base, rover_clock_m=0.3 * t), dt_s=1.0, dt_base_s=dt_base)
+        assert have.all()
+    assert (st.lock[:N] == 10).all()
+
+
+def _base_held(n_s):
+    """State after rover epochs 0..n_s-1 (1 s apart), all paired with the base epoch of time 0."""
+    st = State()
+    st.step(*_pair(0.0, 0.0), dt_s=0.0)
+    for t in range(1, n_s):
+        st.step(*_pair(float(t), 0.0), dt_s=1.0, dt_base_s=0.0)
+    return st
+
+
+def test_a_jump_at_a_sparse_base_is_caught_when_its_epoch_moves():
+    st = _base_held(5)
+    cp, pr, dop = _pair(5.0, 5.0)
+    cp[1, 2, :] += 20.0 * LAM[2, 0] / LAM[2, :]  # equal metres on both frequencies: only Doppler sees it
+    st.step(cp, pr, dop, dt_s=1.0, dt_base_s=5.0)
+    assert (st.lock[2] == 0).all()
+    assert (np.delete(st.lock[:N], 2, axis=0) == 5).all()
+
+
+def test_a_base_30_s_apart_leaves_the_rover_doppler_test_running():
+    # Over 30 s the trapezoid is not trusted for the base; the rover's 1 s interval still is.
+    st = _base_held(30)
+    cp, pr, dop = _pair(30.0, 30.0)
+    cp[0, 3, :] += 20.0 * LAM[3, 0] / LAM[3, :]
+    st.step(cp, pr, dop, dt_s=1.0, dt_base_s=30.0)
+    assert (st.lock[3] == 0).all()
+    assert (np.delete(st.lock[:N], 3, axis=0) == 30).all()
