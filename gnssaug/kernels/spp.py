@@ -22,8 +22,9 @@ ionosphere, ``iono_i = (1 + s) I_i + g m_i dlat_i + c m_i dlat_i^2`` where ``I_i
 offset [deg], and the scale error ``s``, north gradient ``g`` and north curvature ``c`` are optional
 parameters with zero-mean priors (see :func:`_wls`). Optionally the gradient and curvature are
 time-correlated: small filters carry them from epoch to epoch (first-order Gauss-Markov) while
-positions and clocks stay epoch-wise. The correlation time is not fixed by hand: a bank of filters,
-one per correlation time of a grid fixed beforehand, runs as an interacting multiple-model estimator
+positions and clocks stay epoch-wise. The filter state is a bank of such filters, one per correlation
+time (the front end's default: one; optionally a grid fixed beforehand), run as an interacting
+multiple-model estimator
 (IMM, Blom & Bar-Shalom 1988; Bar-Shalom, Li, Kirubarajan, "Estimation with Applications to Tracking
 and Navigation", 2001, §11.6), each model weighted by the likelihood of what the epoch's code says
 about the ionosphere states (:func:`_imm_predict`, :func:`_imm_combine`, :func:`_imm_update`).
