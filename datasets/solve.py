@@ -130,6 +130,7 @@ def spp_options_from_args(args, header):
         iono_grad_sigma=args.iono_grad_sigma,
         iono_structure=args.iono_structure,
         iono_tau_s=args.iono_tau,
+        tide_free=args.tide_free,
         init_pos_ecef_m=None if init is None else np.asarray(init, dtype=np.float64),
     )
 
@@ -280,6 +281,9 @@ def register(subparsers) -> None:
                         "epoch-wise; default 1800 with the structure, else 0); several values or 'grid' "
                         "(5/10/20/40/80 min): a filter bank that picks the correlation time from the data "
                         "(see SppOptions.iono_tau_s)")
+    p.add_argument("--tide-free", action=argparse.BooleanOptionalAction, default=True,
+                   help="spp: report conventional tide-free positions, the solid Earth tide taken out as in "
+                        "published coordinates (default on; --no-tide-free: the antenna's instantaneous position)")
     p.add_argument("--start", help="first epoch (ISO 8601 GPST or WEEK:TOW)")
     p.add_argument("--end", help="last epoch (ISO 8601 GPST or WEEK:TOW)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on stderr")

@@ -81,8 +81,9 @@ def test_wuhn_slice_broadcast_and_iono_free(wuhn):
     n_ok, n, free = _acc(wuhn, iono="if")
     assert n_ok == n
     assert free.h95_m <= WUHN_IF_H95_M and free.v95_m <= WUHN_IF_V95_M, str(free)
-    # the dual-frequency solution removes what Klobuchar cannot: it must be clearly better
-    assert free.v95_m < 0.7 * brdc.v95_m
+    # the dual-frequency solution removes what Klobuchar cannot: it must be clearly better (RMS: the
+    # 95th percentile of 300 epochs moves by decimetres with the 0.1-0.3 m solid Earth tide alone)
+    assert free.v_rms_m < 0.7 * brdc.v_rms_m
 
 
 def test_missing_bds_klobuchar_falls_back_to_gps_model(nagoya):

@@ -84,7 +84,9 @@ def _epoch(eph: FakeEph, t_ns: int, slots=(0, 1)) -> ObsEpoch:
 
 
 def _opts(**kw):
-    base = dict(systems="GC", elmask_deg=10.0, iono="none", max_exclude=0, init_pos_ecef_m=RX + 1000.0)
+    # the fake ranges are from RX itself (the antenna's instantaneous position): no tide to take out
+    base = dict(systems="GC", elmask_deg=10.0, iono="none", max_exclude=0, init_pos_ecef_m=RX + 1000.0,
+                tide_free=False)
     base.update(kw)
     return SppOptions(**base)
 
@@ -130,3 +132,15 @@ def test_glonass_channels_merge_header_over_nav():
     nav = np.array([-2, 1, GLO_FCN_UNKNOWN], dtype=np.int8)
     np.testing.assert_array_equal(_merge_fcn(header, nav), [-2, 3, GLO_FCN_UNKNOWN])
     assert _merge_fcn(None, nav) is nav and _merge_fcn(header, None) is header
+
+
+def test_tide_free_positions_are_the_instantaneous_ones_minus_the_tide():
+    from gnssaug.tides import solid_tide_ecef_m
+
+    eph = FakeEph()
+    series = ObsSeries.from_epochs([_epoch(eph, T0_NS + k * 3_600_000_000_000) for k in range(3)])
+    inst, _ = solve_spp(series, _Nav(), eph, _opts())
+    free, _ = solve_spp(series, _Nav(), eph, _opts(tide_free=True))
+    tide = solid_tide_ecef_m(inst.pos_ecef_m, series.t_gpst_ns)
+    assert np.all(np.linalg.norm(tide, axis=1) > 0.01)  # a real displacement, or this proves nothing
+    np.testing.assert_allclose(free.pos_ecef_m, inst.pos_ecef_m - tide, atol=1e-6)
