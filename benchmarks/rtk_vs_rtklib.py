@@ -18,10 +18,15 @@ Inputs:
   either side mostly measure the signal choice against RTKLIB's, not accuracy: see the bias/scatter
   split printed under the table. RTKLIB's ``L1+2`` gives BDS-3 satellites B1I only (they do not
   broadcast B2I); gnssaug uses B1I+B3I for them.
+- ``nagoya-base<S>s`` (``--base-every S[,S...]``): the same pair with the base decimated to the
+  epochs whose second is a multiple of S (what reference networks publish: 5 s, 30 s files), both
+  sides forward: each rover epoch with the latest base epoch not newer than it (age of
+  differential up to S - 1 s).
 - ``sim``: the network simulator (real WUHN-day broadcast ephemerides, every error model on): a base
   and a rover ``--sim-distance`` km apart for ``--sim-duration`` s at 1 Hz, GPS+Galileo+BeiDou.
 
-Run: ``.venv/bin/python benchmarks/rtk_vs_rtklib.py [--repeat 3] [--sim-duration 3600] [--skip-sim]``
+Run: ``.venv/bin/python benchmarks/rtk_vs_rtklib.py [--repeat 3] [--sim-duration 3600] [--skip-sim]
+[--base-every 5,30]``
 """
 
 from __future__ import annotations
@@ -183,6 +188,17 @@ def print_unrounded_reference(ours, theirs, reference, truth: Truth) -> None:
               f"mean {mean[0]:6.2f} {mean[1]:6.2f} {mean[2]:6.2f}")
 
 
+def decimated_base(src: Path, dst: Path, every_s: int) -> Path:
+    """Copy of a RINEX 3 observation file with only the epochs whose second is a multiple of ``every_s``."""
+    header, sep, body = src.read_text().partition("END OF HEADER")
+    head_end, _, records = body.partition("\n")
+    blocks = records.split("\n>")
+    blocks[0] = blocks[0].removeprefix(">")
+    kept = [b for b in blocks if b.strip() and int(float(b[18:29])) % every_s == 0]
+    dst.write_text(header + sep + head_end + "\n" + "".join(">" + b.rstrip("\n") + "\n" for b in kept))
+    return dst
+
+
 def simulate(folder: Path, distance_km: float, duration_s: float, seed: int):
     """Simulate a base and one rover; returns (rover, base, nav, base ECEF, rover truth ECEF)."""
     from gnssaug.datasets.rinex.nav import read_nav
@@ -211,6 +227,8 @@ def main(argv=None) -> int:
     parser.add_argument("--sim-distance", type=float, default=5.0, help="simulated baseline [km] (default 5)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--skip-sim", action="store_true", help="only the Nagoya pair")
+    parser.add_argument("--base-every", default="", metavar="S[,S...]",
+                        help="also Nagoya with the base decimated to every S seconds (e.g. 5,30)")
     args = parser.parse_args(argv)
     if shutil.which("rnx2rtkp") is None:
         print("rnx2rtkp (RTKLIB) is not installed", file=sys.stderr)
@@ -226,6 +244,10 @@ def main(argv=None) -> int:
         compare("nagoya", nagoya / "rover.obs", nagoya / "base.obs", [nagoya / "base.nav"], base_ecef,
                 load_llh_point(nagoya / "rover_position.txt"), "GEC", tmp, args.repeat,
                 reference=nagoya / "rover_rtk.pos")
+        for every in (int(v) for v in args.base_every.split(",") if v.strip()):
+            base = decimated_base(nagoya / "base.obs", tmp / f"base_{every}s.obs", every)
+            compare(f"nagoya-base{every}s", nagoya / "rover.obs", base, [nagoya / "base.nav"], base_ecef,
+                    load_llh_point(nagoya / "rover_position.txt"), "GEC", tmp, args.repeat)
         if not args.skip_sim:
             t0 = time.perf_counter()
             rover, base, nav, base_ecef, truth_ecef = simulate(tmp, args.sim_distance, args.sim_duration, args.seed)
