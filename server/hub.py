@@ -208,7 +208,11 @@ class Hub:
         #: None (the default) costs nothing per subscriber.
         self.tracer: Callable[[str, bytes, int, int, list[int]], None] | None = None
         if batched:
-            fanout.warm_up()  # compile or load the kernel now, not on the first publish
+            try:
+                fanout.warm_up()  # compile or load the kernel now, not on the first publish
+            except Exception:  # e.g. NUMBA_DISABLE_JIT=1: the kernel cannot call C; serve one by one
+                log.warning("batched fan-out unavailable; writing each subscriber in Python", exc_info=True)
+                self.batched = False
 
     # ---- membership --------------------------------------------------------------------------
     def subscribe(self, mount: str, sub: Subscriber) -> None:

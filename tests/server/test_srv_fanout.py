@@ -12,10 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
 import struct
 
+import pytest
+
 from gnssaug.server.hub import Hub, Subscriber, start_watched_server
+
+#: The compiled loop calls C; run as Python (coverage runs) it cannot.
+pytestmark = pytest.mark.skipif(os.environ.get("NUMBA_DISABLE_JIT") == "1", reason="needs compiled kernels")
 
 
 class _Server:
