@@ -44,9 +44,12 @@ caster's ``send``; with RPS it is delivered later on the clients' CPU, so that r
 (``netdev_tstamp_prequeue`` 0, restored afterwards).
 
 Usage: ``python benchmarks/caster_load.py [--clients 10000] [--stations 5] [--seconds 20] [--rounds 4] [--pin]
-[--no-rps] [--no-plain] [--rps-backlog N] [--compare] [--repeats 2]``. ``--compare`` alternates the caster as
-shipped with the caster without this latency work (decoding right after each relay, CPython's collector
-defaults), ``--repeats`` times each, on the same machine state, and prints a summary per variant.
+[--no-rps] [--no-plain] [--rps-backlog N] [--compare] [--repeats 2] [--caster-nice -10]``.
+``--caster-nice`` lowers the caster's nice value (root): on a machine shared with other work the caster then
+keeps most of its core when others' processes land on it (the target is one core for the caster).
+``--compare`` alternates the caster as shipped with other variants (``--variants``; default: without this
+latency work, i.e. decoding right after each relay, CPython's collector defaults), ``--repeats`` times each,
+on the same machine state, and prints a summary per variant.
 Everything stays on 127.0.0.1 and stops after a bounded time.
 """
 
@@ -553,6 +556,14 @@ def _decompose(sent: dict, seqs: list[int], trace: dict, t_start_ns: int, t_stop
     return out
 
 
+def _caster_process_setup(args) -> None:
+    """In the caster's process before it starts: CPU 0 with ``--pin``; ``--caster-nice`` applied."""
+    if args.pin:
+        os.sched_setaffinity(0, {0})
+    if args.caster_nice:
+        os.nice(args.caster_nice)
+
+
 def bench_gnssaug(args, epoch, variant: str = "service") -> dict:
     """Run the load against the service (``create_app``, as ``gnssaug serve`` runs it) in its own
     process, traced; returns the figures of :func:`_summarize`."""
@@ -571,7 +582,7 @@ def bench_gnssaug(args, epoch, variant: str = "service") -> dict:
     caster = subprocess.Popen([sys.executable, __file__, "--caster-child", str(tmp), str(port), str(http),
                                str(trace_path), variant],
                               stdout=subprocess.DEVNULL, cwd=ROOT,
-                              preexec_fn=(lambda: os.sched_setaffinity(0, {0})) if args.pin else None)
+                              preexec_fn=lambda: _caster_process_setup(args))
     try:
         _wait_port(port)
         socks = _connect_sources(port, mounts)  # stations are up before the rovers come
@@ -780,6 +791,9 @@ def main(argv=None) -> int:
                     help="receive backlog (packets) of the clients' CPU in the RPS run (default: twice the clients; "
                          "0 keeps the system's)")
     ap.add_argument("--no-plain", action="store_true", help="skip the plain loopback run")
+    ap.add_argument("--caster-nice", type=int, default=0,
+                    help="nice increment of the caster process (negative, as root: on a machine shared with other "
+                         "work, the caster keeps most of its core, as on a dedicated one; printed with the run)")
     ap.add_argument("--compare", action="store_true",
                     help="also run the caster without this session's latency changes, alternating (" +
                     "; ".join(f"{k}: {v}" for k, v in VARIANTS.items()) + ")")
@@ -812,7 +826,8 @@ def main(argv=None) -> int:
                 with _rx_on_cpu(rx_cpu, backlog=2 * args.clients if args.rps_backlog is None else args.rps_backlog):
                     r = bench_gnssaug(args, epoch, variant)
                     floor_us = bench_send_floor(cpus=(0, 1 % os.cpu_count()) if args.pin else None)
-                _print_run(f"{title} [{variant}: {VARIANTS[variant]}]", args, epoch, r, floor_us)
+                nice = f", caster at nice {args.caster_nice}" if args.caster_nice else ""
+                _print_run(f"{title} [{variant}: {VARIANTS[variant]}{nice}]", args, epoch, r, floor_us)
                 table[variant].append(r)
         if len(table) > 1 or args.repeats > 1:
             print(f"summary, {title}: per run (alternating runs of one invocation), median/p99 ms of delivery "
