@@ -16,12 +16,14 @@ Data sets (read in place from the shared data folder):
 
 WUHN also runs with ``--no-iono-structure`` (the fixed-prior ionosphere gradient alone, without the
 default time-correlated latitude gradient and curvature of the Klobuchar error) against the same
-RTKLIB run, to show what the structure brings. Nagoya, WUHN and TST also run with ``--iono-tau grid``:
-a bank of filters with correlation times of 5/10/20/40/80 min that picks the correlation time from
-each epoch's code by likelihood (an interacting multiple-model estimator) instead of the fixed 30 min.
-After the table, the bank's model probabilities over the WUHN day are summarised by local-time block
-(which correlation time wins when) and plotted to ``OUT_DIR/wuhn_iono_tau_probabilities.png``
-(``--out-dir``, default ``out/spp_vs_rtklib``; the plot needs matplotlib).
+RTKLIB run, to show what the structure brings, and with ``--no-tide-free`` (the antenna's
+instantaneous position, solid Earth tide left in, against the tide-free WUH2 coordinate).
+With ``--tau-bank``, Nagoya, WUHN and TST also run with ``--iono-tau grid``: a bank of filters with
+correlation times of 5/10/20/40/80 min that picks the correlation time from each epoch's code by
+likelihood (an interacting multiple-model estimator) instead of the fixed 30 min. After the table, the
+bank's model probabilities over the WUHN day are summarised by local-time block (which correlation
+time wins when) and plotted to ``OUT_DIR/wuhn_iono_tau_probabilities.png`` (``--out-dir``, default
+``out/spp_vs_rtklib``; the plot needs matplotlib). The 30 % target is checked on the defaults only.
 
 Targets (the issue's "Done when"): never worse than RTKLIB; WUHN H95 and V95 at least 30 % lower;
 TST more solutions at no worse H95; at least as fast.
@@ -134,7 +136,7 @@ def run_rtklib(case: Case, out: Path, tmp: Path) -> Result:
     return _score(out, case.truth, _run(cmd))
 
 
-def cases(data: Path, tmp: Path, quick: bool) -> list[Case]:
+def cases(data: Path, tmp: Path, quick: bool, tau_bank: bool = False) -> list[Case]:
     import hatanaka
 
     from gnssaug.datasets.truth import load_llh_point, load_tst2019_trajectory, wuhn_reference
@@ -156,14 +158,18 @@ def cases(data: Path, tmp: Path, quick: bool) -> list[Case]:
         Case("WUHN", str(crx), [str(brdc)], str(wuhn_rnx), [str(wuhn_nav)], wuhn_reference()),
         Case("WUHN", str(crx), [str(brdc)], str(wuhn_rnx), [str(wuhn_nav)], wuhn_reference(),
              extra=("--no-iono-structure",)),
+        # the instantaneous antenna position (solid Earth tide left in) against the tide-free WUH2 coordinate
+        Case("WUHN", str(crx), [str(brdc)], str(wuhn_rnx), [str(wuhn_nav)], wuhn_reference(),
+             extra=("--no-tide-free",)),
         Case("TST 2019", str(tst / "COM3_190428_124409.obs"), [str(tst / "hksc1180.19n"), str(tst / "hksc1180.19b")],
              str(tst / "COM3_190428_124409.obs"), [str(tst / "hksc1180.19n"), str(tst / "hksc1180.19b")],
              load_tst2019_trajectory(tst / "groundTruth_TST.csv")),
     ]
     # the same with the correlation time chosen by the filter bank (named "... tau-bank": no target of its own
     # beyond "no worse than RTKLIB", the targets stay on the default rows)
-    out += [Case(f"{c.name} tau-bank", c.rover, c.nav, c.rtk_rover, c.rtk_nav, c.truth, extra=("--iono-tau", "grid"))
-            for c in out if not c.extra]
+    if tau_bank:
+        out += [Case(f"{c.name} tau-bank", c.rover, c.nav, c.rtk_rover, c.rtk_nav, c.truth,
+                     extra=("--iono-tau", "grid")) for c in out if not c.extra]
     out += [
         Case("Nagoya IF", str(nag / "rover.obs"), [str(nag / "base.nav")], str(nag / "rover.obs"),
              [str(nag / "base.nav")], nag_truth, iono="if"),
@@ -185,6 +191,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="skip the WUHN iono-free run")
     parser.add_argument("--strict", action="store_true", help="exit with status 1 when a target is missed")
+    parser.add_argument("--tau-bank", action="store_true",
+                        help="also run the correlation-time filter bank (--iono-tau grid) on every data set, and "
+                             "report its model probabilities over the WUHN day")
     parser.add_argument("--out-dir", type=Path, default=REPO / "out" / "spp_vs_rtklib",
                         help="folder of the WUHN filter-bank probability plot (default out/spp_vs_rtklib)")
     args = parser.parse_args(argv)
@@ -195,7 +204,7 @@ def main(argv=None) -> int:
     verdicts = []
     with tempfile.TemporaryDirectory(prefix="gnssaug_spp_bench_") as tmp_name:
         tmp = Path(tmp_name)
-        all_cases = cases(data, tmp, args.quick)
+        all_cases = cases(data, tmp, args.quick, args.tau_bank)
         # the ahead-of-time kernels of these sources, as make install builds them (quick when built)
         subprocess.run([*GNSSAUG, "kernels", "build"], cwd=REPO, check=False)
         run_ours(all_cases[0], tmp / "warmup.pos")  # file cache (and the JIT cache without an AOT build); not timed
@@ -215,7 +224,8 @@ def main(argv=None) -> int:
     print("targets:")
     for ok, text in verdicts:
         print(f"  [{'PASS' if ok else 'FAIL'}] {text}")
-    iono_bank_report(data, args.out_dir)
+    if args.tau_bank:
+        iono_bank_report(data, args.out_dir)
     return 1 if args.strict and not all(ok for ok, _ in verdicts) else 0
 
 
@@ -291,7 +301,7 @@ def _verdicts(case: Case, ours: Result, rtk: Result) -> list[tuple[bool, str]]:
         (ours.seconds <= rtk.seconds,
          f"{name}: time {ours.seconds:.2f} s no slower than RTKLIB {rtk.seconds:.2f} s"),
     ]
-    if case.name.startswith("WUHN") and case.iono == "broadcast" and "--no-iono-structure" not in case.extra:
+    if case.name.startswith("WUHN") and case.iono == "broadcast" and not case.extra:  # the defaults
         out.append((ours.h95 <= 0.7 * rtk.h95 and ours.v95 <= 0.7 * rtk.v95,
                     f"{name}: H95 and V95 at least 30 % lower than RTKLIB's"))
     if case.name.startswith("TST"):
