@@ -19,7 +19,8 @@ restored afterwards): what a network card does, the clients' TCP receive work is
 Printed: per variant, the best and the median over rounds of the publish time per client (us), wall and CPU.
 
 Usage: ``python benchmarks/caster_fanout.py [--clients 10000] [--rounds 12] [--payload 1061] [--pin]
-[--no-rps]``. Everything stays on 127.0.0.1.
+[--no-rps] [--no-plain] [--variants hub,kernel]``. The median ratio is to the bare ``os.write`` loop when it
+runs. Everything stays on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -65,7 +66,8 @@ async def _accept_all(n: int, cpu_reader: int | None):
     return server, writers, proc, stop
 
 
-async def _rounds(writers, rounds: int, payload: int, cpu_sender: int | None) -> dict[str, list[tuple[float, float]]]:
+async def _rounds(writers, rounds: int, payload: int, cpu_sender: int | None,
+                  variants: tuple[str, ...] = VARIANTS) -> dict[str, list[tuple[float, float]]]:
     import numpy as np
 
     from gnssaug.kernels import fanout
@@ -105,10 +107,10 @@ async def _rounds(writers, rounds: int, payload: int, cpu_sender: int | None) ->
     before = os.sched_getaffinity(0)
     if cpu_sender is not None:
         os.sched_setaffinity(0, {cpu_sender})
-    out: dict[str, list[tuple[float, float]]] = {v: [] for v in VARIANTS}
+    out: dict[str, list[tuple[float, float]]] = {v: [] for v in variants}
     try:
         for _ in range(rounds):
-            for name in VARIANTS:
+            for name in variants:
                 await asyncio.sleep(0.25)  # the readers have drained the previous round
                 t, c = time.perf_counter(), time.thread_time()
                 runs[name]()
@@ -121,10 +123,11 @@ async def _rounds(writers, rounds: int, payload: int, cpu_sender: int | None) ->
     return out
 
 
-async def _measure(n: int, rounds: int, payload: int, pin: bool) -> dict[str, list[tuple[float, float]]]:
+async def _measure(n: int, rounds: int, payload: int, pin: bool,
+                   variants: tuple[str, ...]) -> dict[str, list[tuple[float, float]]]:
     server, writers, proc, stop = await _accept_all(n, 1 % os.cpu_count() if pin else None)
     try:
-        return await _rounds(writers, rounds, payload, 0 if pin else None)
+        return await _rounds(writers, rounds, payload, 0 if pin else None, variants)
     finally:
         stop.set()
         for w in writers:
@@ -134,10 +137,10 @@ async def _measure(n: int, rounds: int, payload: int, pin: bool) -> dict[str, li
 
 
 def _report(title: str, n: int, res: dict[str, list[tuple[float, float]]]) -> None:
-    print(f"{title}: {n} clients, us per client per publish, best / median of {len(res['hub'])} rounds: "
-          "wall | CPU of the sending thread")
-    ref = [statistics.median(v[k] for v in res["os.write"]) for k in (0, 1)]
-    for name in VARIANTS:
+    print(f"{title}: {n} clients, us per client per publish, best / median of {len(next(iter(res.values())))} "
+          "rounds: wall | CPU of the sending thread")
+    ref = [statistics.median(v[k] for v in res.get("os.write", next(iter(res.values())))) for k in (0, 1)]
+    for name in res:
         wall, cpu = ([v[k] for v in res[name]] for k in (0, 1))
         print(f"  {name:15s} {min(wall):6.2f} / {statistics.median(wall):6.2f} | {min(cpu):6.2f} / "
               f"{statistics.median(cpu):6.2f}   (median ratio to the bare os.write loop: wall "
@@ -151,17 +154,21 @@ def main(argv=None) -> int:
     ap.add_argument("--payload", type=int, default=1061, help="bytes per publish (one epoch of the load)")
     ap.add_argument("--pin", action="store_true", help="send from CPU 0, read on CPU 1")
     ap.add_argument("--no-rps", action="store_true", help="skip the rounds with loopback receive steering")
+    ap.add_argument("--no-plain", action="store_true", help="skip the rounds on plain loopback")
+    ap.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated subset of " + ", ".join(VARIANTS))
     args = ap.parse_args(argv)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     if 2 * args.clients + 100 > hard:
         args.clients = (hard - 100) // 2
-    runs = [("plain loopback (the sending core also runs the clients' TCP receive path)", None)]
+    variants = tuple(v for v in VARIANTS if v in args.variants.split(","))
+    plain = "plain loopback (the sending core also runs the clients' TCP receive path)"
+    runs = [] if args.no_plain else [(plain, None)]
     if args.pin and _can_steer_rx() and not args.no_rps:
         runs.append(("loopback receive path on the readers' CPU (RPS)", 1 % os.cpu_count()))
     for title, rx_cpu in runs:
         with _rx_on_cpu(rx_cpu, backlog=2 * args.clients):
-            res = asyncio.run(_measure(args.clients, args.rounds, args.payload, args.pin))
+            res = asyncio.run(_measure(args.clients, args.rounds, args.payload, args.pin, variants))
         _report(title, args.clients, res)
     print(f"machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     return 0
