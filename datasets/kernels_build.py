@@ -93,8 +93,10 @@ def _run_workload(tmp: Path) -> int:
     """Run every workload command in this process; the number run."""
     from gnssaug.cli import main
     from gnssaug.ephemeris.store import warm_up
+    from gnssaug.kernels.fanout import warm_up as warm_up_fanout
 
     warm_up()  # GLONASS and Keplerian states at server start
+    warm_up_fanout()  # the caster's batched fan-out, with the argument types the hub passes
     commands = _workload_commands(tmp)
     for argv in commands:
         started = time.perf_counter()
