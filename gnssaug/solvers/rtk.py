@@ -118,6 +118,16 @@ class RtkOptions:
         An ambiguity not seen for longer is re-initialised.
     max_age_s : float
         Oldest usable base epoch relative to the rover [s] (age of differential).
+    base_drift : bool
+        Carry the base's phase forward over the age of differential: the part of each base phase
+        the model does not predict (ionosphere, residual satellite clock and orbit, multipath)
+        changes by centimetres over 30 s at a few kilometres; its rate between consecutive base
+        epochs (at most :data:`BASE_DRIFT_MAX_GAP_S` apart, no slip in between), smoothed over
+        :data:`BASE_DRIFT_TAU_S`, times the age is added to the base phase (the phase only: the
+        code's ionosphere has the other sign, and its weight is small). Real-time services call
+        this RTK extrapolation; RTKLIB 2.4.3 has none. Simulated 5 km, base every 30 s: fixed
+        H/V RMS 16.7/51.2 -> 11.3/25.6 mm; Nagoya (1 m), base every 30 s: 5.1/15.7 -> 6.4/10.1 mm,
+        every 5 s: 1.49/2.71 -> 1.41/2.34 mm.
     sat_clock_stability : float
         Allan deviation of the satellite clocks over the age of differential [s/s] (RTKLIB 2.4.3
         ``stats-clkstab``, default 5e-12): a base epoch ``age`` seconds older than the rover's
@@ -181,6 +191,7 @@ class RtkOptions:
     slip_doppler_cyc: float = 5.0
     max_outage_epochs: int = 5
     max_age_s: float = 30.0
+    base_drift: bool = True
     sat_clock_stability: float = 5e-12
     hold_std_cyc: float = 0.03
     max_innovation_m: float = 30.0
@@ -282,6 +293,14 @@ class RtkEngine:
         self._prev_t_ns = None
         self._prev_base_t_ns = None
         self._new_base = True
+        self._t_base_ns = 0
+        # Base phase drift (RtkOptions.base_drift): per satellite, the base epoch time, phase [m],
+        # satellite position and clock [m] last seen, and the drift rate [m/s] (NaN: unknown).
+        self._drift_t_ns = np.zeros(N_SAT, dtype=np.int64)
+        self._drift_cp_m = np.full((N_SAT, nf), np.nan)
+        self._drift_sat_m = np.zeros((N_SAT, 3))
+        self._drift_clk_m = np.zeros(N_SAT)
+        self._drift_rate_mps = np.full((N_SAT, nf), np.nan)
         self._age_s = 0.0
         self._hatch = np.full((2, N_SAT, nf), np.nan)
         self._hatch_n = np.zeros((2, N_SAT, nf))
@@ -332,6 +351,7 @@ class RtkEngine:
         self._dt_base_s = 0.0 if self._prev_base_t_ns is None else abs(t_b - self._prev_base_t_ns) / NS_PER_S
         self._doy = ((t_ns / NS_PER_S) / 86400.0 + 6.0) % 365.25  # day of year, precise enough for Niell
         self._new_base = t_b != self._prev_base_t_ns
+        self._t_base_ns = t_b
         obs = self._gather(rover, base, new_base=self._new_base)
         self._prev_t_ns = t_ns
         self._prev_base_t_ns = t_b
@@ -386,6 +406,7 @@ class RtkEngine:
         lli_use = self._slip_events(sat, lli, new_base)
         out = {
             "sat": sat,
+            "t_rover_ns": rover.t_gpst_ns,
             "pr": pr,
             "cp": cp,
             "dop": dop,
@@ -398,12 +419,68 @@ class RtkEngine:
             # (RTKLIB zdres): with a base older than the rover the broadcast clock drift over the
             # age no longer cancels in the single difference (centimetres over 5 s for some clocks).
             "dclk_m": C_MPS * (clk[:n] - clk[n:]),
+            "clk_b_m": C_MPS * clk[n:],
             "lam": self._lam[sat],
             "group": SAT_CLOCK_GROUP[sat],
         }
         if not ok.all():
-            out = {k: (v[:, ok] if k in ("pr", "cp", "dop", "lli", "half") else v[ok]) for k, v in out.items()}
+            out = {k: (v[:, ok] if k in ("pr", "cp", "dop", "lli", "half") else v if k == "t_rover_ns" else v[ok])
+                   for k, v in out.items()}
+        if new_base and self.options.base_drift:
+            self._update_base_drift(out, base.t_gpst_ns)
         return out
+
+    def _update_base_drift(self, obs, t_b_ns):
+        """Rates [m/s] of the base phases' unmodelled part, from this base epoch and the last one.
+
+        ``u = phase - (range + troposphere - c dts)`` at the base; its change between two base
+        epochs, less the part common to all satellites (the base receiver clock, which the double
+        differences cancel), divided by their interval. Unknown (NaN) after a gap longer than
+        :data:`BASE_DRIFT_MAX_GAP_S`, a loss of lock or half-cycle flag at the base, or a rate
+        beyond :data:`BASE_DRIFT_MAX_MPS` (a slip the flags missed); the slip detectors also
+        clear it (see :meth:`_rtk`).
+        """
+        sat = obs["sat"]
+        n = sat.shape[0]
+        cp_m = obs["cp"][1] * obs["lam"]
+        gap_s = (t_b_ns - self._drift_t_ns[sat]) / NS_PER_S
+        known = (self._drift_t_ns[sat] != 0) & (np.abs(gap_s) <= BASE_DRIFT_MAX_GAP_S) & (gap_s != 0.0)
+        rate = np.full((n, self.nf), np.nan)
+        if known.any():
+            # Modelled change of the base range between the two epochs: the geometry kernel with
+            # the base as both receivers, this epoch's satellite positions against the last ones.
+            los, el, d_model_m = np.empty((n, 3)), np.empty(n), np.empty(n)
+            sd_geometry(self.base_pos_ecef_m, self.base_pos_ecef_m, obs["sat_b"],
+                        np.ascontiguousarray(self._drift_sat_m[sat]), self._doy, self.options.tropo, los, el,
+                        d_model_m)
+            d_model_m -= obs["clk_b_m"] - self._drift_clk_m[sat]
+            du = cp_m - self._drift_cp_m[sat] - d_model_m[:, None]
+            rate = np.where(known[:, None], du / np.where(known, gap_s, 1.0)[:, None], np.nan)
+            finite = np.isfinite(rate)
+            if finite.sum() >= 2:
+                rate -= np.median(rate[finite])
+            else:
+                rate[:] = np.nan
+            broken = ((obs["lli"][1] & LLI_SLIP) != 0) | obs["half"][1] | (np.abs(rate) > BASE_DRIFT_MAX_MPS)
+            rate[broken] = np.nan
+            # Smoothed over BASE_DRIFT_TAU_S: from a 1 Hz base, a one-second difference times a
+            # two-second age would double the base's phase noise.
+            old = self._drift_rate_mps[sat]
+            w = np.minimum(np.abs(gap_s) / BASE_DRIFT_TAU_S, 1.0)[:, None]
+            rate = np.where(np.isfinite(old), old + (rate - old) * w, rate)
+        self._drift_rate_mps[sat] = rate
+        self._drift_t_ns[sat] = t_b_ns
+        self._drift_cp_m[sat] = cp_m
+        self._drift_sat_m[sat] = obs["sat_b"]
+        self._drift_clk_m[sat] = obs["clk_b_m"]
+
+    def _base_drift_m(self, obs):
+        """Drift of each base phase over the age of differential [m] (float64[n, nf], 0 where unknown)."""
+        if not self.options.base_drift:
+            return 0.0
+        age_s = (obs["t_rover_ns"] - self._t_base_ns) / NS_PER_S
+        rate = self._drift_rate_mps[obs["sat"]]
+        return np.where(np.isfinite(rate), rate * age_s, 0.0)
 
     def _slip_events(self, sat, lli, new_base):
         """The loss-of-lock indicators to apply this epoch (uint8[2, n, nf]).
@@ -688,6 +765,10 @@ class RtkEngine:
             sol.reason = "too few double differences for the code solution"
             return sol
         have, amb = self._update_ambiguities(obs, sol.t_gpst_ns, self.x[:3])
+        if self._new_base:
+            # A slip the detectors found at a new base epoch may be the base's: its rate is void.
+            reset = self._lock[obs["sat"]] == 0
+            self._drift_rate_mps[obs["sat"][reset.any(axis=1)]] = np.nan
         ion = self._update_iono(obs, sol.t_gpst_ns)
         rows = self._measurements(obs, have, amb, mask_el, ion)
         if predicted and (rows is None or rows[-1] < 0.7):
@@ -730,7 +811,7 @@ class RtkEngine:
         if ion is not None:
             cp_ok &= (ion >= 0)[:, None]
             pr_ok &= (ion >= 0)[:, None]
-        res_cp = (obs["cp"][0] - obs["cp"][1]) * lam - sd_range[:, None]
+        res_cp = (obs["cp"][0] - obs["cp"][1]) * lam - self._base_drift_m(obs) - sd_range[:, None]
         res_pr = pr_sd - sd_range[:, None]
         var_cp, var_pr = self._variances(el)
         group = obs["group"]
@@ -837,7 +918,7 @@ class RtkEngine:
             return zero
         los, el, sd_range = self._geometry(pos, obs)
         lam = obs["lam"]
-        sd_cp_m = (obs["cp"][0] - obs["cp"][1]) * lam
+        sd_cp_m = (obs["cp"][0] - obs["cp"][1]) * lam - self._base_drift_m(obs)
         m = rows.shape[0]
         # DD phase minus fixed integers minus modelled DD range (equal wavelengths within a group).
         v = (sd_cp_m[rows, fs] - sd_cp_m[ref, fs]) - (sd_range[rows] - sd_range[ref]) - lam[rows, fs] * res.b_fix_cyc
@@ -913,6 +994,14 @@ def _gls(h, v, r):
 # ----------------------------------------------------------------------------------------------
 # Batch driver
 # ----------------------------------------------------------------------------------------------
+#: Longest interval between two base epochs [s] over which the base phase drift is estimated: the
+#: unmodelled terms are near-linear over a 30 s file interval, not over minutes.
+BASE_DRIFT_MAX_GAP_S = 60.0
+#: Smoothing time of the drift rate [s] (exponential; one 30 s interval replaces it whole).
+BASE_DRIFT_TAU_S = 30.0
+#: Largest credible drift of a base phase's unmodelled part [m/s]; beyond it, a missed slip.
+BASE_DRIFT_MAX_MPS = 0.1
+
 #: Largest time-tag difference [s] at which a base epoch counts as simultaneous with the rover's,
 #: so that it may be paired though a few milliseconds later (RTKLIB 2.4.3 ``DTTOL``).
 SYNC_TOL_S = 0.025
