@@ -29,7 +29,7 @@ from gnssaug.solvers.types import SolStatus
 RTKLIB_5S_FIX_H_RMS_M, RTKLIB_5S_FIX_V_RMS_M = 0.00223, 0.00349
 RTKLIB_30S_FIX_RATE = 0.412
 RTKLIB_30S_FIX_H_RMS_M, RTKLIB_30S_FIX_V_RMS_M = 0.0108, 0.0223
-# A base 5 s apart costs accuracy (the base's errors are held up to 4 s): measured 1.4x (H) and
+# A base 5 s apart costs accuracy (the base's errors are held up to 4 s): measured 1.5x (H) and
 # 1.8x (V) the 1 Hz base's fixed RMS; bounded at 2.5x.
 MAX_RMS_RATIO_5S = 2.5
 # RTK issue's done criteria for fixed epochs, kept with a 30 s base.
@@ -41,9 +41,9 @@ TTFF_S = 10.0
 SIM_MIN_FIX_RATE = 0.95
 WRONG_FIX_H_M, WRONG_FIX_V_M = 0.05, 0.10
 # Base every 30 s on the simulated 5 km: the base's ionosphere moves by up to 13 cm over 30 s.
-# Carrying the base phases forward (RtkOptions.base_drift) takes the fixed vertical RMS from 51.2 to
-# 25.6 mm (horizontal 16.7 -> 11.3 mm); it must at least remove a third.
-MAX_DRIFT_RMS_RATIO_30S = 0.67
+# Carrying the base phases forward (RtkOptions.base_drift) takes the fixed H/V RMS from 12.5/28.3 to
+# 8.3/16.7 mm (3-D ratio 0.60); it must remove at least a quarter.
+MAX_DRIFT_RMS_RATIO_30S = 0.75
 
 
 def decimate_rinex(src, dst, every_s: int):
@@ -184,7 +184,7 @@ def sim_5km(data_dir, tmp_path_factory):
 @pytest.mark.slow
 def test_simulated_5_km_with_a_5_s_base(sim_5km):
     # Over kilometres the base's own ionosphere and satellite clocks move during the age: measured
-    # fixed H/V RMS 6.0/11.5 mm with the 1 Hz base, 7.1/13.3 mm with the 5 s base.
+    # fixed H/V RMS 6.0/11.5 mm with the 1 Hz base, 6.4/12.1 mm with the 5 s base.
     rover, base, eph, base_pos, truth = sim_5km
     opts = RtkOptions(systems="GEC")
     _, _, h1, v1 = _fixed_stats(solve_rtk(rover, base, eph, base_pos, opts), truth)
