@@ -89,8 +89,9 @@ def run_rtklib_gec(folder: Path, rover: str, base_ecef_m, ionoopt: str) -> tuple
     return read_pos(out), time.perf_counter() - t0
 
 
-def engine_table(folder, layout, distances, n_epochs: int) -> dict:
-    """gnssaug (iono off / est) and RTKLIB (brdc / est-stec) on every pair; prints and returns the figures."""
+def engine_table(folder, layout, distances, n_epochs: int, tropo_modes=("off",), skip_rtklib=False) -> dict:
+    """gnssaug (iono off / est, each ``RtkOptions.tropo`` of ``tropo_modes``) and RTKLIB (brdc / est-stec)
+    on every pair; prints and returns the figures."""
     from gnssaug.datasets.rinex import read_obs
     from gnssaug.datasets.rinex.nav import read_nav
     from gnssaug.ephemeris.store import EphStore
@@ -103,25 +104,26 @@ def engine_table(folder, layout, distances, n_epochs: int) -> dict:
     base_ecef = layout.pos_ecef_m[0]
     print("\nGPS+Galileo+BeiDou, L1+L2, 15 deg, continuous AR, forward "
           f"(wrong fix: > {100 * WRONG_FIX_H_M:g} cm H or > {100 * WRONG_FIX_V_M:g} cm V off the truth)")
-    print(f"{'baseline':>9} {'engine':>20} {'fix %':>6} {'TTFF s':>7} {'fixH mm':>8} {'fixV mm':>8} "
+    print(f"{'baseline':>9} {'engine':>29} {'fix %':>6} {'TTFF s':>7} {'fixH mm':>8} {'fixV mm':>8} "
           f"{'wrong':>6} {'time s':>7}")
     out = {}
     for d_km, name in zip(distances, layout.names[1:], strict=True):
         truth = layout.pos_ecef_m[layout.names.index(name)]
         _, rover = read_obs(folder / f"{name}.obs", systems="GEC")
         rows = []
-        for ionoopt in ("brdc", "est-stec"):
+        for ionoopt in () if skip_rtklib else ("brdc", "est-stec"):
             pos, secs = run_rtklib_gec(folder, name, base_ecef, ionoopt)
             rows.append((f"rnx2rtkp {ionoopt}", pos.pos_ecef_m, pos.q == 1, pos.t_gpst_ns, secs))
-        for iono in ("off", "est"):
+        for iono, tropo in [(i, t) for i in ("off", "est") for t in tropo_modes]:
             t0 = time.perf_counter()
-            sols = solve_rtk(rover, base, eph, base_ecef, RtkOptions(systems="GEC", iono=iono))
-            rows.append((f"gnssaug iono={iono}", sols.pos_ecef_m, sols.status == SolStatus.FIX, sols.t_gpst_ns,
+            sols = solve_rtk(rover, base, eph, base_ecef, RtkOptions(systems="GEC", iono=iono, tropo=tropo))
+            label = f"gnssaug iono={iono}" + (f" trop={tropo}" if tropo_modes != ("off",) else "")
+            rows.append((label, sols.pos_ecef_m, sols.status == SolStatus.FIX, sols.t_gpst_ns,
                          time.perf_counter() - t0))
         for label, pos, fixed, t_ns, secs in rows:
             st = engine_statistics(pos, fixed, t_ns, n_epochs, truth)
             out[(d_km, label)] = st
-            print(f"{d_km:6.0f} km {label:>20} {100 * st['fix_rate']:6.1f} {st['ttff_s']:7.0f} "
+            print(f"{d_km:6.0f} km {label:>29} {100 * st['fix_rate']:6.1f} {st['ttff_s']:7.0f} "
                   f"{1e3 * st['h_rms_m']:8.1f} {1e3 * st['v_rms_m']:8.1f} {st['wrong']:6d} {secs:7.1f}")
     return out
 
@@ -185,6 +187,11 @@ def main(argv=None) -> int:
     parser.add_argument("--rovers", action="store_true", help="also solve the built-in rovers")
     parser.add_argument("--skip-engines", action="store_true",
                         help="only the realism table (RTKLIB GPS+BDS), not gnssaug against RTKLIB")
+    parser.add_argument("--tropo", default="off",
+                        help="comma-separated RtkOptions.tropo modes of the gnssaug rows (off, est, auto; "
+                             "default off)")
+    parser.add_argument("--skip-rtklib-engines", action="store_true",
+                        help="only gnssaug in the engine table (not rnx2rtkp brdc / est-stec)")
     args = parser.parse_args(argv)
     distances = [float(d) for d in args.distances.split(",")]
     with tempfile.TemporaryDirectory(prefix="gnssaug-sim-") as tmp:
@@ -200,7 +207,8 @@ def main(argv=None) -> int:
             print(f"{d_km:7.0f} km {100 * st['fix_rate']:8.1f}% {100 * st['fixed_err95_m']:9.1f} cm "
                   f"{st['solutions']:10d}")
         if not args.skip_engines:
-            engine_table(tmp, layout, distances, n_epochs)
+            engine_table(tmp, layout, distances, n_epochs, tuple(args.tropo.split(",")),
+                         skip_rtklib=args.skip_rtklib_engines)
     if args.rovers:
         rover_table(args.duration, args.seed, args.start)
     short, long_ = rates[min(rates)], rates[max(rates)]

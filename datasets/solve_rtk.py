@@ -28,6 +28,9 @@ def add_arguments(parser) -> None:
     g.add_argument("--max-failure-rate", type=float, default=None,
                    help="also require the bootstrapped failure rate below this (e.g. 0.001)")
     g.add_argument("--combined", action="store_true", help="forward-backward combined solution (post-processing)")
+    g.add_argument("--tropo", default="off", choices=("off", "est", "auto"),
+                   help="relative zenith wet delay state (RTKLIB est-ztd): off (default), est, or auto (est "
+                        "beyond 10 km)")
     g.add_argument("--code-phase-ratio", type=float, default=100.0,
                    help="code to phase standard deviation ratio (RTKLIB stats-eratio1; default 100); larger "
                         "under strong, slowly varying code multipath, which the ionosphere states otherwise "
@@ -82,6 +85,7 @@ def rtk_options_from_args(args, mode: str):
         ratio_threshold=args.ratio,
         max_failure_rate=args.max_failure_rate,
         iono=iono,
+        tropo=getattr(args, "tropo", "off"),
         code_phase_ratio=args.code_phase_ratio,
     ).validated()
 
@@ -120,6 +124,9 @@ def _header_lines(options, base_pos, combined: bool) -> dict:
     if options.mode == "kinematic" and options.iono != "est" and options.iono_std_m_per_10km > 0.0:
         weighted = f"Weighted fixed solution ({options.iono_std_m_per_10km:g} m per 10 km)"
         lines["ionos opt"] = weighted if options.iono == "off" else f"{lines['ionos opt']}, else {weighted}"
+    if options.mode != "dgnss" and options.tropo != "off":
+        est = "Saastamoinen, estimate relative ZWD (Niell wet)"
+        lines["tropo opt"] = est if options.tropo == "est" else f"{est} beyond {options.tropo_auto_km:g} km"
     if options.mode != "dgnss":
         lines["amb res"] = options.ar_mode.capitalize()
         lines["val thres"] = f"{options.ratio_threshold:.1f}"

@@ -21,7 +21,7 @@ import numpy as np
 
 from gnssaug.constants import C_MPS, OMEGA_E_GPS_RADPS
 from gnssaug.kernels import kernel
-from gnssaug.kernels.atmosphere import tropo_slant_delay
+from gnssaug.kernels.atmosphere import niell_mapping, tropo_slant_delay
 from gnssaug.kernels.geodesy import enu_rotation, llh_from_ecef
 from gnssaug.kernels.kalman import cholesky_solve
 
@@ -265,6 +265,57 @@ def add_iono_dd(group, row_sat, row_f, nv, ref, ion_state, coef, x, v_out, h_out
         v_out[k] -= ci * x[si] - cj * x[sj]
         h_out[k, si] += ci
         h_out[k, sj] -= cj
+
+
+@kernel
+def wet_mapping_many(el_rad, lat_rad, out):
+    """Niell (1996) wet mapping function of each elevation (float64[n] -> ``out`` float64[n]).
+
+    Elevations at or below 5 deg use the value at 5 deg: the elevation mask keeps such rows out,
+    and the wet function is steep and poorly known there.
+    """
+    floor = 5.0 * math.pi / 180.0
+    for i in range(el_rad.shape[0]):
+        _, m_wet = niell_mapping(max(el_rad[i], floor), lat_rad, 0.0, 0.0)
+        out[i] = m_wet
+
+
+@kernel
+def add_tropo_dd(group, row_sat, row_f, nv, ref, map_wet, trop_state, x, v_out, h_out):
+    """Add the relative zenith wet delay state to DD rows formed by :func:`form_dd`.
+
+    The state ``T = ZWD_r - ZWD_b`` [m] (rover minus base, one per baseline) enters each single
+    difference as ``m_w(el^s) T`` on code and phase alike (the troposphere is not dispersive), so
+    the DD row of satellite ``i`` against reference ``j`` gets ``(m_w^i - m_w^j) T`` (RTKLIB 2.4.3
+    manual Appendix E.7 ``tropopt=est-ztd``, with the base's part folded into the rover's: what is
+    common to both receivers' mapping cancels, and their elevations differ by under 1 deg at 70 km).
+
+    Parameters
+    ----------
+    group : int8[n]
+        Clock group of each satellite.
+    row_sat, row_f : int64[>= nv]
+        Satellite row and frequency of each DD row.
+    nv : int
+        Rows to update.
+    ref : int64[n_group, nf]
+        Reference rows used by :func:`form_dd` for these rows.
+    map_wet : float64[n]
+        Wet mapping function of each satellite (see :func:`wet_mapping_many`).
+    trop_state : int
+        State index of ``T``.
+    x : float64[nx]
+        State at which the innovations were formed.
+    v_out, h_out : float64[>= nv], float64[>= nv, nx]
+        Innovations [m] and design rows, updated in place.
+    """
+    t = x[trop_state]
+    for k in range(nv):
+        i = row_sat[k]
+        j = ref[group[i], row_f[k]]
+        d = map_wet[i] - map_wet[j]
+        v_out[k] -= d * t
+        h_out[k, trop_state] += d
 
 
 @kernel

@@ -29,6 +29,7 @@ import numpy as np
 
 from gnssaug.constants import C_MPS, NS_PER_S
 from gnssaug.errors import InvalidInputError
+from gnssaug.geodesy import llh_deg_from_ecef
 from gnssaug.gnss import (
     BAND_FREQ_HZ,
     N_CLOCK_GROUPS,
@@ -37,7 +38,16 @@ from gnssaug.gnss import (
     SAT_SYSTEM,
     system_index,
 )
-from gnssaug.kernels.dd import ROW_CODE, ROW_PHASE, add_iono_dd, form_dd, sd_geometry, select_references
+from gnssaug.kernels.dd import (
+    ROW_CODE,
+    ROW_PHASE,
+    add_iono_dd,
+    add_tropo_dd,
+    form_dd,
+    sd_geometry,
+    select_references,
+    wet_mapping_many,
+)
 from gnssaug.kernels.kalman import ekf_update, whiten_blocks
 from gnssaug.kernels.slips import ambiguity_time_update
 from gnssaug.obs import LLI_HALF_CYCLE, LLI_SLIP, ObsEpoch
@@ -68,6 +78,7 @@ _POS_COLS = np.arange(3, dtype=np.int64)
 AR_MODES = ("continuous", "instantaneous", "fix-and-hold", "off")
 POS_MODES = ("kinematic", "static", "dgnss")
 IONO_MODES = ("off", "est", "auto")
+TROPO_MODES = ("off", "est", "auto")
 #: Frequency of the ionosphere states [Hz] (GPS L1 / Galileo E1 / BDS B1C): a state is the delay there.
 IONO_REF_FREQ_HZ = 1575.42e6
 
@@ -147,8 +158,30 @@ class RtkOptions:
         DD innovations above this are rejected as outliers [m].
     hatch_window : int
         Carrier-smoothing window of DGNSS [epochs].
-    tropo : bool
-        Model each receiver's troposphere (Saastamoinen + Niell); matters when heights differ.
+    tropo_model : bool
+        Model each receiver's troposphere (Saastamoinen with a standard atmosphere + Niell); matters
+        when heights differ.
+    tropo : str
+        Residual troposphere in the float filter, one of :data:`TROPO_MODES`: ``"off"`` (the
+        model of ``tropo_model`` only), ``"est"`` (one relative zenith wet delay state, rover minus
+        base, mapped by the Niell (1996) wet mapping function at the rover's elevation into every
+        DD row, code and phase: RTKLIB 2.4.3 ``pos1-tropopt=est-ztd`` with the base's delay folded
+        into the rover's, since it is common to all double differences up to the mapping
+        difference) or ``"auto"`` (``"est"`` while the baseline is longer than ``tropo_auto_km``).
+    tropo_std_m : float
+        Prior standard deviation of the relative zenith wet delay [m] (RTKLIB 2.4.3
+        ``stats-stdtrop`` default 0.3 m, its prior for each receiver's zenith delay).
+    tropo_noise_m_per_sqrt_s : float
+        Random walk of the relative zenith wet delay [m/sqrt(s)] (RTKLIB 2.4.3 ``stats-prntrop``
+        default 1e-4: 6 mm over an hour).
+    tropo_auto_km : float
+        Baseline length [km] beyond which ``tropo="auto"`` estimates the troposphere (switched off
+        again below 80 % of it). Default 10 km: the wet delay's horizontal structure function
+        (Treuhaft and Lanyi 1987; Emardson and Jarlemark 1999, "Atmospheric modelling in GPS
+        analysis and its effect on the estimated geodetic parameters", J. Geodesy 73) gives a
+        zenith wet delay difference of about 1 cm rms at 10 km, below which the extra state (that
+        correlates with the height) costs more than the few millimetres it removes; at Nagoya's
+        1 m it is off.
     iono_std_m_per_10km : float
         Standard deviation of the single-difference vertical ionosphere per 10 km of baseline [m]
         (RTKLIB 2.4.3 ``stats-stdiono`` default 0.03 m, scaled by baseline / 10 km as in its
@@ -204,10 +237,14 @@ class RtkOptions:
     max_innovation_m: float = 30.0
     hatch_window: int = 100
     iono_std_m_per_10km: float = 0.03
-    tropo: bool = True
+    tropo_model: bool = True
     iono: str = "auto"
     iono_noise_m_per_10km: float = 0.001
     iono_auto_km: float = 6.0
+    tropo: str = "off"
+    tropo_std_m: float = 0.3
+    tropo_noise_m_per_sqrt_s: float = 1e-4
+    tropo_auto_km: float = 10.0
 
     def validated(self) -> RtkOptions:
         """The options after checking their values; raises InvalidInputError naming the bad one."""
@@ -228,6 +265,11 @@ class RtkOptions:
             raise InvalidInputError("ionosphere estimation needs iono_std_m_per_10km > 0 and "
                                     f"iono_noise_m_per_10km >= 0, got {self.iono_std_m_per_10km}, "
                                     f"{self.iono_noise_m_per_10km}")
+        if self.tropo not in TROPO_MODES:
+            raise InvalidInputError(f"tropo must be one of {TROPO_MODES}, got {self.tropo!r}")
+        if self.tropo != "off" and not (self.tropo_std_m > 0.0 and self.tropo_noise_m_per_sqrt_s >= 0.0):
+            raise InvalidInputError("troposphere estimation needs tropo_std_m > 0 and tropo_noise_m_per_sqrt_s >= 0, "
+                                    f"got {self.tropo_std_m}, {self.tropo_noise_m_per_sqrt_s}")
         if self.max_failure_rate is not None and not 0.0 < self.max_failure_rate < 1.0:
             raise InvalidInputError(f"max_failure_rate must be in (0, 1), got {self.max_failure_rate}")
         return self
@@ -269,14 +311,18 @@ class RtkEngine:
         if base.shape != (3,) or not np.all(np.isfinite(base)) or np.linalg.norm(base) < 6.0e6:
             raise InvalidInputError(f"base position must be an ECEF point [m], got {base_pos_ecef_m!r}")
         self.base_pos_ecef_m = base
+        self._lat_rad = float(np.radians(llh_deg_from_ecef(base)[0]))  # Niell wet mapping's latitude
         self._sats = satellites
         self._allowed, self._slot, self._lam = _tables(self.options)
         nf = self.options.n_freq
         self.nf = nf
         # State: position, max_sats * nf ambiguity slots, then (ionosphere estimation possible)
-        # max_sats ionosphere slots.
+        # max_sats ionosphere slots, then (troposphere estimation possible) the relative zenith wet delay.
+        carrier = self.options.mode != "dgnss"
         self._ion0 = 3 + max_sats * nf
-        self.nx = self._ion0 + (max_sats if self.options.iono != "off" and self.options.mode != "dgnss" else 0)
+        self._trop = self._ion0 + (max_sats if self.options.iono != "off" and carrier else 0)
+        self.nx = self._trop + (1 if self.options.tropo != "off" and carrier else 0)
+        self._trop_on = False
         self._ion = np.full(N_SAT, -1, dtype=np.int64)
         self._ion_last_ns = np.zeros(N_SAT, dtype=np.int64)
         self._iono_on = False
@@ -458,7 +504,7 @@ class RtkEngine:
             # the base as both receivers, this epoch's satellite positions against the last ones.
             los, el, d_model_m = np.empty((n, 3)), np.empty(n), np.empty(n)
             sd_geometry(self.base_pos_ecef_m, self.base_pos_ecef_m, obs["sat_b"],
-                        np.ascontiguousarray(self._drift_sat_m[sat]), self._doy, self.options.tropo, los, el,
+                        np.ascontiguousarray(self._drift_sat_m[sat]), self._doy, self.options.tropo_model, los, el,
                         d_model_m)
             d_model_m -= obs["clk_b_m"] - self._drift_clk_m[sat]
             du = cp_m - self._drift_cp_m[sat] - d_model_m[:, None]
@@ -519,7 +565,7 @@ class RtkEngine:
         los = np.empty((n, 3))
         el = np.empty(n)
         sd_range = np.empty(n)
-        sd_geometry(pos, self.base_pos_ecef_m, obs["sat_r"], obs["sat_b"], self._doy, self.options.tropo,
+        sd_geometry(pos, self.base_pos_ecef_m, obs["sat_r"], obs["sat_b"], self._doy, self.options.tropo_model,
                     los, el, sd_range)
         sd_range -= obs["dclk_m"]
         return los, el, sd_range
@@ -663,7 +709,7 @@ class RtkEngine:
         """
         o = self.options
         bl_m = float(np.linalg.norm(self.x[:3] - self.base_pos_ecef_m))
-        on = self.nx > self._ion0 and self._iono_wanted(bl_m)
+        on = self._trop > self._ion0 and self._iono_wanted(bl_m)
         held = self._ion >= 0
         if not on:
             if held.any():
@@ -686,7 +732,7 @@ class RtkEngine:
             self.p[oi, oi] += (o.iono_noise_m_per_10km * scale[old]) ** 2 * self._dt_s
         new_rows = np.nonzero(~old)[0]
         if new_rows.shape[0]:
-            free = np.nonzero(~self._slot_used[self._ion0:])[0] + self._ion0
+            free = np.nonzero(~self._slot_used[self._ion0 : self._trop])[0] + self._ion0
             new_rows = new_rows[: free.shape[0]]
             slots = free[: new_rows.shape[0]]
             self._ion[sat[new_rows]] = slots
@@ -698,6 +744,48 @@ class RtkEngine:
         idx = self._ion[sat]
         self._ion_last_ns[sat[idx >= 0]] = t_ns
         return idx
+
+    def _tropo_wanted(self, bl_m: float) -> bool:
+        """Whether the troposphere is estimated at this baseline length (``auto`` with hysteresis)."""
+        o = self.options
+        if o.tropo != "auto":
+            return o.tropo == "est"
+        limit_m = o.tropo_auto_km * 1.0e3
+        return bl_m > (0.8 * limit_m if self._trop_on else limit_m)
+
+    def _update_tropo(self):
+        """Time update of the relative zenith wet delay state; whether it is in use this epoch.
+
+        The state starts at 0 (each receiver's model, ``tropo_model``, is the prior mean) with
+        ``tropo_std_m`` and random-walks with ``tropo_noise_m_per_sqrt_s``. Switched off (``auto``
+        on a short baseline), its slot is released.
+        """
+        o = self.options
+        if self.nx <= self._trop:
+            return False
+        bl_m = float(np.linalg.norm(self.x[:3] - self.base_pos_ecef_m))
+        k = self._trop
+        if not self._tropo_wanted(bl_m):
+            if self._trop_on:
+                self._release(np.array([k]))
+            self._trop_on = False
+            return False
+        if not self._trop_on:
+            self.x[k] = 0.0
+            self.p[k, :] = 0.0
+            self.p[:, k] = 0.0
+            self.p[k, k] = o.tropo_std_m**2
+            self._slot_used[k] = True
+            self._trop_on = True
+        else:
+            self.p[k, k] += o.tropo_noise_m_per_sqrt_s**2 * self._dt_s
+        return True
+
+    def _map_wet(self, el):
+        """Niell wet mapping function of each satellite at the rover (float64[n])."""
+        out = np.empty(el.shape[0])
+        wet_mapping_many(np.ascontiguousarray(el, dtype=np.float64), self._lat_rad, out)
+        return out
 
     def _update_ambiguities(self, obs, t_ns, pos):
         """Slip detection and time update of the ambiguity states (one kernel call)."""
@@ -777,6 +865,7 @@ class RtkEngine:
             reset = self._lock[obs["sat"]] == 0
             self._drift_rate_mps[obs["sat"][reset.any(axis=1)]] = np.nan
         ion = self._update_iono(obs, sol.t_gpst_ns)
+        self._update_tropo()
         rows = self._measurements(obs, have, amb, mask_el, ion)
         if predicted and (rows is None or rows[-1] < 0.7):
             # The extrapolated position was off (the rover turned or stopped): use the code solution.
@@ -843,6 +932,11 @@ class RtkEngine:
             ion_safe = np.maximum(ion, 0)
             add_iono_dd(group, self._row_sat, self._row_f, nv, ref_cp, ion_safe, -coef, self.x, self._v, self._h)
             add_iono_dd(group, self._row_sat[nv:], self._row_f[nv:], nv2, self._ref, ion_safe, coef, self.x, v2, h2)
+        if self._trop_on:
+            # Not dispersive: the same term on code and phase.
+            mw = self._map_wet(el)
+            add_tropo_dd(group, self._row_sat, self._row_f, nv, ref_cp, mw, self._trop, self.x, self._v, self._h)
+            add_tropo_dd(group, self._row_sat[nv:], self._row_f[nv:], nv2, self._ref, mw, self._trop, self.x, v2, h2)
         if nv + nv2 < 4:
             return None
         v = np.concatenate([self._v[:nv], v2[:nv2]])
@@ -929,6 +1023,9 @@ class RtkEngine:
         m = rows.shape[0]
         # DD phase minus fixed integers minus modelled DD range (equal wavelengths within a group).
         v = (sd_cp_m[rows, fs] - sd_cp_m[ref, fs]) - (sd_range[rows] - sd_range[ref]) - lam[rows, fs] * res.b_fix_cyc
+        if self._trop_on:
+            mw = self._map_wet(el)
+            v -= (mw[rows] - mw[ref]) * self.x[self._trop]
         h = -(los[rows] - los[ref])
         var_cp, _ = self._variances(el)
         r = np.diag(var_cp[rows, fs])
@@ -1150,6 +1247,9 @@ def warm_up() -> None:
     lam = np.full((n, nf), 0.19)
     nv = form_dd(group, los, np.zeros((n, nf)), np.ones((n, nf)), lam, amb, x, ok, ref, ROW_PHASE, v, h, r, rows, fs)
     add_iono_dd(group, rows, fs, nv, ref, np.arange(n, dtype=np.int64) + 3, -np.ones((n, nf)), x, v, h)
+    mw = np.empty(n)
+    wet_mapping_many(el, 0.6, mw)
+    add_tropo_dd(group, rows, fs, nv, ref, mw, nx - 1, x, v, h)
     act = np.arange(nx, dtype=np.int64)
     ekf_update(x, p, act, np.ascontiguousarray(h[:nv]), v[:nv].copy(), np.ascontiguousarray(r[:nv, :nv]))
     vw, hw = np.empty(nv), np.empty((nv, 3))

@@ -133,7 +133,7 @@ def run(options, n_epochs=40, baseline=(300.0, -400.0, 100.0), slip=None, seed=1
 
 @pytest.mark.parametrize("ar_mode", ["continuous", "fix-and-hold", "instantaneous"])
 def test_short_baseline_fixes_and_is_mm_accurate(ar_mode):
-    err, status, sigma = run(RtkOptions(systems="GEC", ar_mode=ar_mode, tropo=False, slip_doppler_cyc=0.0))
+    err, status, sigma = run(RtkOptions(systems="GEC", ar_mode=ar_mode, tropo_model=False, slip_doppler_cyc=0.0))
     first_fix = int(np.argmax(status == SolStatus.FIX))
     assert status[first_fix] == SolStatus.FIX
     assert first_fix <= 3
@@ -143,7 +143,7 @@ def test_short_baseline_fixes_and_is_mm_accurate(ar_mode):
 
 
 def test_bds_alone_with_separate_bds2_bds3_references():
-    err, status, sigma = run(RtkOptions(systems="C", tropo=False, slip_doppler_cyc=0.0))
+    err, status, sigma = run(RtkOptions(systems="C", tropo_model=False, slip_doppler_cyc=0.0))
     assert np.mean(status[5:] == SolStatus.FIX) == 1.0
     # Eleven satellites in two groups: weaker geometry than GEC, judged against the filter's own
     # (conservative: 3 mm model vs 2 mm simulated noise) standard deviation.
@@ -154,13 +154,13 @@ def test_bds_alone_with_separate_bds2_bds3_references():
 @pytest.mark.parametrize("with_lli", [True, False])
 def test_cycle_slip_is_detected_and_the_fix_stays_right(with_lli):
     slip = {"epoch": 20, "row": 4, "f": 1, "cycles": 7.0, "lli": with_lli}
-    err, status, sigma = run(RtkOptions(systems="GEC", tropo=False, slip_doppler_cyc=0.0), slip=slip)
+    err, status, sigma = run(RtkOptions(systems="GEC", tropo_model=False, slip_doppler_cyc=0.0), slip=slip)
     assert np.all(status[5:] == SolStatus.FIX)
     assert np.max(err[5:]) < 0.01
 
 
 def test_dgnss_is_sub_metre():
-    err, status, sigma = run(RtkOptions(mode="dgnss", systems="GEC", tropo=False), n_epochs=30)
+    err, status, sigma = run(RtkOptions(mode="dgnss", systems="GEC", tropo_model=False), n_epochs=30)
     assert np.all(status == SolStatus.DGNSS)
     # Code noise 0.3 m per receiver, smoothed by the Hatch filter over the run.
     assert np.sqrt(np.mean(err[-10:] ** 2)) < 0.5
@@ -187,7 +187,7 @@ def test_combined_forward_backward_fixes_from_the_first_epoch():
     rover = ObsSeries.from_epochs([sim_epoch(sky, rover_pos, t, 1e-4, amb_r, rng) for t in times])
     base = ObsSeries.from_epochs([sim_epoch(sky, BASE, t, 0.0, amb_b, rng) for t in times])
     # Only GPS L1 (single frequency, 8 satellites): the forward filter needs time to fix.
-    opts = RtkOptions(systems="G", n_freq=1, tropo=False, slip_doppler_cyc=0.0)
+    opts = RtkOptions(systems="G", n_freq=1, tropo_model=False, slip_doppler_cyc=0.0)
     fwd = solve_rtk(rover, base, sky, BASE, opts)
     both = solve_rtk(rover, base, sky, BASE, opts, combined=True)
     n_fix_fwd = int(np.sum(fwd.status == SolStatus.FIX))
@@ -233,7 +233,7 @@ def test_a_new_satellite_with_unmodelled_ionosphere_does_not_break_the_fix(ar_mo
     # this ionosphere is unmodelled: with the states (iono="est") the 6 cm are 8 sigma of their prior
     # at 2.5 km and partly spread into the reference satellite's state (worst fixed epoch 15 mm, RMS
     # unchanged); what is tested here is the partial-fixing order.
-    opts = RtkOptions(systems="GEC", ar_mode=ar_mode, tropo=False, slip_doppler_cyc=0.0, iono="off")
+    opts = RtkOptions(systems="GEC", ar_mode=ar_mode, tropo_model=False, slip_doppler_cyc=0.0, iono="off")
     engine = RtkEngine(sky, BASE, opts)
     status, err = [], []
     for k in range(40):
