@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from gnssaug.datasets.rinex import read_obs
 from gnssaug.datasets.rinex.nav import read_nav
 from gnssaug.ephemeris.store import EphStore
@@ -26,3 +28,13 @@ def simulated_pair(data_dir, folder, distance_km: float, duration_s: float, seed
     _, rover = read_obs(folder / f"{layout.names[1]}.obs", systems="GEC")
     _, base = read_obs(folder / "BASE.obs", systems="GEC")
     return rover, base, EphStore(read_nav(folder / "nav.rnx")), layout.pos_ecef_m[0], layout.pos_ecef_m[1]
+
+
+def fixed_errors(sols, truth_ecef_m):
+    """Fix rate, and the fixed epochs' horizontal and up errors [m] against a static truth."""
+    from gnssaug.datasets.truth import enu_errors
+    from gnssaug.solvers.types import SolStatus
+
+    fixed = sols.status == SolStatus.FIX
+    enu = enu_errors(sols.pos_ecef_m[fixed], truth_ecef_m)
+    return float(fixed.mean()), np.hypot(enu[:, 0], enu[:, 1]), enu[:, 2]

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from rtk_sim_pair import simulated_pair
 
 from gnssaug.constants import NS_PER_S
 from gnssaug.datasets.rinex import read_obs
@@ -175,10 +174,6 @@ def test_combined_with_a_sparse_base_keeps_every_fix(nagoya_sparse):
     assert rate == 1.0
     assert h <= FIX_H_RMS_M and v <= FIX_V_RMS_M
 
-
-@pytest.fixture(scope="module")
-def sim_5km(data_dir, tmp_path_factory):
-    return simulated_pair(data_dir, tmp_path_factory.mktemp("sparse_sim"), 5.0, 300.0)
 
 
 @pytest.mark.slow

@@ -13,13 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from rtk_sim_pair import simulated_pair
+from rtk_sim_pair import fixed_errors
 
-from gnssaug.datasets.truth import enu_errors
 from gnssaug.solvers.rtk import RtkOptions, solve_rtk
-from gnssaug.solvers.types import SolStatus
 
-DURATION_S = 300.0
 #: Fixed vertical RMS bound [m]: the millimetre phase noise and the 20 km double-difference
 #: ionosphere states' noise leave about 1 cm; the unestimated troposphere adds 1.5-2 cm on top.
 MAX_FIXED_V_RMS_M = 0.015
@@ -28,22 +25,12 @@ MAX_FIXED_H_M = 0.02
 MIN_FIX_RATE = 0.90
 
 
-@pytest.fixture(scope="module")
-def sim_20km_tropo(data_dir, tmp_path_factory):
-    return simulated_pair(data_dir, tmp_path_factory.mktemp("rtk_tropo20"), 20.0, DURATION_S)
-
-
-def _fixed_errors(sols, truth):
-    fixed = sols.status == SolStatus.FIX
-    enu = enu_errors(sols.pos_ecef_m[fixed], truth)
-    return fixed.mean(), np.hypot(enu[:, 0], enu[:, 1]), enu[:, 2]
-
 
 @pytest.mark.slow
-def test_the_tropo_state_brings_the_20km_height_within_bound(sim_20km_tropo):
-    rover, base, eph, base_pos, truth = sim_20km_tropo
-    rate, h, v = _fixed_errors(solve_rtk(rover, base, eph, base_pos, RtkOptions(systems="GEC", tropo="est")), truth)
-    rate0, _, v0 = _fixed_errors(solve_rtk(rover, base, eph, base_pos, RtkOptions(systems="GEC", tropo="off")), truth)
+def test_the_tropo_state_brings_the_20km_height_within_bound(sim_20km):
+    rover, base, eph, base_pos, truth = sim_20km
+    rate, h, v = fixed_errors(solve_rtk(rover, base, eph, base_pos, RtkOptions(systems="GEC", tropo="est")), truth)
+    rate0, _, v0 = fixed_errors(solve_rtk(rover, base, eph, base_pos, RtkOptions(systems="GEC", tropo="off")), truth)
     v_rms, v0_rms = float(np.sqrt(np.mean(v**2))), float(np.sqrt(np.mean(v0**2)))
     print(f"20 km fixed V RMS: tropo=est {1e3 * v_rms:.1f} mm ({100 * rate:.1f} % fixed), "
           f"tropo=off {1e3 * v0_rms:.1f} mm ({100 * rate0:.1f} %)")
