@@ -11,6 +11,8 @@ and runs :func:`gnssaug.solvers.rtk.solve_rtk` over the rover epochs already loa
 
 from __future__ import annotations
 
+import argparse
+
 import numpy as np
 
 from gnssaug.errors import UsageError
@@ -35,6 +37,9 @@ def add_arguments(parser) -> None:
                    help="code to phase standard deviation ratio (RTKLIB stats-eratio1; default 100); larger "
                         "under strong, slowly varying code multipath, which the ionosphere states otherwise "
                         "pass on to the phases")
+    g.add_argument("--base-drift", action=argparse.BooleanOptionalAction, default=True,
+                   help="carry the base phase forward over the age of differential using its drift between base "
+                        "epochs (default on; matters when the base is sparser or later than the rover)")
 
 
 #: ``--iono`` choice -> :attr:`gnssaug.solvers.rtk.RtkOptions.iono` in the differential modes. A
@@ -87,6 +92,7 @@ def rtk_options_from_args(args, mode: str):
         iono=iono,
         tropo=getattr(args, "tropo", "off"),
         code_phase_ratio=args.code_phase_ratio,
+        base_drift=getattr(args, "base_drift", True),
     ).validated()
 
 

@@ -75,3 +75,16 @@ def test_iono_if_is_a_usage_error_in_rtk(nagoya_dir, tmp_path, capsys):
 def test_code_phase_ratio_must_be_positive(nagoya_dir, tmp_path, capsys):
     assert _solve(nagoya_dir, tmp_path / "r.pos", "--mode", "rtk", "--code-phase-ratio", "0") == 2
     assert "code_phase_ratio" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("flag", "expected"), [((), True), (("--no-base-drift",), False), (("--base-drift",), True)])
+def test_base_drift_switch_reaches_the_engine_options(flag, expected):
+    import argparse
+
+    from gnssaug.datasets.solve_rtk import add_arguments, rtk_options_from_args
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(list(flag))
+    args.systems, args.elmask = "GEC", 15.0
+    assert rtk_options_from_args(args, "rtk").base_drift is expected
