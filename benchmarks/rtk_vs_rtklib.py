@@ -18,6 +18,8 @@ Inputs:
   either side mostly measure the signal choice against RTKLIB's, not accuracy: see the bias/scatter
   split printed under the table. RTKLIB's ``L1+2`` gives BDS-3 satellites B1I only (they do not
   broadcast B2I); gnssaug uses B1I+B3I for them.
+- ``nagoya-C`` (``--nagoya-systems``, default ``GEC,C``): the same pair with BeiDou alone
+  (BDS-2 and BDS-3, each with its own reference satellite).
 - ``nagoya-base<S>s`` (``--base-every S[,S...]``): the same pair with the base decimated to the
   epochs whose second is a multiple of S (what reference networks publish: 5 s, 30 s files), both
   sides forward: each rover epoch with the latest base epoch not newer than it (age of
@@ -228,6 +230,9 @@ def main(argv=None) -> int:
     parser.add_argument("--sim-distance", type=float, default=5.0, help="simulated baseline [km] (default 5)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--skip-sim", action="store_true", help="only the Nagoya pair")
+    parser.add_argument("--nagoya-systems", default="GEC,C", metavar="SYS[,SYS...]",
+                        help="system sets run on the Nagoya pair (default GEC,C: GPS+Galileo+BeiDou, then BeiDou "
+                             "alone, BDS-2+BDS-3)")
     parser.add_argument("--base-every", default="", metavar="S[,S...]",
                         help="also Nagoya with the base decimated to every S seconds (e.g. 5,30)")
     args = parser.parse_args(argv)
@@ -243,9 +248,10 @@ def main(argv=None) -> int:
     base_ecef = load_llh_point(nagoya / "base_position.txt").pos_ecef_m[0]
     with tempfile.TemporaryDirectory(prefix="gnssaug-rtkbench-") as tmp:
         tmp = Path(tmp)
-        compare("nagoya", nagoya / "rover.obs", nagoya / "base.obs", [nagoya / "base.nav"], base_ecef,
-                load_llh_point(nagoya / "rover_position.txt"), "GEC", tmp, args.repeat,
-                reference=nagoya / "rover_rtk.pos")
+        for systems in args.nagoya_systems.split(","):
+            compare("nagoya" if systems == "GEC" else f"nagoya-{systems}", nagoya / "rover.obs", nagoya / "base.obs",
+                    [nagoya / "base.nav"], base_ecef, load_llh_point(nagoya / "rover_position.txt"), systems, tmp,
+                    args.repeat, reference=nagoya / "rover_rtk.pos")
         for every in everies:
             base = decimated_base(nagoya / "base.obs", tmp / f"base_{every}s.obs", every)
             compare(f"nagoya-base{every}s", nagoya / "rover.obs", base, [nagoya / "base.nav"], base_ecef,
