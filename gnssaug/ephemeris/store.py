@@ -243,7 +243,7 @@ class EphStore:
         t = np.broadcast_to(np.asarray(t_gpst_ns, dtype=np.int64), sat.shape)
         return sat, np.ascontiguousarray(t)
 
-    def sat_states(self, sat, t_gpst_ns, dt_s=None) -> SatStates:
+    def sat_states(self, sat, t_gpst_ns, dt_s=None, t_select_ns=None) -> SatStates:
         """Satellite states at the transmission times ``t_gpst_ns + dt_s``.
 
         Parameters
@@ -255,6 +255,12 @@ class EphStore:
         dt_s : float64[n], optional
             Offset added to ``t_gpst_ns`` [s] (e.g. minus the signal travel time), kept apart so
             no nanosecond precision is lost.
+        t_select_ns : int64 or int64[n], optional
+            Time at which each satellite's record is selected (default: ``t_gpst_ns + dt_s``
+            rounded to the second). Differential positioning selects the records of both
+            receivers at one time, so that a record change between the base's and the rover's
+            epochs (a new upload; a rover tagged a few ms after a toe midpoint) cannot put the
+            clock and orbit difference of two records, centimetres, into the single differences.
 
         Returns
         -------
@@ -265,11 +271,16 @@ class EphStore:
         dt = np.zeros(n) if dt_s is None else np.asarray(dt_s, dtype=np.float64)
         if dt.shape != (n,):
             dt = np.ascontiguousarray(np.broadcast_to(dt, (n,)))
+        if t_select_ns is None:
+            whole_s = np.where(np.isfinite(dt), np.round(dt), 0.0).astype(np.int64)
+            t_sel = t + whole_s * NS_PER_S
+        else:
+            t_sel = np.ascontiguousarray(np.broadcast_to(np.asarray(t_select_ns, dtype=np.int64), (n,)))
         pos, vel = np.empty((n, 3)), np.empty((n, 3))
         clk, drift = np.empty(n), np.empty(n)
         kep, glo = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
         k, g = self.kepler, self.glonass
-        _k.states_at(sat, t, dt, self._kep_start, k.toe_gpst_ns, k.toc_gpst_ns, self._kep_window_ns,
+        _k.states_at(sat, t, dt, t_sel, self._kep_start, k.toe_gpst_ns, k.toc_gpst_ns, self._kep_window_ns,
                      self._kep_healthy, k.param, self._kep_system, k.is_geo, k.toe_s, self._glo_start, g.toe_gpst_ns,
                      self._glo_window_ns, self._glo_healthy, g.pos_m, g.vel_mps, g.acc_mps2, g.tau_n_s, g.gamma_n,
                      kep, glo, pos, vel, clk, drift)

@@ -281,23 +281,21 @@ def select_records(start, toe_ns, max_dt_ns, healthy, sat, t_ns, out):
 
 
 @kernel
-def states_at(sat, t_ns, dt_s, kep_start, kep_toe_ns, kep_toc_ns, kep_window_ns, kep_healthy, param, system,
-              is_geo, toe_sow_s, glo_start, glo_toe_ns, glo_window_ns, glo_healthy, pos0, vel0, acc, tau_n,
+def states_at(sat, t_ns, dt_s, t_sel_ns, kep_start, kep_toe_ns, kep_toc_ns, kep_window_ns, kep_healthy, param,
+              system, is_geo, toe_sow_s, glo_start, glo_toe_ns, glo_window_ns, glo_healthy, pos0, vel0, acc, tau_n,
               gamma_n, kep_out, glo_out, pos_out, vel_out, clk_out, drift_out):
     """Selection and evaluation in one pass (the per-epoch hot path of :class:`EphStore`).
 
     Arguments are those of :func:`select_records` (``kep_*`` for the Keplerian table, ``glo_*``
-    for GLONASS), :func:`kepler_states` and :func:`glonass_states`; the selection uses the time
-    rounded to the second (``t_ns + round(dt_s)``), the evaluation the exact ``t_ns + dt_s``.
+    for GLONASS), :func:`kepler_states` and :func:`glonass_states`; the record is selected at
+    ``t_sel_ns`` (int64[n], GPST ns), the state evaluated at the exact ``t_ns + dt_s``.
     ``kep_out`` / ``glo_out`` receive the selected records (-1 where none).
     """
     work = np.empty((6, 6))
     for q in range(sat.shape[0]):
         s = sat[q]
         dt = dt_s[q]
-        t_sel = t_ns[q]
-        if math.isfinite(dt):
-            t_sel += np.int64(round(dt)) * 1_000_000_000
+        t_sel = t_sel_ns[q]
         r = _nearest(kep_start, kep_toe_ns, kep_window_ns, kep_healthy, s, t_sel)
         g = -1 if r >= 0 else _nearest(glo_start, glo_toe_ns, glo_window_ns, glo_healthy, s, t_sel)
         kep_out[q] = r

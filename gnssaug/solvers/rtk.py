@@ -306,9 +306,10 @@ class RtkEngine:
     Parameters
     ----------
     satellites : object
-        Ephemeris store with ``sat_states(sat, t_gpst_ns, dt_s)`` returning states at
-        ``t_gpst_ns + dt_s`` with ``pos_ecef_m``, ``vel_ecef_mps``, ``clk_s`` and ``valid`` (the
-        :class:`gnssaug.solvers.spp.SatStateSource` protocol, met by the broadcast EphStore).
+        Ephemeris store with ``sat_states(sat, t_gpst_ns, dt_s, t_select_ns=None)`` returning
+        states at ``t_gpst_ns + dt_s`` with ``pos_ecef_m``, ``vel_ecef_mps``, ``clk_s`` and ``valid``
+        (the :class:`gnssaug.solvers.spp.SatStateSource` protocol, met by the broadcast EphStore),
+        each satellite's record selected at ``t_select_ns``.
     base_pos_ecef_m : float64[3]
         Base antenna position [m].
     options : RtkOptions
@@ -461,7 +462,10 @@ class RtkEngine:
         sats2 = np.concatenate([sat, sat]).astype(np.int16)
         t_rx2 = np.repeat(t_rx, n)
         dt_s = -pr_any.ravel() / C_MPS
-        st = self._sats.sat_states(sats2, t_rx2, dt_s)
+        # One broadcast record per satellite for both receivers, selected at the base epoch: a
+        # rover tagged a few ms after a toe midpoint (u-blox), or a base epoch older than a new
+        # upload, would otherwise difference two records' clocks and orbits (1-3 cm on Galileo).
+        st = self._sats.sat_states(sats2, t_rx2, dt_s, t_select_ns=base.t_gpst_ns)
         # Move to t - dts with the velocity (|dts| < 1 ms: the neglected acceleration term is < 1 um).
         clk = np.where(np.isfinite(st.clk_s), st.clk_s, 0.0)
         pos = np.asarray(st.pos_ecef_m, dtype=np.float64) - np.asarray(st.vel_ecef_mps) * clk[:, None]

@@ -111,8 +111,9 @@ SECOND_SLOTS = {GPS: (1, 2), GLO: (1,), GAL: (1, 2), QZS: (1, 2), BDS: (1, 2)}
 class SatStateSource(Protocol):
     """What SPP needs from an ephemeris store (:class:`gnssaug.ephemeris.store.EphStore`)."""
 
-    def sat_states(self, sat, t_gpst_ns, dt_s):
-        """Satellite states at ``t_gpst_ns + dt_s`` (pos_ecef_m, clk_s, valid, ...)."""
+    def sat_states(self, sat, t_gpst_ns, dt_s, t_select_ns=None):
+        """Satellite states at ``t_gpst_ns + dt_s`` (pos_ecef_m, clk_s, valid, ...), each record
+        selected at ``t_select_ns`` (default: the transmission time to the second)."""
         ...
 
     def group_delay_s(self, sat, slot, t_gpst_ns=None):

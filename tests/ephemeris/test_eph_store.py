@@ -178,3 +178,19 @@ def test_warm_up_runs_every_kernel():
     assert st.valid.all() and np.isfinite(st.pos_ecef_m).all()
     # the GLONASS test state moved ~234 km along +y in 60 s
     assert 2.3e5 < st.pos_ecef_m[1, 1] < 2.4e5
+
+
+def test_selection_time_is_explicit_when_given(store):
+    # A query 1 ms past the midpoint of two toes selects the newer record on its own; selected at
+    # the earlier time (the base epoch of a differential pair) it is served from the older one.
+    sat = parse_sv("C08")
+    toes = store.kepler.toe_gpst_ns[store.kepler.sat == sat]
+    mid = (toes[3] + toes[4]) // 2
+    sats = np.array([sat], dtype=np.int16)
+    own = store.sat_states(sats, mid + 1_000_000)
+    chosen = store.sat_states(sats, mid + 1_000_000, t_select_ns=mid - 1_000_000)
+    older = store.sat_states(sats, mid - 1_000_000)
+    assert store.kepler.toe_gpst_ns[own.rec[0]] == toes[4]
+    assert store.kepler.toe_gpst_ns[chosen.rec[0]] == toes[3] == store.kepler.toe_gpst_ns[older.rec[0]]
+    # evaluated at its own time all the same: 2 ms of motion from the older query
+    assert 1.0 < np.linalg.norm(chosen.pos_ecef_m - older.pos_ecef_m) < 20.0

@@ -61,7 +61,7 @@ class SimSky:
         rot = p0 * c + np.cross(k, p0) * s + k * (np.sum(k * p0, axis=1))[:, None] * (1 - c)
         return rot * self.radius[idx][:, None]
 
-    def sat_states(self, sat, t_gpst_ns, dt_s):
+    def sat_states(self, sat, t_gpst_ns, dt_s, t_select_ns=None):
         """Positions at ``t_gpst_ns + dt_s`` (the ephemeris-store protocol of the solvers)."""
         idx = np.searchsorted(self.sat, sat)
         t = np.asarray(t_gpst_ns, dtype=np.int64) + np.round(np.asarray(dt_s) * NS_PER_S).astype(np.int64)
