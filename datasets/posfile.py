@@ -107,7 +107,7 @@ def _solution_lines(fmt: str, sols: SolutionSeries, rows: np.ndarray) -> list[st
     line = "{} " + _POSITION_TEXT[fmt] + " {:3d} {:3d}" + " {:8.4f}" * 6 + " {:6.2f} {:6.1f}"
     q = [SolStatus(int(s)).pos_q for s in sols.status[rows]]
     return [line.format(_gpst_text(t), *p, qi, ns, *d, age, ratio)
-            for t, p, qi, ns, d, age, ratio in zip(sols.t_gpst_ns[rows].tolist(), pos.tolist(), q,
+            for t, p, qi, ns, d, age, ratio in zip(sols.time_ns()[rows].tolist(), pos.tolist(), q,
                                                     sols.n_sat[rows].tolist(), sd.tolist(),
                                                     sols.age_s[rows].tolist(), sols.ratio[rows].tolist(), strict=True)]
 
@@ -146,6 +146,10 @@ def write_pos(
 ) -> int:
     """Write solutions to a ``.pos`` (llh, xyz) or NMEA file; epochs without a solution are skipped.
 
+    Each line is dated when its position held: the time tag minus the receiver clock bias
+    (:meth:`SolutionSeries.time_ns`), as RTKLIB dates its solutions; for a receiver steered to GPS
+    time that is the tag, for a u-blox rover a few milliseconds from it.
+
     Parameters
     ----------
     path : str or Path
@@ -173,8 +177,9 @@ def write_pos(
         out += header_lines(fmt, inputs, t0, t1, options or {})
         out += _solution_lines(fmt, sols, ok)
     else:
+        times_ns = sols.time_ns()
         for i in ok:
-            out.append(gga_sentence(int(sols.t_gpst_ns[i]), sols.pos_ecef_m[i], SolStatus(int(sols.status[i])),
+            out.append(gga_sentence(int(times_ns[i]), sols.pos_ecef_m[i], SolStatus(int(sols.status[i])),
                                     int(sols.n_sat[i]), float(sols.dops[i, 2]), float(sols.age_s[i])))
     Path(path).write_text("\n".join(out) + "\n")
     return len(ok)

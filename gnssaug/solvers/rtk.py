@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from gnssaug.constants import C_MPS, NS_PER_S
+from gnssaug.constants import C_MPS, NS_PER_S, OMEGA_E_GPS_RADPS
 from gnssaug.errors import InvalidInputError
 from gnssaug.geodesy import llh_deg_from_ecef
 from gnssaug.gnss import (
@@ -425,9 +425,10 @@ class RtkEngine:
         if obs is None or obs["sat"].shape[0] < 4:
             sol.reason = "fewer than 4 common satellites with ephemerides"
             return sol
-        if self.options.mode == "dgnss":
-            return self._dgnss(sol, obs)
-        return self._rtk(sol, obs)
+        sol = self._dgnss(sol, obs) if self.options.mode == "dgnss" else self._rtk(sol, obs)
+        if sol.ok:
+            sol.clk_bias_m = _rover_clock_m(sol.pos_ecef_m, obs)
+        return sol
 
     # ------------------------------------------------------------------------------------------
     def _gather(self, rover: ObsEpoch, base: ObsEpoch, new_base: bool = True):
@@ -1125,6 +1126,27 @@ BASE_DRIFT_MAX_MPS = 0.1
 #: Largest time-tag difference [s] at which a base epoch counts as simultaneous with the rover's,
 #: so that it may be paired though a few milliseconds later (RTKLIB 2.4.3 ``DTTOL``).
 SYNC_TOL_S = 0.025
+
+
+def _rover_clock_m(pos_ecef_m, obs) -> np.ndarray:
+    """The rover's receiver clock bias per clock group [m] (float64[N_CLOCK_GROUPS], NaN without data).
+
+    The median over a group's satellites of the first code minus the range (Sagnac included) plus
+    the satellite clock: good to tens of nanoseconds (atmosphere and code biases not modelled),
+    enough to date the solution (:attr:`gnssaug.solvers.types.Solution.time_ns`) to the
+    microsecond. Double differences never need it; a u-blox rover's clock is milliseconds off.
+    """
+    out = np.full(N_CLOCK_GROUPS, np.nan)
+    sat_r = obs["sat_r"]
+    los = sat_r - pos_ecef_m
+    rho = np.sqrt(np.sum(los * los, axis=1))
+    rho += OMEGA_E_GPS_RADPS * (sat_r[:, 0] * pos_ecef_m[1] - sat_r[:, 1] * pos_ecef_m[0]) / C_MPS
+    code = np.fmax.reduce(obs["pr"][0], axis=1)  # any one code of the satellite: metres matter not
+    res = code - rho + obs["dclk_m"] + obs["clk_b_m"]
+    ok = np.isfinite(res)
+    for g in np.unique(obs["group"][ok]):
+        out[g] = np.median(res[ok & (obs["group"] == g)])
+    return out
 
 
 def match_base_epochs(rover_t_ns: np.ndarray, base_t_ns: np.ndarray, max_age_s: float,

@@ -13,6 +13,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from gnssaug.constants import C_MPS
 from gnssaug.gnss import N_CLOCK_GROUPS
 from gnssaug.obs import ObsEpoch
 
@@ -58,7 +59,8 @@ class Solution:
     Attributes
     ----------
     t_gpst_ns : int
-        Epoch: the receiver time tag of the observations, GPST ns.
+        Epoch: the receiver time tag of the observations, GPST ns (:attr:`time_ns` is when the
+        position held: the tag minus the receiver clock bias).
     pos_ecef_m : float64[3]
         Position [m]; NaN when ``status`` is NONE.
     cov_ecef_m2 : float64[3, 3]
@@ -103,6 +105,36 @@ class Solution:
     def ok(self) -> bool:
         """True when the solution holds a position."""
         return self.status != SolStatus.NONE
+
+    @property
+    def time_ns(self) -> int:
+        """When the position held, GPST ns: the time tag minus the receiver clock bias.
+
+        The antenna position a solution gives is the one at the instant of measurement, which a
+        receiver with a free-running clock (u-blox: milliseconds off) tags late or early by its
+        clock bias; RTKLIB dates its solutions the same way (``pntpos``). The tag itself is
+        ``t_gpst_ns``. See :func:`solution_time_ns`.
+        """
+        return int(solution_time_ns(np.array([self.t_gpst_ns]), self.clk_bias_m[None, :])[0])
+
+
+def solution_time_ns(t_gpst_ns: np.ndarray, clk_bias_m: np.ndarray) -> np.ndarray:
+    """Time tags minus the receiver clock bias: when each solution's position held (int64[n], GPST ns).
+
+    Parameters
+    ----------
+    t_gpst_ns : int64[n]
+        Receiver time tags.
+    clk_bias_m : float64[n, N_CLOCK_GROUPS]
+        Receiver clock bias per clock group [m]; the GPS group's is used, else the first group
+        that has one (the groups differ by inter-system biases of nanoseconds), else none.
+    """
+    clk = np.asarray(clk_bias_m, dtype=np.float64)
+    finite = np.isfinite(clk)
+    first = np.where(finite.any(axis=1), np.argmax(finite, axis=1), 0)
+    ref_m = clk[np.arange(clk.shape[0]), first]
+    shift_ns = np.where(np.isfinite(ref_m), np.round(ref_m / C_MPS * 1e9), 0.0).astype(np.int64)
+    return np.asarray(t_gpst_ns, dtype=np.int64) - shift_ns
 
 
 @runtime_checkable
@@ -163,6 +195,10 @@ class SolutionSeries:
 
     def __len__(self) -> int:
         return int(self.t_gpst_ns.shape[0])
+
+    def time_ns(self) -> np.ndarray:
+        """When each position held (int64[n], GPST ns): tags minus receiver clock (:func:`solution_time_ns`)."""
+        return solution_time_ns(self.t_gpst_ns, self.clk_bias_m)
 
     @classmethod
     def empty(cls, n: int) -> SolutionSeries:

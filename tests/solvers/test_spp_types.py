@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from gnssaug.gnss import N_CLOCK_GROUPS
 from gnssaug.obs import ObsEpoch
 from gnssaug.solvers.types import BaseStation, SolStatus, Solution, SolutionSeries
 
@@ -41,3 +42,17 @@ def test_base_station_protocol_is_structural():
 
     assert isinstance(FileBase(), BaseStation)
     assert not isinstance(object(), BaseStation)
+
+
+def test_solutions_are_dated_tag_minus_receiver_clock():
+    from gnssaug.constants import C_MPS
+    from gnssaug.solvers.types import solution_time_ns
+
+    tags = np.array([1_000_000_000_000, 2_000_000_000_000, 3_000_000_000_000])
+    clk = np.full((3, N_CLOCK_GROUPS), np.nan)
+    clk[0, 0], clk[0, 4] = 3e-3 * C_MPS, 9e-3 * C_MPS  # GPS clock wins over BDS-2's
+    clk[1, 5] = -0.5e-3 * C_MPS  # no GPS: the first group that has a clock
+    times = solution_time_ns(tags, clk)
+    assert times.tolist() == [tags[0] - 3_000_000, tags[1] + 500_000, tags[2]]  # none: the tag
+    sol = Solution(t_gpst_ns=int(tags[0]), clk_bias_m=clk[0])
+    assert sol.time_ns == tags[0] - 3_000_000
