@@ -4,6 +4,7 @@ Example::
 
     gnssaug sim --layout hubei91 --rovers tractor,crane,airport --start 2025-01-01T02:00:00 \\
         --duration 3600 --rate 1 --seed 1 -o out/sim
+    gnssaug sim --layout car-base --rovers car --duration 1200 --seed 1 -o out/urban
 """
 
 from __future__ import annotations
@@ -25,9 +26,13 @@ def register(subparsers) -> None:
         description="Simulate realistic observations (RINEX 3.04) of a reference network and rovers from "
         "real broadcast ephemerides, with truth files. The built-in hubei91 layout is synthetic.",
     )
-    p.add_argument("--layout", default="hubei91", help="hubei91, or a CSV/TOML layout file (default hubei91)")
+    p.add_argument("--layout", default="hubei91",
+                   help="hubei91, car-base (the urban car's base station), none, or a CSV/TOML layout file "
+                        "(default hubei91)")
     p.add_argument("--stations", default="", help="only these stations of the layout (comma-separated)")
-    p.add_argument("--rovers", default="", help="built-in rovers, comma-separated: tractor,crane,airport")
+    p.add_argument("--rovers", default="",
+                   help="built-in rovers, comma-separated: tractor,crane,airport,car (car: a u-blox rover "
+                        "driving in Hankou; use with --layout car-base)")
     p.add_argument("--nav", default=None, help="RINEX navigation file (default: the WUHN day's IGS merged nav)")
     p.add_argument("--start", default=DEFAULT_START, help=f"first epoch, ISO 8601 GPST (default {DEFAULT_START})")
     p.add_argument("--duration", type=float, default=3600.0, help="seconds (default 3600)")
@@ -51,7 +56,12 @@ def build_simulation(args):
 
     if args.duration <= 0 or args.rate <= 0:
         raise UsageError("--duration and --rate must be positive")
-    layout = resolve_layout(args.layout) if args.layout != "none" else None
+    if args.layout == "car-base":
+        from gnssaug.datasets.sim.urban import urban_base_layout
+
+        layout = urban_base_layout()
+    else:
+        layout = resolve_layout(args.layout) if args.layout != "none" else None
     if layout is not None and args.stations:
         layout = layout.subset([s.strip() for s in args.stations.split(",") if s.strip()])
     rovers = [r.strip() for r in args.rovers.split(",") if r.strip()]

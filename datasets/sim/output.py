@@ -56,7 +56,10 @@ def write_outputs(sim: Simulator, out_dir, layout: Layout | None = None, nav_pat
     cfg = sim.config
     t_all = sim.times_ns
     types = signal_obs_types(sim.sat, sim.signals.code)
-    writers = {rx.name: receiver_writer(out / f"{rx.name}.obs", rx, types, 1.0 / cfg.rate_hz) for rx in sim.receivers}
+    # Receivers that track their own signal set (the urban car) say so through receiver_obs_types.
+    types_of = getattr(sim, "receiver_obs_types", lambda rx: types)
+    writers = {rx.name: receiver_writer(out / f"{rx.name}.obs", rx, types_of(rx), 1.0 / cfg.rate_hz)
+               for rx in sim.receivers}
     rows = 0
     t_sim = t_write = 0.0
     try:
@@ -141,7 +144,8 @@ def build_simulator(layout: Layout | None, rover_names=(), nav_path=None, config
     layout : Layout or None
         Stations (None: rovers only).
     rover_names : sequence of str
-        Built-in rovers (``tractor``, ``crane``, ``airport``).
+        Built-in rovers (``tractor``, ``crane``, ``airport``, and ``car``: the urban low-cost rover
+        of :mod:`gnssaug.datasets.sim.urban`, simulated by its ``UrbanSimulator``).
     nav_path : str or Path, optional
         RINEX navigation file; default the WUHN day's IGS merged file in the shared data.
     config : SimConfig, optional
@@ -165,7 +169,10 @@ def build_simulator(layout: Layout | None, rover_names=(), nav_path=None, config
     if not receivers:
         raise SimError("nothing to simulate: give a layout or rovers")
     group_delay = source.group_delays_m(source.sat) if biases else None
-    return Simulator(config, receivers, source.sat, source, group_delay_m=group_delay)
+    from gnssaug.datasets.sim.urban import URBAN_ROVERS, UrbanSimulator
+
+    cls = UrbanSimulator if any(n in URBAN_ROVERS for n in rover_names) else Simulator
+    return cls(config, receivers, source.sat, source, group_delay_m=group_delay)
 
 
 def receivers_for(layout: Layout | None, rover_names=()) -> list[Receiver]:

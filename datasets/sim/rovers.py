@@ -167,9 +167,13 @@ ROVER_NAMES = tuple(_ROVER_PATHS)
 
 
 def rover(name: str) -> Receiver:
-    """A built-in rover by name (``tractor``, ``crane``, ``airport``)."""
+    """A built-in rover by name (``tractor``, ``crane``, ``airport``; ``car``: :mod:`.urban`)."""
+    from gnssaug.datasets.sim.urban import URBAN_ROVERS, car_rover
+
+    if name in URBAN_ROVERS:
+        return car_rover(name)
     if name not in _ROVER_PATHS:
-        raise SimError(f"unknown rover {name!r}; built-in rovers are {', '.join(ROVER_NAMES)}")
+        raise SimError(f"unknown rover {name!r}; built-in rovers are {', '.join(ROVER_NAMES + URBAN_ROVERS)}")
     path = _ROVER_PATHS[name]()
     pos, _ = path.ecef(np.zeros(1))
     return Receiver(name, pos[0], ROVER_ENVS[name], path)
