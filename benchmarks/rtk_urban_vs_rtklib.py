@@ -44,7 +44,7 @@ from gnssaug.datasets.evaluate import evaluate
 from gnssaug.datasets.posfile import read_pos
 from gnssaug.datasets.truth import Truth, enu_errors
 from gnssaug.geodesy import llh_deg_from_ecef
-from gnssaug.gnss import sv_name
+from gnssaug.gnss import SAT_SYSTEM, SYSTEMS, sv_name
 
 #: A fixed epoch this far off the truth in 3-D holds a wrong integer (correct fixes on a 5 km
 #: baseline are within 2-3 cm; one wrong L1 integer moves the position by about a decimetre).
@@ -77,16 +77,21 @@ class Scenario:
     n_epochs: int
 
 
-def simulate(folder: Path, duration_s: float, seed: int) -> None:
-    """Simulate the car and its base into ``folder`` (RINEX, truth, ``car.urban.npz``)."""
+def simulate(folder: Path, duration_s: float, seed: int, without=()) -> None:
+    """Simulate the car and its base into ``folder`` (RINEX, truth, ``car.urban.npz``).
+
+    ``without``: names of :class:`gnssaug.datasets.sim.urban.UrbanEffects` to switch off.
+    """
     from gnssaug.datasets.paths import shared_data_file
     from gnssaug.datasets.sim.cli import DEFAULT_NAV
     from gnssaug.datasets.sim.output import build_simulator, write_outputs
-    from gnssaug.datasets.sim.urban import save_urban_log, urban_base_layout
+    from gnssaug.datasets.sim.urban import UrbanEffects, save_urban_log, urban_base_layout
 
     nav_path = shared_data_file(*DEFAULT_NAV)
     layout = urban_base_layout()
     sim = build_simulator(layout, ["car"], nav_path, duration_s=duration_s, seed=seed)
+    sim.effects = UrbanEffects.without(without)
+    (folder / "car.effects.txt").write_text(f"seed {seed}\n{sim.effects}\n")
     write_outputs(sim, folder, layout, nav_path)
     save_urban_log(sim, "car", folder / "car.urban.npz")
 
@@ -187,20 +192,24 @@ class DataEvents:
         self.arc_start = high & np.any((self.obs.lli & 1) != 0, axis=1)
         self.half = high & np.any((self.obs.lli & 2) != 0, axis=1)
 
-    def nlos_at(self, k: int) -> str:
+    def nlos_at(self, k: int, systems: str) -> str:
+        """The NLOS satellites of ``systems`` above the mask at second ``k``, with extra path and elevation."""
         st, ex, el = self.log["path_state"][k], self.log["extra_path_m"][k], self.log["el_deg"][k]
-        idx = np.nonzero((st == 2) & (el >= ELMASK_DEG))[0]
+        mine = np.isin(SAT_SYSTEM[self.log["sat"]], [SYSTEMS.index(c) for c in systems])
+        idx = np.nonzero((st == 2) & (el >= ELMASK_DEG) & mine)[0]
         return " ".join(f"{sv_name(int(self.log['sat'][j]))}({ex[j]:.0f}m,{el[j]:.0f}d)" for j in idx) or "-"
 
-    def around(self, k: int) -> str:
-        win = (self.t_row_s > k - EVENT_WINDOW_S) & (self.t_row_s <= k)
+    def around(self, k: int, systems: str) -> str:
+        """Arcs started and half-cycle flags (satellites of ``systems``) in the window before second ``k``."""
+        mine = np.isin(SAT_SYSTEM[self.obs.sat], [SYSTEMS.index(c) for c in systems])
+        win = mine & (self.t_row_s > k - EVENT_WINDOW_S) & (self.t_row_s <= k)
         arcs = np.unique(self.obs.sat[win & self.arc_start])
         half = np.unique(self.obs.sat[win & self.half])
         names = lambda s: " ".join(sv_name(int(v)) for v in s) or "-"  # noqa: E731
         return f"new arcs {len(arcs)} [{names(arcs)}]; half-cycle [{names(half)}]"
 
 
-def diagnose(label: str, r: dict, sc: Scenario, ev_data: DataEvents, max_rows: int = 12) -> None:
+def diagnose(label: str, r: dict, systems: str, ev_data: DataEvents, max_rows: int = 12) -> None:
     """Wrong-fix episodes, long float periods and code outliers of one engine's run."""
     pos = r["pos"]
     k_of = np.rint((pos.t_gpst_ns - ev_data.t0) / 1e9).astype(np.int64)
@@ -214,8 +223,8 @@ def diagnose(label: str, r: dict, sc: Scenario, ev_data: DataEvents, max_rows: i
         k = int(k_of[a])
         worst = a + int(np.argmax(err[a:b]))
         print(f"  t={k:5d}s {b - a:4d} ep  max H {np.hypot(*enu[worst, :2]):.2f} V {enu[worst, 2]:+.2f} m  "
-              f"ns {pos.ns[a]} ratio {pos.ratio[a]:.1f}  NLOS>15d {ev_data.nlos_at(k)}")
-        print(f"          in the {EVENT_WINDOW_S} s before: {ev_data.around(k)}")
+              f"ns {pos.ns[a]} ratio {pos.ratio[a]:.1f}  NLOS>15d {ev_data.nlos_at(k, systems)}")
+        print(f"          in the {EVENT_WINDOW_S} s before: {ev_data.around(k, systems)}")
     first = int(np.argmax(fixed)) if fixed.any() else len(pos)
     floats = [(a, b) for a, b in _runs(~fixed[first:]) if b - a >= LONG_FLOAT_EPOCHS]
     total = sum(b - a for a, b in floats)
@@ -242,6 +251,9 @@ def main(argv=None) -> int:
     parser.add_argument("--base-every", default="", metavar="S[,S...]", help="also with the base decimated (e.g. 5,30)")
     parser.add_argument("--repeat", type=int, default=1, help="timed runs per side (default 1)")
     parser.add_argument("--no-diagnosis", action="store_true", help="only the tables")
+    parser.add_argument("--without", default="", metavar="EFFECT[,EFFECT...]",
+                        help="switch urban effects off to see what each costs: canyon, nlos, half_cycle, "
+                             "undeclared_slips, tag_offset, code_noise")
     parser.add_argument("--skip-kernels-build", action="store_true", help="do not run gnssaug kernels build first")
     args = parser.parse_args(argv)
     if shutil.which("rnx2rtkp") is None:
@@ -259,11 +271,12 @@ def main(argv=None) -> int:
         folder.mkdir(parents=True, exist_ok=True)
         if args.resimulate or not (folder / "car.obs").exists():
             t0 = time.perf_counter()
-            simulate(folder, args.duration, args.seed)
+            simulate(folder, args.duration, args.seed, [w.strip() for w in args.without.split(",") if w.strip()])
             print(f"simulated the car {args.duration:.0f} s at 1 Hz with seed {args.seed} into {folder} "
                   f"in {time.perf_counter() - t0:.0f} s")
         else:
-            print(f"reusing the scenario in {folder} (sim.json holds its seed)")
+            print(f"reusing the scenario in {folder}")
+        print((folder / "car.effects.txt").read_text().strip())
         sc = load_scenario(folder)
         states = sc.log["path_state"][sc.log["el_deg"] >= ELMASK_DEG]
         print(f"car: {sc.n_epochs} epochs; above {ELMASK_DEG:g} deg: direct {100 * np.mean(states == 1):.0f} %, "
@@ -280,7 +293,7 @@ def main(argv=None) -> int:
                             f"seed {args.seed}", res)
                 if events is not None:
                     for label in ("gnssaug", "rnx2rtkp"):
-                        diagnose(label, res[label], sc, events)
+                        diagnose(label, res[label], systems, events)
     return 0
 
 

@@ -146,6 +146,43 @@ TAG_OFFSET_MS = (2, 6)
 BLOCKED, LOS, NLOS = 0, 1, 2
 
 
+@dataclass(frozen=True)
+class UrbanEffects:
+    """Switches of the urban effects (all on by default), to see which effect costs an engine what.
+
+    Attributes
+    ----------
+    canyon : bool
+        Street-canyon masks (off: open sky everywhere, NLOS off too).
+    nlos : bool
+        Reception of hidden satellites by reflection (off: hidden satellites are lost).
+    half_cycle : bool
+        Half-cycle flags and half-cycle phase offsets at the start of arcs.
+    undeclared_slips : bool
+        Integer slips without a flag.
+    tag_offset : bool
+        Receiver clock and time tags milliseconds ahead of GPST (off: on the second).
+    code_noise : bool
+        The low-cost receiver's extra code noise (:data:`CODE_NOISE_FACTOR`).
+    """
+
+    canyon: bool = True
+    nlos: bool = True
+    half_cycle: bool = True
+    undeclared_slips: bool = True
+    tag_offset: bool = True
+    code_noise: bool = True
+
+    @classmethod
+    def without(cls, names) -> UrbanEffects:
+        """All effects but ``names`` (an iterable of attribute names); SimError on an unknown name."""
+        known = set(cls.__dataclass_fields__)
+        bad = sorted(set(names) - known)
+        if bad:
+            raise SimError(f"unknown urban effects {bad}; known: {', '.join(sorted(known))}")
+        return cls(**{n: n not in set(names) for n in known})
+
+
 # ----------------------------------------------------------------------------------------------
 # Signal set
 # ----------------------------------------------------------------------------------------------
@@ -473,6 +510,7 @@ class _CarState:
     dsb_m: np.ndarray
     rng: np.random.Generator
     tag_offset_ns: int
+    effects: UrbanEffects = field(default_factory=UrbanEffects)
 
 
 @dataclass
@@ -503,11 +541,13 @@ class UrbanSimulator(Simulator):
     Same parameters as :class:`Simulator`. Urban rovers track the F9P signal set
     (:func:`f9p_signal_table`) and get the effects of the module docstring; every other receiver
     is simulated as by :class:`Simulator`. ``urban_log[name]`` collects, per block, the time tags,
-    path states and extra paths (for diagnosis).
+    path states and extra paths (for diagnosis). ``effects`` (:class:`UrbanEffects`, settable
+    before simulating) switches effects off.
     """
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, effects: UrbanEffects | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.effects = effects or UrbanEffects()
         self.rover_signals = f9p_signal_table(self.sat)
         self._rover_sigma = self.rover_signals.sigma_code_m * (1.0 if self.config.noise else 0.0)
         self.urban_log: dict[str, list] = {}
@@ -549,7 +589,8 @@ class UrbanSimulator(Simulator):
 
     def _new_car_state(self, rx: Receiver) -> _CarState:
         seq = np.random.SeedSequence([self.config.seed, zlib.crc32(f"urban-{rx.name}".encode())])
-        return new_car_state(self.rover_signals.code, np.random.Generator(np.random.PCG64(seq)))
+        return new_car_state(self.rover_signals.code, np.random.Generator(np.random.PCG64(seq)),
+                             effects=self.effects)
 
     def series_of(self, t_ns: np.ndarray, blocks: list[BlockObs]) -> ObsSeries:
         series = super().series_of(t_ns, blocks)
@@ -567,7 +608,8 @@ class UrbanSimulator(Simulator):
         return replace(ep, t_gpst_ns=int(t_ns) + block.tag_offset_ns, code=code)
 
 
-def new_car_state(code: np.ndarray, rng: np.random.Generator, tag_offset_ms: int | None = None) -> _CarState:
+def new_car_state(code: np.ndarray, rng: np.random.Generator, tag_offset_ms: int | None = None,
+                  effects: UrbanEffects | None = None) -> _CarState:
     """The initial tracking state of an urban receiver.
 
     Parameters
@@ -577,18 +619,24 @@ def new_car_state(code: np.ndarray, rng: np.random.Generator, tag_offset_ms: int
     rng : numpy.random.Generator
         The receiver's urban random stream (kept in the state).
     tag_offset_ms : int, optional
-        Receiver clock and time-tag offset [ms]; default drawn from :data:`TAG_OFFSET_MS`.
+        Receiver clock and time-tag offset [ms]; default drawn from :data:`TAG_OFFSET_MS` (0 when
+        ``effects.tag_offset`` is off).
+    effects : UrbanEffects, optional
+        The effects switched on (default all).
     """
+    effects = effects or UrbanEffects()
     n = code.shape[0]
     dsb = np.zeros((n, N_BAND))
     dsb[:, 1] = np.where(code[:, 1] == ord("L"), L2C_DSB_SIGMA_M * rng.standard_normal(n), 0.0)
     if tag_offset_ms is None:
         tag_offset_ms = int(rng.integers(TAG_OFFSET_MS[0], TAG_OFFSET_MS[1] + 1))
+    if not effects.tag_offset:
+        tag_offset_ms = 0
     return _CarState(
         path_state=np.full(n, -1), reflector=np.full(n, -1), wait_s=np.zeros(n), second_delay_s=np.zeros(n),
         nlos_loss_db=np.zeros(n), had_phase=np.zeros((n, N_BAND), dtype=bool), amb_cyc=np.zeros((n, N_BAND)),
         half_left_s=np.zeros((n, N_BAND)), half_cyc=np.zeros((n, N_BAND)), dsb_m=dsb, rng=rng,
-        tag_offset_ns=int(tag_offset_ms) * 1_000_000,
+        tag_offset_ns=int(tag_offset_ms) * 1_000_000, effects=effects,
     )
 
 
@@ -636,10 +684,10 @@ def apply_urban_effects(obs: UrbanBlockObs, az_rad, el_rad, street: dict, freq_h
     obs.path_state = np.full((n_e, n_j), -1, dtype=np.int8)
     obs.extra_path_m = np.full((n_e, n_j), np.nan)
     obs.el_rad = np.asarray(el_rad)
-    slip_p = UNDECLARED_SLIPS_PER_SAT_HOUR * dt_s / 3600.0
+    slip_p = UNDECLARED_SLIPS_PER_SAT_HOUR * dt_s / 3600.0 if car.effects.undeclared_slips else 0.0
     for e in range(n_e):
         up = obs.visible[e]
-        cond, extra, reflector = _path_condition(az_rad[e], el_rad[e], street, e)
+        cond, extra, reflector = _path_condition(az_rad[e], el_rad[e], street, e, car.effects)
         cond = np.where(up, cond, -1)
         # A change of path while tracked: the loop loses the satellite; re-acquisition 1-3 s after the
         # signal is back, the second frequency up to 2 s later. The reflection moving to the next
@@ -665,11 +713,11 @@ def apply_urban_effects(obs: UrbanBlockObs, az_rad, el_rad, street: dict, freq_h
         _signal_effects(obs, e, tracked, extra, car, lam_m, sigma45_m, slip_p)
 
 
-def _path_condition(az, el, street: dict, e: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _path_condition(az, el, street: dict, e: int, effects: UrbanEffects) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Path state (BLOCKED/LOS/NLOS), NLOS extra path [m] and reflecting front (-1: none) of every
     satellite at epoch ``e``."""
     heading = street["heading_rad"][e]
-    if street["open"][e]:
+    if street["open"][e] or not effects.canyon:
         return np.full(az.shape, LOS), np.full(az.shape, np.nan), np.full(az.shape, -1)
     mask_l, mask_r = street["mask_rad"][e]
     d_l, d_r = street["d_m"][e]
@@ -678,6 +726,8 @@ def _path_condition(az, el, street: dict, e: int) -> tuple[np.ndarray, np.ndarra
     d_near, d_far = np.where(right, d_r, d_l), np.where(right, d_l, d_r)
     m_near, m_far = np.where(right, mask_r, mask_l), np.where(right, mask_l, mask_r)
     extra = nlos_extra_path_m(el, az, heading, d_near, d_far, m_near, m_far)
+    if not effects.nlos:
+        extra = np.full(az.shape, np.nan)
     los = el >= mask
     cond = np.where(los, LOS, np.where(np.isfinite(extra), NLOS, BLOCKED))
     far_id = np.where(right, street["front_id"][e][0], street["front_id"][e][1])
@@ -696,7 +746,8 @@ def _signal_effects(obs: UrbanBlockObs, e: int, tracked, extra, car: _CarState, 
     pr += extra_m + car.dsb_m
     cp += extra_m / lam_m
     # The engine drew noise of sigma45 10^(-(C/N0-45)/40); the rest of CODE_NOISE_FACTOR in quadrature.
-    extra_sigma = np.sqrt(CODE_NOISE_FACTOR**2 - 1.0) * sigma45_m * 10.0 ** (-(np.nan_to_num(cn0) - 45.0) / 40.0)
+    factor = CODE_NOISE_FACTOR if car.effects.code_noise else 1.0
+    extra_sigma = np.sqrt(factor**2 - 1.0) * sigma45_m * 10.0 ** (-(np.nan_to_num(cn0) - 45.0) / 40.0)
     pr += extra_sigma * rng.standard_normal(pr.shape)
     off = ~tracked[:, None] | ~(cn0 >= CODE_MIN_CN0_DBHZ)
     off[:, 1:] |= (car.second_delay_s > 0.0)[:, None]
@@ -710,7 +761,7 @@ def _signal_effects(obs: UrbanBlockObs, e: int, tracked, extra, car: _CarState, 
     car.had_phase = has
     n_start = int(start.sum())
     car.amb_cyc[start] = rng.integers(-500_000, 500_000, n_start)
-    half = start & (rng.random(start.shape) < HALF_CYCLE_ARC_FRACTION)
+    half = start & (rng.random(start.shape) < HALF_CYCLE_ARC_FRACTION) & car.effects.half_cycle
     car.half_left_s[half] = np.minimum(np.ceil(rng.exponential(1.5, half.sum())), HALF_CYCLE_MAX_S)
     car.half_cyc[start] = np.where(rng.random(n_start) < 0.5, 0.5, 0.0)
     low = np.where(cn0 < WEAK_CN0_DBHZ, 5.0, 1.0)

@@ -230,3 +230,21 @@ def test_canyon_in_the_simulation_blocks_across_not_along(urban_files):
     assert along.sum() > 50 and across_low.sum() > 50
     assert (state[along] == LOS).mean() > 0.99
     assert (state[across_low] != LOS).mean() > 0.6  # fronts hide 30-60 deg; one in seven is a gap
+
+
+def test_effects_can_be_switched_off_one_by_one():
+    from gnssaug.datasets.sim.errors import SimError
+    from gnssaug.datasets.sim.urban import UrbanEffects
+
+    eff = UrbanEffects.without(["nlos", "tag_offset"])
+    assert not eff.nlos and not eff.tag_offset and eff.canyon and eff.half_cycle
+    with pytest.raises(SimError, match="unknown urban effects"):
+        UrbanEffects.without(["multipath"])
+    # Without NLOS, the satellite behind the right front is lost instead of reflected.
+    n_e = 5
+    obs, freq, _, _ = _one_satellite_block(n_e)
+    car = new_car_state(np.array([[ord("C")] + [0] * (N_BAND - 1)], np.uint8), np.random.default_rng(3),
+                        effects=eff)
+    apply_urban_effects(obs, np.full((n_e, 1), 90.0 * DEG), np.full((n_e, 1), 30.0 * DEG), _street(n_e), freq,
+                        np.zeros((1, N_BAND)), car)
+    assert (obs.path_state[:, 0] == BLOCKED).all() and car.tag_offset_ns == 0
