@@ -6,7 +6,9 @@ Appendix E.7.5; Blewitt 1990, "An automatic editing algorithm for GPS data", GRL
 - loss-of-lock indicator bit 0 at either receiver (RINEX 3.05 §5.7);
 - geometry-free phase ``L1 - L2`` [m] jumping by more than a threshold between epochs;
 - Melbourne-Wubbena combination (wide-lane phase minus narrow-lane code) [wide-lane cycles] leaving
-  its running mean by more than a threshold;
+  its running mean by more than a threshold, unless both phases passed the Doppler test and the
+  geometry-free one: then the code jumped (multipath, a reflection: tens of metres on a low-cost
+  rover in a city), that epoch is left out of the mean and the phases keep their ambiguities;
 - change of the single-difference phase against its integrated Doppler [cycles], after removing the
   part common to all satellites (receiver clock drifts and millisecond jumps). Testing the single
   difference rather than each receiver lets satellite-side steps cancel as they do in the filter;
@@ -29,9 +31,10 @@ from gnssaug.kernels import kernel
 
 
 @kernel
-def _doppler_flags(err_cyc, lam, test, thr_cyc, slip):
+def _doppler_flags(err_cyc, lam, test, thr_cyc, slip, tested):
     # Flag entries (where ``test``) whose error leaves the median of all finite ones by more than
     # thr_cyc: the receiver clocks move every range by the same metres, the median removes that.
+    # ``tested`` receives the entries the test ran on.
     n, nf = err_cyc.shape
     err_m = np.empty(n * nf)
     cnt = 0
@@ -46,8 +49,10 @@ def _doppler_flags(err_cyc, lam, test, thr_cyc, slip):
     for i in range(n):
         for f in range(nf):
             e = err_cyc[i, f]
-            if test[i, f] and not math.isnan(e) and abs(e - common_m / lam[i, f]) > thr_cyc:
-                slip[i, f] = True
+            if test[i, f] and not math.isnan(e):
+                tested[i, f] = True
+                if abs(e - common_m / lam[i, f]) > thr_cyc:
+                    slip[i, f] = True
 
 
 @kernel
@@ -57,31 +62,10 @@ def _detect(sat, cp, pr, dop, lli, lam, dt_s, gf_m, mw_cyc, mw_n, prev_cp, prev_
     for i in range(n):
         for f in range(nf):
             slip[i, f] = ((lli[0, i, f] | lli[1, i, f]) & 1) != 0
-    if nf >= 2:
-        for i in range(n):
-            s = sat[i]
-            sd0 = (cp[0, i, 0] - cp[1, i, 0]) * lam[i, 0]
-            sd1 = (cp[0, i, 1] - cp[1, i, 1]) * lam[i, 1]
-            gf = sd0 - sd1
-            jump = abs(gf - gf_m[s]) > gf_thr_m
-            f1 = C_MPS / lam[i, 0]
-            f2 = C_MPS / lam[i, 1]
-            lam_wl = C_MPS / (f1 - f2)
-            pr0 = pr[0, i, 0] - pr[1, i, 0]
-            pr1 = pr[0, i, 1] - pr[1, i, 1]
-            mw = (sd0 / lam[i, 0] - sd1 / lam[i, 1]) - ((f1 * pr0 + f2 * pr1) / (f1 + f2)) / lam_wl
-            mw_jump = abs(mw - mw_cyc[s]) > mw_thr_cyc
-            both = jump or mw_jump
-            if both:
-                for f in range(nf):
-                    slip[i, f] = True
-            if both or math.isnan(mw_cyc[s]):
-                mw_n[s] = 1.0
-                mw_cyc[s] = mw
-            else:
-                mw_n[s] += 1.0
-                mw_cyc[s] += (mw - mw_cyc[s]) / mw_n[s]
-            gf_m[s] = gf
+    # Doppler first: a Melbourne-Wubbena jump on a satellite whose phases passed the Doppler (and
+    # geometry-free) tests is the code's (multipath, a reflection), not a slip.
+    dslip = np.zeros((n, nf), dtype=np.bool_)
+    tested = np.zeros((n, nf), dtype=np.bool_)
     if dop_thr_cyc > 0.0 and (dt_s[0] != 0.0 or dt_s[1] != 0.0):
         # Phase change minus integrated Doppler per receiver [cycles], each over its own interval. A
         # receiver whose epoch did not change (interval 0: the base epoch paired again) contributes
@@ -102,13 +86,54 @@ def _detect(sat, cp, pr, dop, lli, lam, dt_s, gf_m, mw_cyc, mw_n, prev_cp, prev_
             # the double differences the filter uses. Where one receiver has no Doppler (a base
             # streaming MSM4), that receiver's own test still runs on the other.
             sd = e[0] - e[1]
-            _doppler_flags(sd, lam, np.ones((n, nf), dtype=np.bool_), dop_thr_cyc, slip)
+            _doppler_flags(sd, lam, np.ones((n, nf), dtype=np.bool_), dop_thr_cyc, dslip, tested)
             one_sided = np.isnan(sd)
         else:
             # Different intervals: a satellite-side step no longer falls in both; test each alone.
             one_sided = np.ones((n, nf), dtype=np.bool_)
-        _doppler_flags(e[0], lam, one_sided, dop_thr_cyc, slip)
-        _doppler_flags(e[1], lam, one_sided, dop_thr_cyc, slip)
+        _doppler_flags(e[0], lam, one_sided, dop_thr_cyc, dslip, tested)
+        _doppler_flags(e[1], lam, one_sided, dop_thr_cyc, dslip, tested)
+    if nf >= 2:
+        for i in range(n):
+            s = sat[i]
+            sd0 = (cp[0, i, 0] - cp[1, i, 0]) * lam[i, 0]
+            sd1 = (cp[0, i, 1] - cp[1, i, 1]) * lam[i, 1]
+            gf = sd0 - sd1
+            jump = abs(gf - gf_m[s]) > gf_thr_m
+            f1 = C_MPS / lam[i, 0]
+            f2 = C_MPS / lam[i, 1]
+            lam_wl = C_MPS / (f1 - f2)
+            pr0 = pr[0, i, 0] - pr[1, i, 0]
+            pr1 = pr[0, i, 1] - pr[1, i, 1]
+            mw = (sd0 / lam[i, 0] - sd1 / lam[i, 1]) - ((f1 * pr0 + f2 * pr1) / (f1 + f2)) / lam_wl
+            if math.isnan(mw) and not math.isnan(sd0 - sd1):
+                # Phases without code (screened out): the geometry-free test alone; the MW mean waits.
+                if jump:
+                    for f in range(nf):
+                        slip[i, f] = True
+                    mw_cyc[s] = np.nan
+                gf_m[s] = gf
+                continue
+            mw_jump = abs(mw - mw_cyc[s]) > mw_thr_cyc
+            phase_ok = tested[i, 0] and tested[i, 1] and not (dslip[i, 0] or dslip[i, 1])
+            if mw_jump and not jump and phase_ok:
+                # A code outlier: this epoch's MW is left out of the running mean.
+                gf_m[s] = gf
+                continue
+            both = jump or mw_jump
+            if both:
+                for f in range(nf):
+                    slip[i, f] = True
+            if both or math.isnan(mw_cyc[s]):
+                mw_n[s] = 1.0
+                mw_cyc[s] = mw
+            else:
+                mw_n[s] += 1.0
+                mw_cyc[s] += (mw - mw_cyc[s]) / mw_n[s]
+            gf_m[s] = gf
+    for i in range(n):
+        for f in range(nf):
+            slip[i, f] |= dslip[i, f]
     for k in range(2):
         for i in range(n):
             for f in range(nf):
@@ -156,7 +181,8 @@ def ambiguity_time_update(sat, cp, pr, dop, lli, lam, t_ns, dt_s, thresholds, gf
     x, p : float64[nx], float64[nx, nx]
         Filter state and covariance (updated).
     have_out : bool[n, nf]
-        Receives: both receivers have phase and code (and a state slot was available).
+        Receives: both receivers have phase, and code too unless the ambiguity continues (and a
+        state slot was available).
     amb_out : int64[n, nf]
         Receives the state index per row, -1 where none.
     """
@@ -172,11 +198,21 @@ def ambiguity_time_update(sat, cp, pr, dop, lli, lam, t_ns, dt_s, thresholds, gf
             sd_cp = cp[0, i, f] - cp[1, i, f]
             sd_pr = pr[0, i, f] - pr[1, i, f]
             amb_out[i, f] = amb[sat[i], f]
-            have_out[i, f] = not (math.isnan(sd_cp) or math.isnan(sd_pr))
-            if not have_out[i, f]:
-                continue
             s = amb[sat[i], f]
             reset = slip[i, f]
+            # A phase whose code is missing (screened out as an outlier) continues its ambiguity; it
+            # cannot start one: a slip then frees the state, a new one starts with the code.
+            have_out[i, f] = not math.isnan(sd_cp) and (not math.isnan(sd_pr) or (s >= 0 and not reset))
+            if not have_out[i, f]:
+                if s >= 0 and reset and not math.isnan(sd_cp):
+                    for c in range(nx):
+                        p[s, c] = 0.0
+                        p[c, s] = 0.0
+                    slot_used[s] = False
+                    amb[sat[i], f] = -1
+                    amb_out[i, f] = -1
+                    lock[sat[i], f] = 0
+                continue
             if s < 0:
                 # Ambiguity slots run from 3 to len(slot_used); states after them (ionosphere) are
                 # not handed out here.

@@ -155,7 +155,21 @@ class RtkOptions:
     hold_std_cyc : float
         Standard deviation of the fix-and-hold pseudo-observations [cycles].
     max_innovation_m : float
-        DD innovations above this are rejected as outliers [m].
+        DD code innovations above this are rejected as outliers [m] (RTKLIB 2.4.3 ``rejionno``).
+    outlier_w : float
+        Threshold of the w-test on the post-fit residuals (data snooping, see
+        :meth:`RtkEngine._snoop`); the worst code or phase outlier beyond it is removed and the
+        update re-done. 0 disables.
+    max_outliers : int
+        Most outliers removed per epoch.
+    code_screen_k : float
+        Codes further than this many standard deviations from the position prior (after the
+        clock) are removed before slip detection and ambiguity initialisation
+        (:meth:`RtkEngine._screen_codes`); 0 disables.
+    fix_residual_k : float
+        A fixed solution with a DD phase residual beyond this many standard deviations is not
+        accepted; the satellite is left out and the fix tried again (RTKLIB 2.4.3 ``valpos``,
+        factor 4). 0 disables.
     hatch_window : int
         Carrier-smoothing window of DGNSS [epochs].
     tropo_model : bool
@@ -246,6 +260,10 @@ class RtkOptions:
     sat_clock_stability: float = 1e-12
     hold_std_cyc: float = 0.03
     max_innovation_m: float = 30.0
+    outlier_w: float = 4.0
+    code_screen_k: float = 5.0
+    fix_residual_k: float = 4.0
+    max_outliers: int = 8
     hatch_window: int = 100
     iono_std_m_per_10km: float = 0.03
     tropo_model: bool = True
@@ -876,6 +894,8 @@ class RtkEngine:
         if not ok:
             sol.reason = "too few double differences for the code solution"
             return sol
+        if o.code_screen_k > 0.0:
+            self._screen_codes(obs, mask_el)
         have, amb = self._update_ambiguities(obs, sol.t_gpst_ns, self.x[:3])
         if self._new_base:
             # A slip the detectors found at a new base epoch may be the base's: its rate is void.
@@ -891,10 +911,32 @@ class RtkEngine:
         if rows is None:
             sol.reason = "too few double differences"
             return sol
-        v, h, r, act, el, cp_ok, pr_ok, ref_cp, _ = rows
-        if not ekf_update(self.x, self.p, act, h, v, r):
-            sol.reason = "filter update failed (innovation covariance not positive definite)"
-            return sol
+        drop_pr = np.zeros(have.shape, dtype=bool)
+        for attempt in range(2):
+            v, h, r, act = rows[:4]
+            x0, p0 = self.x.copy(), self.p.copy()
+            if not ekf_update(self.x, self.p, act, h, v, r):
+                sol.reason = "filter update failed (innovation covariance not positive definite)"
+                return sol
+            if o.outlier_w > 0.0:
+                rows = self._reject_outliers(obs, have, amb, mask_el, ion, rows, x0, p0, drop_pr)
+                if rows is None:
+                    sol.reason = "too few double differences after outlier rejection"
+                    return sol
+            if attempt or o.mode != "kinematic" or np.linalg.norm(self.x[:3] - x0[:3]) < RELINEARISE_M:
+                break
+            # The prior's centre (a code solution that outliers pulled metres away) is only the
+            # linearisation point, but the troposphere model is evaluated there: 30 m of height
+            # changes low satellites' DD delays by centimetres. Once more from the updated position.
+            centre = self.x[:3].copy()
+            self.x[:] = x0
+            self.p[:] = p0
+            self.x[:3] = centre
+            rows = self._measurements(obs, have, amb, mask_el, ion, drop_pr)
+            if rows is None:
+                sol.reason = "too few double differences"
+                return sol
+        _, _, _, _, el, cp_ok, pr_ok, ref_cp, _, _ = rows
         sat = obs["sat"]
         sol.pos_ecef_m = self.x[:3].copy()
         sol.cov_ecef_m2 = self.p[:3, :3].copy()
@@ -907,12 +949,15 @@ class RtkEngine:
         self._history = [*self._history[-1:], (sol.t_gpst_ns, sol.pos_ecef_m.copy())]
         return sol
 
-    def _measurements(self, obs, have, amb, mask_el, ion=None):
-        """DD phase and code rows at the current state, outliers removed.
+    def _measurements(self, obs, have, amb, mask_el, ion=None, drop_pr=None):
+        """DD phase and code rows at the current state, gross outliers removed.
 
-        ``ion`` (state index of each satellite's ionosphere, or None) adds the ionosphere states.
+        ``ion`` (state index of each satellite's ionosphere, or None) adds the ionosphere states;
+        ``drop_pr`` (bool[n, nf], or None) leaves those codes out (rejected by :meth:`_snoop`).
 
-        Returns (v, h, r, act, el, cp_ok, pr_ok, ref_cp, fraction of rows kept) or None.
+        Returns (v, h, r, act, el, cp_ok, pr_ok, ref_cp, rows, fraction of rows kept) or None;
+        ``rows`` is int64[4, m]: satellite row, frequency, kind (:data:`ROW_PHASE` or
+        :data:`ROW_CODE`) and reference satellite row of each DD row.
         """
         o = self.options
         los, el, sd_range = self._geometry(self.x[:3].copy(), obs)
@@ -921,6 +966,8 @@ class RtkEngine:
         cp_ok = have & above[:, None] & (amb >= 0)
         pr_sd = obs["pr"][0] - obs["pr"][1]
         pr_ok = np.isfinite(pr_sd) & above[:, None]
+        if drop_pr is not None:
+            pr_ok &= ~drop_pr
         if ion is not None:
             cp_ok &= (ion >= 0)[:, None]
             pr_ok &= (ion >= 0)[:, None]
@@ -961,14 +1008,150 @@ class RtkEngine:
         r = np.zeros((nv + nv2, nv + nv2))
         r[:nv, :nv] = self._r[:nv, :nv]
         r[nv:, nv:] = r2[:nv2, :nv2]
-        good = np.abs(v) <= o.max_innovation_m
+        rs = np.concatenate([self._row_sat[:nv], self._row_sat[nv : nv + nv2]])
+        rf = np.concatenate([self._row_f[:nv], self._row_f[nv : nv + nv2]])
+        kind = np.concatenate([np.full(nv, ROW_PHASE), np.full(nv2, ROW_CODE)]).astype(np.int64)
+        refs = np.concatenate([ref_cp[group[rs[:nv]], rf[:nv]], self._ref[group[rs[nv:]], rf[nv:]]])
+        meta = np.stack([rs, rf, kind, refs])
+        # Codes only: a phase's innovation holds its ambiguity's error, which may be metres for a
+        # new ambiguity started from an outlying code; phase outliers are left to _snoop, which
+        # weighs them by their ambiguity's variance.
+        good = (np.abs(v) <= o.max_innovation_m) | (kind == ROW_PHASE)
         kept = float(good.mean())
         if not good.all():
-            v, h, r = v[good], h[good], r[np.ix_(good, good)]
+            v, h, r, meta = v[good], h[good], r[np.ix_(good, good)], meta[:, good]
         # Every state in use: ambiguities not observed this epoch (below the mask, short outage) stay
         # correlated with the rest, and updating without them would leave P indefinite.
         act = np.nonzero(self._slot_used)[0].astype(np.int64)
-        return v, h, r, act, el, cp_ok, pr_ok, ref_cp, kept
+        return v, h, r, act, el, cp_ok, pr_ok, ref_cp, meta, kept
+
+    def _screen_codes(self, obs, mask_el):
+        """Remove gross code outliers before they start ambiguities or reach the slip tests.
+
+        Single-difference code minus the range modelled at the position prior, less the median of
+        its clock group and frequency (the receiver clocks), against ``code_screen_k`` times the
+        larger of its modelled standard deviation and the epoch's robust spread (1.4826 MAD): a
+        code beyond is set to NaN in ``obs`` (its phase continues its ambiguity without it). Groups
+        of fewer than 3 satellites are not screened (no majority). RTKLIB 2.4.3 has no such test
+        (only ``rejionno`` on the innovations); its single-point ``valsol``/RAIM is the model.
+        """
+        o = self.options
+        los, el, sd_range = self._geometry(self.x[:3].copy(), obs)
+        pr = obs["pr"]
+        res = pr[0] - pr[1] - sd_range[:, None]
+        use = np.isfinite(res) & (el >= mask_el)[:, None]
+        dev = np.full(res.shape, np.nan)
+        group = obs["group"]
+        for g in np.unique(group):
+            rows = group == g
+            for f in range(self.nf):
+                sel = rows & use[:, f]
+                if sel.sum() >= 3:
+                    dev[sel, f] = res[sel, f] - np.median(res[sel, f])
+        known = np.isfinite(dev)
+        if known.sum() < 4:
+            return
+        spread = 1.4826 * np.median(np.abs(dev[known]))
+        _, var_pr = self._variances(el)
+        bad = known & (np.abs(np.where(known, dev, 0.0)) > o.code_screen_k * np.maximum(np.sqrt(var_pr), spread))
+        if bad.any():
+            pr[0][bad] = np.nan
+
+    def _reject_outliers(self, obs, have, amb, mask_el, ion, rows, x0, p0, drop_pr):
+        """Data snooping of the update just made: re-do it without the worst outlier until none is left.
+
+        The most significant outlier (:meth:`_snoop`) beyond ``outlier_w`` is removed and the
+        update re-done from the prior ``x0``/``p0``: a code outlier (multipath, NLOS on the code) is
+        left out for this epoch; a phase outlier (a slip no detector saw, a reflected carrier)
+        restarts that single-difference ambiguity from phase minus code, as a detected slip does.
+        At most ``max_outliers`` per epoch (RTKLIB 2.4.3 rejects innovations beyond ``rejionno``
+        30 m only, which leaves code errors of 5-30 m in the filter).
+
+        ``drop_pr`` (bool[n, nf]) holds the codes already left out and receives the new ones.
+        Returns the rows of the last update (as :meth:`_measurements`), or None when too few are
+        left (the state is then the prior's).
+        """
+        o = self.options
+        sat = obs["sat"]
+        for _ in range(o.max_outliers):
+            worst = self._snoop(rows, x0)
+            if worst is None:
+                return rows
+            kind, i, f = worst
+            if kind == ROW_CODE:
+                drop_pr[i, f] = True
+            else:
+                s = amb[i, f]
+                start = obs["cp"][0, i, f] - obs["cp"][1, i, f] - (obs["pr"][0, i, f] - obs["pr"][1, i, f]) / obs[
+                    "lam"][i, f]
+                if np.isfinite(start):  # (without a code, from where it was, with the initial variance)
+                    x0[s] = start
+                p0[s, :] = 0.0
+                p0[:, s] = 0.0
+                p0[s, s] = o.amb_init_std_cyc**2
+                self._lock[sat[i], f] = 0
+                self._proven[sat[i], f] = False
+            self.x[:] = x0
+            self.p[:] = p0
+            rows = self._measurements(obs, have, amb, mask_el, ion, drop_pr)
+            if rows is None:
+                return None
+            v, h, r, act = rows[:4]
+            if not ekf_update(self.x, self.p, act, h, v, r):
+                self.x[:] = x0
+                self.p[:] = p0
+                return None
+        return rows
+
+    def _snoop(self, rows, x0):
+        """The most significant single-difference outlier of an update, or None below ``outlier_w``.
+
+        Baarda's w-test on the post-fit residuals ``e = v - H dx`` (covariance ``R - H P+ H^T``),
+        for the alternative "one satellite's single difference on one frequency (code or phase) is
+        off": the vector ``c`` is one DD row for a satellite, and minus every row of its block for
+        the block's reference (Teunissen 2006, "Testing theory", §4.2; applied to RTK by de Jong
+        2000): ``w = c^T R^-1 e / sqrt(c^T R^-1 (R - H P+ H^T) R^-1 c)``, standard normal without
+        an outlier. Computed whitened block by block (:func:`whiten_blocks`).
+
+        Returns
+        -------
+        (kind, row, f) or None
+            :data:`ROW_CODE` or :data:`ROW_PHASE`, satellite row and frequency of the outlier.
+        """
+        v, h, r, act = rows[:4]
+        meta = rows[8]
+        m = v.shape[0]
+        k = act.shape[0]
+        if m < 2:
+            return None
+        e = v - h[:, act] @ (self.x[act] - x0[act])
+        # Blocks: consecutive rows sharing a reference (non-zero covariance with the previous row).
+        start = np.ones(m, dtype=bool)
+        start[1:] = r[np.arange(1, m), np.arange(m - 1)] == 0.0
+        blk = np.cumsum(start) - 1
+        multi = np.nonzero(np.bincount(blk) >= 2)[0]
+        big = np.zeros((m, k + m + multi.shape[0]))
+        big[:, :k] = h[:, act]
+        big[np.arange(m), k + np.arange(m)] = 1.0
+        big[:, k + m :] = -(blk[:, None] == multi[None, :]).astype(np.float64)
+        ew = np.empty(m)
+        bw = np.empty_like(big)
+        if not whiten_blocks(r, e, big, np.arange(big.shape[1], dtype=np.int64), ew, bw):
+            return None
+        hw, cw = bw[:, :k], bw[:, k:]
+        g = hw.T @ cw
+        full = (cw * cw).sum(axis=0)
+        den = full - (g * (self.p[np.ix_(act, act)] @ g)).sum(axis=0)
+        # An alternative the other rows cannot check (no redundancy left for it) is not testable.
+        testable = den > 1e-3 * full
+        w = np.where(testable, np.abs(cw.T @ ew) / np.sqrt(np.where(testable, den, 1.0)), 0.0)
+        j = int(np.argmax(w))
+        if not w[j] > self.options.outlier_w:
+            return None
+        if j < m:
+            return int(meta[2, j]), int(meta[0, j]), int(meta[1, j])
+        row = int(np.argmax(blk == multi[j - m]))
+        return int(meta[2, row]), int(meta[3, row]), int(meta[1, row])
 
     def _resolve(self, sol, obs, el, cp_ok, ref_cp, amb):
         o = self.options
@@ -985,18 +1168,30 @@ class RtkEngine:
         rows, fs, ref = rows[keep], fs[keep], ref[keep]
         if rows.shape[0] < 4:
             return
-        amb_i = amb[rows, fs]
-        amb_j = amb[ref, fs]
-        key = self._drop_order(sat[rows], fs, el[rows])
         # Partial fixing may drop up to half of the candidate satellites (at least 8): with 30-40
         # satellites over tens of km, the weakest eight (low, new) are often not enough.
         max_drops = max(8, np.unique(rows).shape[0] // 2)
-        res = ambiguity.resolve(self.x, self.p, amb_i, amb_j, key, rows.astype(np.int64), o.ratio_threshold,
-                                o.max_failure_rate, o.partial_ar, max_drops=max_drops, transforms=self._transforms)
-        sol.ratio = res.ratio
-        if not res.fixed:
+        for _ in range(FIX_VALIDATION_TRIES):
+            amb_i = amb[rows, fs]
+            amb_j = amb[ref, fs]
+            key = self._drop_order(sat[rows], fs, el[rows])
+            res = ambiguity.resolve(self.x, self.p, amb_i, amb_j, key, rows.astype(np.int64), o.ratio_threshold,
+                                    o.max_failure_rate, o.partial_ar, max_drops=max_drops,
+                                    transforms=self._transforms)
+            sol.ratio = res.ratio
+            if not res.fixed:
+                return
+            fixed_rows = np.isin(amb_i, res.amb_i)
+            worst = self._worst_fixed_residual(obs, rows[fixed_rows], fs[fixed_rows], ref[fixed_rows], res)
+            if worst < 0:
+                break
+            # A fix whose own phases disagree with it: that satellite is left out and the rest tried.
+            keep = rows != worst
+            rows, fs, ref = rows[keep], fs[keep], ref[keep]
+            if rows.shape[0] < 4:
+                return
+        else:
             return
-        fixed_rows = np.isin(amb_i, res.amb_i)
         self._proven[sat[rows[fixed_rows]], fs[fixed_rows]] = True
         sol.pos_ecef_m = res.pos_ecef_m
         sol.cov_ecef_m2 = res.cov_ecef_m2
@@ -1008,6 +1203,39 @@ class RtkEngine:
         sol.status = SolStatus.FIX
         if o.ar_mode == "fix-and-hold":
             self._hold(res)
+
+    def _fixed_dd_phase(self, obs, rows, fs, ref, res):
+        """DD phase residuals [m] at the fixed position with the fixed integers, and their geometry.
+
+        Returns (v float64[m], h float64[m, 3], el float64[n], var_cp float64[n, nf]).
+        """
+        los, el, sd_range = self._geometry(res.pos_ecef_m, obs)
+        lam = obs["lam"]
+        sd_cp_m = (obs["cp"][0] - obs["cp"][1]) * lam - self._base_drift_m(obs)
+        # DD phase minus fixed integers minus modelled DD range (equal wavelengths within a group).
+        v = (sd_cp_m[rows, fs] - sd_cp_m[ref, fs]) - (sd_range[rows] - sd_range[ref]) - lam[rows, fs] * res.b_fix_cyc
+        if self._trop_on:
+            mw = self._map_wet(el)
+            v -= (mw[rows] - mw[ref]) * self.x[self._trop]
+        var_cp, _ = self._variances(el)
+        return v, -(los[rows] - los[ref]), el, var_cp
+
+    def _worst_fixed_residual(self, obs, rows, fs, ref, res):
+        """Satellite row whose fixed DD phase residual is beyond ``fix_residual_k`` sigma, or -1.
+
+        RTKLIB 2.4.3 ``valpos`` after ``resamb_LAMBDA``: a fix that passes the ratio test may still
+        hold a wrong integer (a new ambiguity started from an outlying code, a slip no test saw);
+        its phases then miss the fixed position by a fraction of a wavelength. Residual over the
+        DD phase standard deviation (the satellite's and the reference's single differences); not
+        applied with ionosphere states (the residuals then hold the DD ionosphere).
+        """
+        k = self.options.fix_residual_k
+        if k <= 0.0 or self._iono_on or rows.shape[0] == 0:
+            return -1
+        v, _, _, var_cp = self._fixed_dd_phase(obs, rows, fs, ref, res)
+        z = np.abs(v) / np.sqrt(var_cp[rows, fs] + var_cp[ref, fs])
+        j = int(np.argmax(z))
+        return int(rows[j]) if z[j] > k else -1
 
     def _iono_weighting(self, obs, rows, fs, ref, res):
         """Shift and covariance increase of the fixed position under the ionosphere-weighted model.
@@ -1034,17 +1262,9 @@ class RtkEngine:
         # the phase noise it changes the variances by < 1e-4 relative: not worth the two solves.
         if rows.shape[0] < 4 or sigma_v_m * 3.2 * 1.8 < 0.01 * self.options.phase_std_m:
             return zero
-        los, el, sd_range = self._geometry(pos, obs)
+        v, h, el, var_cp = self._fixed_dd_phase(obs, rows, fs, ref, res)
         lam = obs["lam"]
-        sd_cp_m = (obs["cp"][0] - obs["cp"][1]) * lam - self._base_drift_m(obs)
         m = rows.shape[0]
-        # DD phase minus fixed integers minus modelled DD range (equal wavelengths within a group).
-        v = (sd_cp_m[rows, fs] - sd_cp_m[ref, fs]) - (sd_range[rows] - sd_range[ref]) - lam[rows, fs] * res.b_fix_cyc
-        if self._trop_on:
-            mw = self._map_wet(el)
-            v -= (mw[rows] - mw[ref]) * self.x[self._trop]
-        h = -(los[rows] - los[ref])
-        var_cp, _ = self._variances(el)
         r = np.diag(var_cp[rows, fs])
         same_ref = (ref[:, None] == ref[None, :]) & (fs[:, None] == fs[None, :])
         r += np.where(same_ref, var_cp[ref, fs][:, None], 0.0)
@@ -1122,6 +1342,13 @@ BASE_DRIFT_MAX_GAP_S = 60.0
 BASE_DRIFT_TAU_S = 30.0
 #: Largest credible drift of a base phase's unmodelled part [m/s]; beyond it, a missed slip.
 BASE_DRIFT_MAX_MPS = 0.1
+
+#: A kinematic update that moves the position further than this from its prior's centre [m] is
+#: done again from the updated position (see RtkEngine._rtk).
+RELINEARISE_M = 1.0
+
+#: Fix attempts per epoch when a fixed solution's own phase residuals reject a satellite.
+FIX_VALIDATION_TRIES = 3
 
 #: Largest time-tag difference [s] at which a base epoch counts as simultaneous with the rover's,
 #: so that it may be paired though a few milliseconds later (RTKLIB 2.4.3 ``DTTOL``).
