@@ -311,38 +311,72 @@ def _line_count_error(path: Path, g: _Group) -> str | None:
 def _parse_groups(path: Path, groups: list[_Group], hdr: _Header):
     """Cut every EPH record into the raw field table float64[n, _N_RAW] (NaN where blank)."""
     eph = [g for g in groups if g.kind == "EPH"]
-    raw = np.full((len(eph), _N_RAW), np.nan)
-    meta = []
     v2 = hdr.version < 3
     c0, c1 = (22, 3) if v2 else (23, 4)
-    for r, g in enumerate(eph):
+    raw = _raw_fields_fast(eph, c0, c1)
+    if raw is None:  # a bad number somewhere: the field-by-field reader says where
+        raw = np.full((len(eph), _N_RAW), np.nan)
+        for r, g in enumerate(eph):
+            _raw_fields_of(path, g, c0, c1, raw[r], hdr.version)
+    meta = []
+    for g in eph:
         try:
             sat_index(SYSTEMS.index(g.sv[0]), int(g.sv[1:]))
         except (ValueError, GnssError):
             raise FileFormatError(path, g.line_no, f"bad satellite name {g.sv!r}") from None
-        lines = g.lines
-        values = raw[r]
-        k = 0
-        at = 0
         try:
-            for j in range(3):
-                values[k] = _num(lines[0][c0 + _FIELD * j:c0 + _FIELD * (j + 1)])
-                k += 1
-            for at in range(1, len(lines)):
-                for j in range(4):
-                    if k < _N_RAW:
-                        values[k] = _num(lines[at][c1 + _FIELD * j:c1 + _FIELD * (j + 1)])
-                    k += 1
-            at = 0
-            epoch = _epoch(lines[0], v2)
+            epoch = _epoch(g.lines[0], v2)
         except (ValueError, IndexError) as exc:
-            line_no = g.line_no + at + (1 if hdr.version >= 4 else 0)
-            raise FileFormatError(path, line_no, f"bad number in {g.sv} record: {exc}") from None
+            raise FileFormatError(path, g.line_no + (1 if hdr.version >= 4 else 0),
+                                  f"bad epoch in {g.sv} record: {exc}") from None
         msg = g.msg or _LEGACY_TYPE.get(g.sv[0], "FDMA")
         if g.sv[0] == "C" and not g.msg and int(g.sv[1:]) in (1, 2, 3, 4, 5, 59, 60, 61, 62, 63):
             msg = "D2"
-        meta.append((g.sv[0], g.sv, msg, epoch, g.line_no, len(lines)))
+        meta.append((g.sv[0], g.sv, msg, epoch, g.line_no, len(g.lines)))
     return raw, meta
+
+
+def _raw_fields_fast(eph: list[_Group], c0: int, c1: int) -> np.ndarray | None:
+    """The raw field table of all records at once (numpy parses the numbers), None on a bad number.
+
+    Each record's fields (three on its first line from column ``c0``, four per line after from
+    ``c1``, 19 characters each) are laid end to end, blank-padded to :data:`_N_RAW` fields, so the
+    whole file becomes one fixed-width byte array: a day of multi-system records (14,000) reads in
+    a tenth of the time of a Python loop over its 400,000 fields.
+    """
+    width = _N_RAW * _FIELD
+    texts = []
+    for g in eph:
+        lines = g.lines
+        text = lines[0][c0:c0 + 3 * _FIELD].ljust(3 * _FIELD)
+        text += "".join(line[c1:c1 + 4 * _FIELD].ljust(4 * _FIELD) for line in lines[1:])
+        texts.append(text[:width].ljust(width))
+    try:
+        block = "".join(texts).replace("D", "E").replace("d", "e").encode("ascii")
+        fields = np.frombuffer(block, dtype=f"S{_FIELD}").reshape(len(eph), _N_RAW)
+        fields = np.where(np.char.strip(fields) == b"", b"nan", fields)
+        return fields.astype(np.float64)
+    except (UnicodeEncodeError, ValueError):
+        return None
+
+
+def _raw_fields_of(path: Path, g: _Group, c0: int, c1: int, values: np.ndarray, version: float) -> None:
+    """One record's fields into ``values`` (float64[_N_RAW]), naming the line of a bad number."""
+    lines = g.lines
+    k = 0
+    at = 0
+    try:
+        for j in range(3):
+            values[k] = _num(lines[0][c0 + _FIELD * j:c0 + _FIELD * (j + 1)])
+            k += 1
+        for at in range(1, len(lines)):
+            for j in range(4):
+                if k < _N_RAW:
+                    values[k] = _num(lines[at][c1 + _FIELD * j:c1 + _FIELD * (j + 1)])
+                k += 1
+    except (ValueError, IndexError) as exc:
+        line_no = g.line_no + at + (1 if version >= 4 else 0)
+        raise FileFormatError(path, line_no, f"bad number in {g.sv} record: {exc}") from None
 
 
 def _epoch(line: str, v2: bool):
