@@ -517,14 +517,16 @@ class _CarState:
 class UrbanBlockObs(BlockObs):
     """A block of an urban receiver: :class:`BlockObs` plus the per-slot signal codes [J, N_BAND],
     the time-tag offset [ns] and the path state of every satellite per epoch [E, J]
-    (:data:`BLOCKED`, :data:`LOS`, :data:`NLOS`; -1 below the horizon), its extra path [m] and
-    elevation [rad]."""
+    (:data:`BLOCKED`, :data:`LOS`, :data:`NLOS`; -1 below the horizon), its extra path [m],
+    elevation [rad] and whether its phase took an unflagged jump (an undeclared slip, or a
+    reflection moving to the next front) at that epoch."""
 
     code: np.ndarray = None
     tag_offset_ns: int = 0
     path_state: np.ndarray = None
     extra_path_m: np.ndarray = None
     el_rad: np.ndarray = None
+    hidden_slip: np.ndarray = None
 
 
 def _azel(sat_pos_m: np.ndarray, rx_pos_m: np.ndarray, origin_llh_deg) -> tuple[np.ndarray, np.ndarray]:
@@ -644,7 +646,7 @@ def save_urban_log(sim: UrbanSimulator, name: str, path) -> None:
     """Write an urban rover's per-epoch path states to ``path`` (``.npz``) for diagnosis.
 
     Arrays: ``sat`` int16[J], ``t_true_ns`` int64[E] (true epochs), ``path_state`` int8[E, J],
-    ``extra_path_m`` and ``el_deg`` float32[E, J].
+    ``extra_path_m`` and ``el_deg`` float32[E, J], ``hidden_slip`` bool[E, J].
     """
     blocks = sim.urban_log.get(name)
     if not blocks:
@@ -654,6 +656,7 @@ def save_urban_log(sim: UrbanSimulator, name: str, path) -> None:
         path_state=np.concatenate([b.path_state for b in blocks]),
         extra_path_m=np.concatenate([b.extra_path_m for b in blocks]).astype(np.float32),
         el_deg=np.degrees(np.concatenate([b.el_rad for b in blocks])).astype(np.float32),
+        hidden_slip=np.concatenate([b.hidden_slip for b in blocks]),
     )
 
 
@@ -684,6 +687,7 @@ def apply_urban_effects(obs: UrbanBlockObs, az_rad, el_rad, street: dict, freq_h
     obs.path_state = np.full((n_e, n_j), -1, dtype=np.int8)
     obs.extra_path_m = np.full((n_e, n_j), np.nan)
     obs.el_rad = np.asarray(el_rad)
+    obs.hidden_slip = np.zeros((n_e, n_j), dtype=bool)
     slip_p = UNDECLARED_SLIPS_PER_SAT_HOUR * dt_s / 3600.0 if car.effects.undeclared_slips else 0.0
     for e in range(n_e):
         up = obs.visible[e]
@@ -695,7 +699,9 @@ def apply_urban_effects(obs: UrbanBlockObs, az_rad, el_rad, street: dict, freq_h
         # follows it or loses the satellite (REFLECTOR_CHANGE_LOSS_P).
         hop = (car.path_state == NLOS) & (cond == NLOS) & (reflector != car.reflector)
         changed = (car.path_state >= 0) & (cond != car.path_state)
-        changed |= hop & (rng.random(n_j) < REFLECTOR_CHANGE_LOSS_P)
+        lost_hop = hop & (rng.random(n_j) < REFLECTOR_CHANGE_LOSS_P)
+        changed |= lost_hop
+        obs.hidden_slip[e] = hop & ~lost_hop
         car.reflector = reflector
         car.wait_s[changed] = rng.uniform(*REACQ_S, changed.sum())
         car.second_delay_s[changed] = rng.uniform(*SECOND_FREQ_DELAY_S, changed.sum())
@@ -767,6 +773,7 @@ def _signal_effects(obs: UrbanBlockObs, e: int, tracked, extra, car: _CarState, 
     low = np.where(cn0 < WEAK_CN0_DBHZ, 5.0, 1.0)
     slip = has & ~start & (rng.random(has.shape) < slip_p * low)
     car.amb_cyc[slip] += rng.choice([-3, -2, -1, 1, 2, 3], int(slip.sum()))
+    obs.hidden_slip[e] |= slip.any(axis=1)
     flagged = has & (car.half_left_s > 0.0)
     cp += car.amb_cyc + np.where(flagged, car.half_cyc, 0.0)
     lli |= np.where(start, LLI_SLIP, 0).astype(np.uint8) | np.where(flagged, LLI_HALF_CYCLE, 0).astype(np.uint8)
