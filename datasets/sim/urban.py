@@ -48,10 +48,11 @@ How it is simulated
         slips happen at :data:`UNDECLARED_SLIPS_PER_SAT_HOUR` (five times likelier on weak
         signals).
     patch antenna and receiver
-        C/N0 5 dB below a geodetic antenna, code noise twice the geodetic receiver's at the same
-        C/N0 (wide correlator, no choke ring: Odolinski & Teunissen 2017, GPS Solutions 21:1315,
-        find low-cost receiver code several times noisier than survey grade), strong car-roof
-        multipath.
+        C/N0 5 dB below a geodetic antenna, code noise 1.5 times the geodetic receiver's at the
+        same C/N0 (wide correlator, no choke ring; Odolinski & Teunissen 2017, GPS Solutions
+        21:1315, find low-cost receiver code noisier than survey grade), strong car-roof
+        multipath; calibrated on the code-minus-phase spread of the real F9P file (see
+        :data:`CODE_NOISE_FACTOR`).
     time tags
         The receiver's clock runs a whole number of milliseconds (2-6 ms) ahead of GPST and
         tags its epochs in its own time (the TST F9P files tag epochs 3-4 ms after the second):
@@ -108,11 +109,16 @@ L2C_DSB_SIGMA_M = 0.1
 #: trees and passing trucks, the receiver clock steered (its millisecond offset is added by
 #: :class:`UrbanSimulator`).
 CAR_ENV = ReceiverEnv(
-    el_mask_deg=5.0, mp_alpha0=0.6, mp_height_m=(0.3, 3.0), mp_gm_sigma_m=0.5, mp_gm_tau_s=3.0,
+    el_mask_deg=5.0, mp_alpha0=0.6, mp_height_m=(0.3, 3.0), mp_gm_sigma_m=0.2, mp_gm_tau_s=3.0,
     slip_per_sat_hour=1.0, lol_per_sat_hour=2.0, cn0_offset_db=-5.0, clock="steered", rx_bias_sigma_m=1.0,
 )
 #: Code noise of the low-cost receiver relative to the engine's geodetic law at the same C/N0.
-CODE_NOISE_FACTOR = 2.0
+#: With the diffuse multipath of :data:`CAR_ENV` (0.2 m at the zenith) it gives the car a
+#: code-minus-phase (MP1) spread (seed 1, 900 s) of 0.56 m (GPS) and 0.71 m (BDS-2) above 55 deg,
+#: 0.92 and 1.07 m at 20-35 deg; the real F9P of the shared TST 2020 file
+#: (16 min in Tsim Sha Tsui, few arcs) shows 0.36 m (GPS) and 0.61 m (BDS-2) above 55 deg, 0.56
+#: and 0.32 m at 20-35 deg. Factor 2 with 0.5 m diffuse multipath gave 0.9-1.3 m: too noisy.
+CODE_NOISE_FACTOR = 1.5
 #: How much higher a u-blox reports C/N0 than the simulated car [dB]: the engine's C/N0 curve is on
 #: the scale of the WUHN Trimble NetR9 and the car is 5 dB below it, while the real TST 2020 F9P
 #: reads 25/39/43/46/48 dB-Hz at its 5/25/50/75/95th percentiles of L1 rows, the simulated car
