@@ -96,15 +96,8 @@ def build_cases(nagoya: Path, folder: Path, seed: int):
     write_obs(base_w, base_header, base_series)
     add("f-l2c", l2c, "rover GPS L2 = L2C (L) only, base L2 P(Y) (W)", base=base_w)
     add("g-noise", *faults.low_cost_noise(clean, rng(7)))
-    r = rng(8)
-    s, d_a = faults.code_outliers(l2c, r, fraction=0.01)
-    s, d_b = faults.nlos_episodes(s, r, n=3)
-    s, d_c = faults.undeclared_slips(s, r, n=3)
-    s, d_h = faults.half_cycle_slips(s, r, n=2)
-    s, d_n = faults.low_cost_noise(s, r, code_std_m=(0.3, 0.6), phase_std_m=(0.001, 0.002), cn0_drop_dbhz=5.0)
-    s, d_k = faults.canyon_blockage(s, faults.azimuths_rad(s, eph, truth), r, n=2)
-    s, d_o = faults.outages(s, r, n=1, dur_s=(5.0, 20.0))
-    add("h-all", s, "L2C rover; " + " | ".join((d_a, d_b, d_c, d_h, d_n, d_k, d_o)), base=base_w)
+    s, desc = faults.all_at_once(l2c, eph, truth, rng(8))
+    add("h-all", s, "L2C rover; " + desc, base=base_w)
     return cases, len(clean), truth
 
 

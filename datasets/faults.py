@@ -282,3 +282,17 @@ def azimuths_rad(series: ObsSeries, satellites, rx_ecef_m) -> np.ndarray:
     if ok.any():
         az[ok] = az_el(np.asarray(rx_ecef_m, dtype=np.float64), np.ascontiguousarray(pos[ok]))[0]
     return az
+
+
+def all_at_once(series: ObsSeries, satellites, rx_ecef_m, rng):
+    """Code outliers (1 %), 3 NLOS episodes, 3 undeclared and 2 half-cycle slips, milder noise
+    (code 0.3-0.6 m, phase 1-2 mm, C/N0 -5 dB-Hz), 2 canyon windows and one 5-20 s outage, in this
+    order, from one generator. ``satellites`` and ``rx_ecef_m`` give the azimuths (:func:`azimuths_rad`)."""
+    s, d_a = code_outliers(series, rng, fraction=0.01)
+    s, d_b = nlos_episodes(s, rng, n=3)
+    s, d_c = undeclared_slips(s, rng, n=3)
+    s, d_h = half_cycle_slips(s, rng, n=2)
+    s, d_n = low_cost_noise(s, rng, code_std_m=(0.3, 0.6), phase_std_m=(0.001, 0.002), cn0_drop_dbhz=5.0)
+    s, d_k = canyon_blockage(s, azimuths_rad(s, satellites, rx_ecef_m), rng, n=2)
+    s, d_o = outages(s, rng, n=1, dur_s=(5.0, 20.0))
+    return s, " | ".join((d_a, d_b, d_c, d_h, d_n, d_k, d_o))

@@ -77,6 +77,17 @@ def cholesky_solve(a, b):
 
 
 @kernel
+def block_end(r, start):
+    """End (exclusive) of the covariance block of ``r`` (float64[m, m]) that starts at row ``start``:
+    the run of rows each correlated with the previous one (double differences sharing a reference)."""
+    m = r.shape[0]
+    end = start + 1
+    while end < m and r[end, end - 1] != 0.0:
+        end += 1
+    return end
+
+
+@kernel
 def whiten_blocks(r, v, h, cols, v_out, h_out):
     """Whiten block-diagonal measurements: ``L_b^-1 v`` and ``L_b^-1 H[:, cols]`` per block.
 
@@ -103,9 +114,7 @@ def whiten_blocks(r, v, h, cols, v_out, h_out):
     k = cols.shape[0]
     start = 0
     while start < m:
-        end = start + 1
-        while end < m and r[end, end - 1] != 0.0:
-            end += 1
+        end = block_end(r, start)
         nb = end - start
         lo = np.empty((nb, nb))
         if not cholesky_lower(r[start:end, start:end], lo):
@@ -244,3 +253,111 @@ def ekf_update(x, p, act, h, v, r):
         for b in range(k):
             p[act[a], act[b]] = 0.5 * (pa[a, b] + pa[b, a])
     return True
+
+
+@kernel
+def snoop_w(r, v, h, cols, x, x0, p, w_out, row_out, ref_out):
+    """Baarda w-test statistics of the single-difference outlier alternatives of an EKF update.
+
+    Post-fit residuals ``e = v - H (x - x0)`` have covariance ``R - H P H^T`` (``P`` the updated
+    covariance). For an alternative ``c`` (an outlier of size ``c`` in the measurements),
+    ``w = c^T R^-1 e / sqrt(c^T R^-1 c - g^T P g)`` with ``g = H^T R^-1 c`` is standard normal
+    without it (Teunissen 2006, "Testing theory", §4.2). The alternatives are one row (a satellite
+    of a double-difference block) and minus every row of a block of two or more rows (its
+    reference satellite). Blocks as :func:`whiten_blocks` finds them. Not testable (``w = 0``):
+    an alternative that the other rows leave less than 1e-3 of its own weight to check.
+
+    Parameters
+    ----------
+    r : float64[m, m]
+        Block-diagonal measurement covariance.
+    v : float64[m]
+        Innovations at the prior state ``x0``.
+    h : float64[m, nx]
+        Design matrix.
+    cols : int64[k]
+        The states the rows touch.
+    x, x0 : float64[nx]
+        Updated and prior state.
+    p : float64[nx, nx]
+        Updated covariance.
+    w_out : float64[2m]
+        Receives ``|w|`` of each alternative.
+    row_out : int64[2m]
+        Receives the row of a one-row alternative, the first row of a block's.
+    ref_out : bool[2m]
+        Receives True for a block (reference) alternative.
+
+    Returns
+    -------
+    int
+        Number of alternatives written, -1 if a block of ``r`` is not positive definite.
+    """
+    m = v.shape[0]
+    k = cols.shape[0]
+    e = np.empty(m)
+    for i in range(m):
+        t = v[i]
+        for c in range(k):
+            t -= h[i, cols[c]] * (x[cols[c]] - x0[cols[c]])
+        e[i] = t
+    pa = np.empty((k, k))
+    for a in range(k):
+        for b in range(k):
+            pa[a, b] = p[cols[a], cols[b]]
+    g = np.empty(k)
+    nz = np.empty(k, dtype=np.int64)
+    nc = 0
+    start = 0
+    while start < m:
+        end = block_end(r, start)
+        nb = end - start
+        ri = cholesky_solve(np.ascontiguousarray(r[start:end, start:end]), np.eye(nb))
+        if np.isnan(ri[0, 0]):
+            return -1
+        # Rows of R^-1 H and R^-1 e in this block: g of one-row alternatives.
+        yh = np.zeros((nb, k))
+        re = np.zeros(nb)
+        for i in range(nb):
+            for j in range(nb):
+                rij = ri[i, j]
+                re[i] += rij * e[start + j]
+                for c in range(k):
+                    yh[i, c] += rij * h[start + j, cols[c]]
+        n_alt = nb + 1 if nb >= 2 else nb
+        for alt in range(n_alt):
+            if alt < nb:
+                num = re[alt]
+                full = ri[alt, alt]
+                for c in range(k):
+                    g[c] = yh[alt, c]
+            else:
+                num = 0.0
+                full = 0.0
+                for c in range(k):
+                    g[c] = 0.0
+                for i in range(nb):
+                    num -= re[i]
+                    for j in range(nb):
+                        full += ri[i, j]
+                    for c in range(k):
+                        g[c] -= yh[i, c]
+            # g is sparse (a code row touches the position only): the quadratic form on its support.
+            n_nz = 0
+            for c in range(k):
+                if g[c] != 0.0:
+                    nz[n_nz] = c
+                    n_nz += 1
+            quad = 0.0
+            for qa in range(n_nz):
+                t = 0.0
+                for qb in range(n_nz):
+                    t += pa[nz[qa], nz[qb]] * g[nz[qb]]
+                quad += g[nz[qa]] * t
+            den = full - quad
+            w_out[nc] = abs(num) / math.sqrt(den) if den > 1e-3 * full else 0.0
+            row_out[nc] = start + alt if alt < nb else start
+            ref_out[nc] = alt >= nb
+            nc += 1
+        start = end
+    return nc

@@ -48,7 +48,7 @@ from gnssaug.kernels.dd import (
     select_references,
     wet_mapping_many,
 )
-from gnssaug.kernels.kalman import ekf_update, whiten_blocks
+from gnssaug.kernels.kalman import ekf_update, snoop_w, whiten_blocks
 from gnssaug.kernels.slips import ambiguity_time_update
 from gnssaug.obs import LLI_HALF_CYCLE, LLI_SLIP, ObsEpoch
 from gnssaug.solvers import ambiguity
@@ -1047,11 +1047,11 @@ class RtkEngine:
             for f in range(self.nf):
                 sel = rows & use[:, f]
                 if sel.sum() >= 3:
-                    dev[sel, f] = res[sel, f] - np.median(res[sel, f])
+                    dev[sel, f] = res[sel, f] - _median(res[sel, f])
         known = np.isfinite(dev)
         if known.sum() < 4:
             return
-        spread = 1.4826 * np.median(np.abs(dev[known]))
+        spread = 1.4826 * _median(np.abs(dev[known]))
         _, var_pr = self._variances(el)
         bad = known & (np.abs(np.where(known, dev, 0.0)) > o.code_screen_k * np.maximum(np.sqrt(var_pr), spread))
         if bad.any():
@@ -1111,7 +1111,7 @@ class RtkEngine:
         off": the vector ``c`` is one DD row for a satellite, and minus every row of its block for
         the block's reference (Teunissen 2006, "Testing theory", §4.2; applied to RTK by de Jong
         2000): ``w = c^T R^-1 e / sqrt(c^T R^-1 (R - H P+ H^T) R^-1 c)``, standard normal without
-        an outlier. Computed whitened block by block (:func:`whiten_blocks`).
+        an outlier. Computed block by block, without BLAS (:func:`gnssaug.kernels.kalman.snoop_w`).
 
         Returns
         -------
@@ -1121,37 +1121,20 @@ class RtkEngine:
         v, h, r, act = rows[:4]
         meta = rows[8]
         m = v.shape[0]
-        k = act.shape[0]
         if m < 2:
             return None
-        e = v - h[:, act] @ (self.x[act] - x0[act])
-        # Blocks: consecutive rows sharing a reference (non-zero covariance with the previous row).
-        start = np.ones(m, dtype=bool)
-        start[1:] = r[np.arange(1, m), np.arange(m - 1)] == 0.0
-        blk = np.cumsum(start) - 1
-        multi = np.nonzero(np.bincount(blk) >= 2)[0]
-        big = np.zeros((m, k + m + multi.shape[0]))
-        big[:, :k] = h[:, act]
-        big[np.arange(m), k + np.arange(m)] = 1.0
-        big[:, k + m :] = -(blk[:, None] == multi[None, :]).astype(np.float64)
-        ew = np.empty(m)
-        bw = np.empty_like(big)
-        if not whiten_blocks(r, e, big, np.arange(big.shape[1], dtype=np.int64), ew, bw):
+        cols = act[(h[:, act] != 0.0).any(axis=0)]
+        w = np.empty(2 * m)
+        row = np.empty(2 * m, dtype=np.int64)
+        is_ref = np.empty(2 * m, dtype=bool)
+        nc = snoop_w(r, v, h, cols, self.x, x0, self.p, w, row, is_ref)
+        if nc <= 0:
             return None
-        hw, cw = bw[:, :k], bw[:, k:]
-        g = hw.T @ cw
-        full = (cw * cw).sum(axis=0)
-        den = full - (g * (self.p[np.ix_(act, act)] @ g)).sum(axis=0)
-        # An alternative the other rows cannot check (no redundancy left for it) is not testable.
-        testable = den > 1e-3 * full
-        w = np.where(testable, np.abs(cw.T @ ew) / np.sqrt(np.where(testable, den, 1.0)), 0.0)
-        j = int(np.argmax(w))
+        j = int(np.argmax(w[:nc]))
         if not w[j] > self.options.outlier_w:
             return None
-        if j < m:
-            return int(meta[2, j]), int(meta[0, j]), int(meta[1, j])
-        row = int(np.argmax(blk == multi[j - m]))
-        return int(meta[2, row]), int(meta[3, row]), int(meta[1, row])
+        i = int(row[j])
+        return int(meta[2, i]), int(meta[3 if is_ref[j] else 0, i]), int(meta[1, i])
 
     def _resolve(self, sol, obs, el, cp_ok, ref_cp, amb):
         o = self.options
@@ -1315,6 +1298,13 @@ class RtkEngine:
         # updates every non-zero state).
         act = np.nonzero(self._slot_used)[0].astype(np.int64)
         ekf_update(self.x, self.p, act, h, v, r)
+
+
+def _median(a):
+    """Median of a small 1-D array (``np.median`` costs ten times more at this size)."""
+    s = np.sort(a)
+    n = s.shape[0]
+    return 0.5 * (s[(n - 1) // 2] + s[n // 2])
 
 
 def _iono_mapping(el_rad):
@@ -1517,6 +1507,8 @@ def warm_up() -> None:
     add_tropo_dd(group, rows, fs, nv, ref, mw, nx - 1, x, v, h)
     act = np.arange(nx, dtype=np.int64)
     ekf_update(x, p, act, np.ascontiguousarray(h[:nv]), v[:nv].copy(), np.ascontiguousarray(r[:nv, :nv]))
+    snoop_w(np.ascontiguousarray(r[:nv, :nv]), v[:nv].copy(), np.ascontiguousarray(h[:nv]), act, x, x.copy(), p,
+            np.empty(2 * nv), np.empty(2 * nv, dtype=np.int64), np.empty(2 * nv, dtype=bool))
     vw, hw = np.empty(nv), np.empty((nv, 3))
     whiten_blocks(r[:nv, :nv], v[:nv], h[:nv], _POS_COLS, vw, hw)
     ai, aj = amb[1:, 0].copy(), np.full(n - 1, amb[0, 0])
