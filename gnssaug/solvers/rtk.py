@@ -1346,12 +1346,13 @@ SYNC_TOL_S = 0.025
 
 
 def _rover_clock_m(pos_ecef_m, obs) -> np.ndarray:
-    """The rover's receiver clock bias per clock group [m] (float64[N_CLOCK_GROUPS], NaN without data).
+    """The rover's receiver clock bias [m] in its first clock group present (GPS when tracked).
 
-    The median over a group's satellites of the first code minus the range (Sagnac included) plus
-    the satellite clock: good to tens of nanoseconds (atmosphere and code biases not modelled),
-    enough to date the solution (:attr:`gnssaug.solvers.types.Solution.time_ns`) to the
-    microsecond. Double differences never need it; a u-blox rover's clock is milliseconds off.
+    Returns float64[N_CLOCK_GROUPS], NaN but for that group: the median over the group's
+    satellites of a code minus the range (Sagnac included) plus the satellite clock, good to tens
+    of nanoseconds (atmosphere and code biases not modelled), enough to date the solution
+    (:attr:`gnssaug.solvers.types.Solution.time_ns`) to the microsecond. Double differences never
+    need it; a u-blox rover's clock is milliseconds off. One group keeps it to microseconds per epoch.
     """
     out = np.full(N_CLOCK_GROUPS, np.nan)
     sat_r = obs["sat_r"]
@@ -1361,8 +1362,11 @@ def _rover_clock_m(pos_ecef_m, obs) -> np.ndarray:
     code = np.fmax.reduce(obs["pr"][0], axis=1)  # any one code of the satellite: metres matter not
     res = code - rho + obs["dclk_m"] + obs["clk_b_m"]
     ok = np.isfinite(res)
-    for g in np.unique(obs["group"][ok]):
-        out[g] = np.median(res[ok & (obs["group"] == g)])
+    if ok.any():
+        group = obs["group"][ok]
+        first = group.min()
+        vals = np.sort(res[ok][group == first])
+        out[first] = vals[vals.size // 2]
     return out
 
 
