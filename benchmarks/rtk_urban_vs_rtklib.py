@@ -12,6 +12,8 @@ Both engines run as whole processes on the same files: kinematic, forward, conti
 - ``dual``: GPS+Galileo+BeiDou, two frequencies (``--freqs 2`` / ``pos1-frequency=l1+2``);
 - ``single``: GPS L1 + BDS B1I only (u-blox M8T class: ``--systems GC --freqs 1`` / ``l1``),
   from the same files;
+- ``dual-ge`` (not by default): GPS+Galileo only, two frequencies (a rover or base without
+  BeiDou; fewer satellites);
 - with ``--base-every 5,30``: each again with the base decimated to 5 s / 30 s.
 
 Printed per run: availability (solutions / rover epochs), fix rate (fixed / rover epochs), wrong
@@ -61,6 +63,7 @@ ELMASK_DEG = 15.0
 VARIANTS = {
     "dual": ("GEC", 2, "l1+2"),
     "single": ("GC", 1, "l1"),
+    "dual-ge": ("GE", 2, "l1+2"),
 }
 
 
@@ -256,7 +259,8 @@ def main(argv=None) -> int:
     parser.add_argument("--folder", default=None,
                         help="keep the scenario here; reused when it already holds car.obs (default: a temp dir)")
     parser.add_argument("--resimulate", action="store_true", help="simulate again even if --folder holds a scenario")
-    parser.add_argument("--variants", default="dual,single", help="dual, single or both (default dual,single)")
+    parser.add_argument("--variants", default="dual,single",
+                        help="comma-separated: dual, single, dual-ge (default dual,single)")
     parser.add_argument("--base-every", default="", metavar="S[,S...]", help="also with the base decimated (e.g. 5,30)")
     parser.add_argument("--repeat", type=int, default=1, help="timed runs per side (default 1)")
     parser.add_argument("--no-diagnosis", action="store_true", help="only the tables")
