@@ -138,15 +138,18 @@ def parse_llh(text: str) -> np.ndarray:
 
 
 def load_truth_file(path: str | Path) -> Truth:
-    """Reference from a file: a ``.pos`` trajectory, a ``lat lon h`` point or ``week tow lat lon h`` rows."""
+    """Reference from a file: a ``.pos`` trajectory, a CSV trajectory with a header naming its columns
+    (``gnssaug sim``'s ``<rover>.truth.csv``), a ``lat lon h`` point or ``week tow lat lon h`` rows."""
     from gnssaug.datasets.posfile import read_pos
-    from gnssaug.datasets.truth import Truth, load_llh_point, load_tst2019_trajectory
+    from gnssaug.datasets.truth import Truth, load_llh_point, load_trajectory_csv, load_tst2019_trajectory
 
     path = Path(path)
     if path.suffix.lower() == ".pos":
         ref = read_pos(path)
         return Truth(ref.pos_ecef_m, t_gpst_ns=ref.t_gpst_ns, name=path.name)
     first = next((ln for ln in path.read_text().splitlines() if ln.strip() and not ln.startswith("%")), "")
+    if any(c.isalpha() for c in first.replace("e", "").replace("E", "")):
+        return load_trajectory_csv(path)
     n_cols = len(first.replace(",", " ").split())
     return load_llh_point(path) if n_cols == 3 else load_tst2019_trajectory(path)
 
