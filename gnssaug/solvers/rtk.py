@@ -1151,9 +1151,13 @@ class RtkEngine:
         rows, fs, ref = rows[keep], fs[keep], ref[keep]
         if rows.shape[0] < 4:
             return
-        # Partial fixing may drop up to half of the candidate satellites (at least 8): with 30-40
-        # satellites over tens of km, the weakest eight (low, new) are often not enough.
-        max_drops = max(8, np.unique(rows).shape[0] // 2)
+        # Partial fixing may drop up to half of the candidate satellites: with 30-40 satellites over
+        # tens of km, the weakest eight (low, new) are often not enough; never more, or a ratio test
+        # on what is left of a few satellites passes by chance (simulated urban car, GPS+Galileo,
+        # 900 s, seed 1: with up to max(8, half) dropped, 98.3 % fixed but 12.8 % of the fixes off
+        # by more than 10 cm, vertical errors up to 1.4 m from 3-5 remaining satellites; with up to
+        # half, 90.0 % fixed, 7.7 % beyond 10 cm, worst 0.57 m).
+        max_drops = np.unique(rows).shape[0] // 2
         for _ in range(FIX_VALIDATION_TRIES):
             amb_i = amb[rows, fs]
             amb_j = amb[ref, fs]
