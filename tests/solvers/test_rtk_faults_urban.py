@@ -9,6 +9,9 @@ satellites: vertical errors up to 1.36 m at ratio 4-12, 14 fixed epochs beyond 3
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -18,24 +21,20 @@ MAX_FIXED_ERR_M = 0.30
 
 @pytest.fixture(scope="module")
 def urban_ge(data_dir, tmp_path_factory):
+    """The car and its base as ``benchmarks/rtk_urban_vs_rtklib.py`` simulates them, GPS+Galileo."""
     from gnssaug.datasets.rinex import read_obs
     from gnssaug.datasets.rinex.nav import read_nav
-    from gnssaug.datasets.sim.cli import DEFAULT_NAV
-    from gnssaug.datasets.sim.output import build_simulator, write_outputs
-    from gnssaug.datasets.sim.urban import urban_base_layout
-    from gnssaug.datasets.truth import Truth
     from gnssaug.ephemeris.store import EphStore
 
+    sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
+    from rtk_urban_vs_rtklib import load_scenario, simulate
+
     folder = tmp_path_factory.mktemp("urban_ge")
-    layout = urban_base_layout()
-    nav = data_dir.joinpath(*DEFAULT_NAV)
-    sim = build_simulator(layout, ["car"], nav, duration_s=500.0, seed=1)
-    write_outputs(sim, folder, layout, nav)
-    _, rover = read_obs(folder / "car.obs", systems="GE")
-    _, base = read_obs(folder / "BASE.obs", systems="GE")
-    pos, _ = sim.receivers[-1].states((sim.times_ns - sim.config.start_gpst_ns) / 1e9)
-    truth = Truth(pos, t_gpst_ns=sim.times_ns, name="car")
-    return rover, base, EphStore(read_nav(folder / "nav.rnx")), layout.pos_ecef_m[0], truth
+    simulate(folder, 500.0, 1)
+    sc = load_scenario(folder)
+    _, rover = read_obs(sc.rover, systems="GE")
+    _, base = read_obs(sc.base, systems="GE")
+    return rover, base, EphStore(read_nav(sc.nav)), sc.base_ecef_m, sc.truth
 
 
 def test_partial_fixing_keeps_half_of_the_satellites(urban_ge):
