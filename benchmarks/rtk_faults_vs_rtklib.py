@@ -25,8 +25,25 @@ Per class and engine: fix rate, wrong fixes (fixed epochs more than 5 cm from th
 fixed H/V RMS, H95/V95 over all solved epochs, availability (solved epochs / rover epochs of the
 clean file) and wall time (one run each; ours after one warm-up run).
 
+With ``--sim-km 5``, the same classes (f and the L2C part of h only where the rover holds two GPS L2
+tracking modes, i.e. not there) on the network simulator's pair 5 km apart (300 s, seed 1, every
+error model on): a base a few kilometres away, as in the issue's hidden check.
+
+Figures (seed 4; before = the engine of commit c1ab065, after = with code screening, data
+snooping, the Doppler-checked MW test, fix validation and partial fixing of at most half the
+satellites), fix % / wrong fixes / H95 mm, gnssaug before -> after, and rnx2rtkp:
+
+=========  ======================  =====================  ==========================
+case       gnssaug before          gnssaug after          rnx2rtkp
+=========  ======================  =====================  ==========================
+a-code     89.4 / 0 / 65.6         100 / 0 / 1.6          47.5 / 0 / 1.6 (47.5 % av.)
+b-nlos     96.3 / 0 / 7.5          99.7 / 0 / 1.6         13.0 / 1 / 35374
+c-slips    99.7 / 0 / 1.7          99.7 / 0 / 1.7         94.0 / 0 / 40.5
+h-all      87.7 / 0 / 224          94.0 / 0 / 2.0         28.9 / 0 / 21939
+=========  ======================  =====================  ==========================
+
 Run: ``.venv/bin/python benchmarks/rtk_faults_vs_rtklib.py [--seed 4] [--cases a-code,b-nlos]
-[--json out.json]``
+[--sim-km 5] [--json out.json]`` (about 1 min; 2-3 min with ``--sim-km``)
 """
 
 from __future__ import annotations
@@ -50,7 +67,7 @@ from gnssaug.datasets.rinex import read_obs
 from gnssaug.datasets.rinex.nav import read_nav
 from gnssaug.datasets.rinex.obs import parse_obs_bytes
 from gnssaug.datasets.rinex.obs_write import write_obs
-from gnssaug.datasets.truth import load_llh_point
+from gnssaug.datasets.truth import Truth, load_llh_point
 from gnssaug.ephemeris.store import EphStore
 from gnssaug.geodesy import llh_deg_from_ecef
 
@@ -62,18 +79,22 @@ WRONG_FIX_M = 0.05
 SYSTEMS = "GEC"
 
 
-def build_cases(nagoya: Path, folder: Path, seed: int):
-    """Write the faulted rovers; returns [(name, rover, base, ours_freqs, rtklib_freq, description)]."""
-    header, clean = read_obs(nagoya / "rover.obs")
-    base_obs = nagoya / "base.obs"
-    truth = load_llh_point(nagoya / "rover_position.txt").pos_ecef_m[0]
-    eph = EphStore(read_nav(nagoya / "base.nav"))
-    raw = (nagoya / "rover.obs").read_bytes()
+def build_cases(rover_obs: Path, base_obs: Path, nav: Path, truth, folder: Path, seed: int, prefix: str = ""):
+    """Write the faulted rovers; returns [(name, rover, base, ours_freqs, rtklib_freq, description)].
+
+    The L2C cases (f, and h on the L2C rover) only where the rover file holds GPS L2 in two
+    tracking modes (Nagoya); otherwise h runs on the rover as it is.
+    """
+    header, clean = read_obs(rover_obs)
+    eph = EphStore(read_nav(nav))
+    raw = rover_obs.read_bytes()
     _, l2c = parse_obs_bytes(faults.keep_only_tracking_mode(raw, "G", "2", "W"), "rover-l2c")
+    has_l2c = "C2L" in clean.meta["codes"].get("G", []) and "C2W" in clean.meta["codes"].get("G", [])
     base_header, base_series = read_obs(base_obs)
     cases = []
 
     def add(name, series, desc, freqs=2, rtk_freq="l1+2", base=base_obs):
+        name = prefix + name
         path = folder / f"{name}.obs"
         write_obs(path, header, series)
         cases.append((name, path, base, freqs, rtk_freq, desc))
@@ -91,14 +112,18 @@ def build_cases(nagoya: Path, folder: Path, seed: int):
     sf, desc = faults.single_frequency(clean)
     add("e-sf2", sf, desc, 2, "l1+2")
     add("e-sf1", sf, desc, 1, "l1")
-    # the base as the reader takes it: L2 P(Y) (W is preferred over L in the signal plan)
-    base_w = folder / "base_l2w.obs"
-    write_obs(base_w, base_header, base_series)
-    add("f-l2c", l2c, "rover GPS L2 = L2C (L) only, base L2 P(Y) (W)", base=base_w)
+    if has_l2c:
+        # the base as the reader takes it: L2 P(Y) (W is preferred over L in the signal plan)
+        base_w = folder / f"{prefix}base_l2w.obs"
+        write_obs(base_w, base_header, base_series)
+        add("f-l2c", l2c, "rover GPS L2 = L2C (L) only, base L2 P(Y) (W)", base=base_w)
     add("g-noise", *faults.low_cost_noise(clean, rng(7)))
-    s, desc = faults.all_at_once(l2c, eph, truth, rng(8))
-    add("h-all", s, "L2C rover; " + desc, base=base_w)
-    return cases, len(clean), truth
+    if has_l2c:
+        s, desc = faults.all_at_once(l2c, eph, truth, rng(8))
+        add("h-all", s, "L2C rover; " + desc, base=base_w)
+    else:
+        add("h-all", *faults.all_at_once(clean, eph, truth, rng(8)))
+    return cases, len(clean)
 
 
 def run_timed(cmd) -> float:
@@ -129,10 +154,41 @@ def figures(pos_path: Path, truth_ecef_m, truth, n_rover: int, wall_s: float) ->
     }
 
 
+def run_set(label, cases, nav: Path, base_ecef, truth: Truth, n_rover: int, folder: Path, wanted, results) -> None:
+    """Both engines on each faulted rover of one input; figures into ``results``."""
+    truth_ecef = truth.pos_ecef_m[0]
+    base_pos = "--base-pos=" + ",".join(f"{v:.4f}" for v in base_ecef)
+    warmed = False
+    for name, rover, base, freqs, rtk_freq, desc in cases:
+        if wanted and name not in wanted:
+            continue
+        conf = folder / f"{name}.conf"
+        conf.write_text(rtklib_conf(llh_deg_from_ecef(base_ecef), SYSTEMS).replace(
+            "pos1-frequency      =l1+2", f"pos1-frequency      ={rtk_freq}"))
+        ours_pos, theirs_pos = folder / f"{name}_gnssaug.pos", folder / f"{name}_rtklib.pos"
+        ours = [sys.executable, "-m", "gnssaug", "solve", "--mode", "rtk", str(rover), str(nav), "--base", str(base),
+                base_pos, "--systems", SYSTEMS, "--freqs", str(freqs), "--elmask", "15", "--ar", "continuous", "-q",
+                "-o", str(ours_pos)]
+        theirs = [shutil.which("rnx2rtkp"), "-k", str(conf), "-o", str(theirs_pos), str(rover), str(base), str(nav)]
+        if not warmed:
+            run_timed(ours)
+            warmed = True
+        w_ours = run_timed(ours)
+        w_theirs = run_timed(theirs)
+        results[name] = {
+            "desc": desc,
+            "gnssaug": figures(ours_pos, truth_ecef, truth, n_rover, w_ours),
+            "rnx2rtkp": figures(theirs_pos, truth_ecef, truth, n_rover, w_theirs),
+        }
+        print(f"  {name}: {desc}")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=4, help="fault seed (default 4)")
     parser.add_argument("--cases", default="", help="comma-separated case names (default all)")
+    parser.add_argument("--sim-km", type=float, default=0.0,
+                        help="also the simulated pair this many km apart (300 s, seed 1; e.g. 5)")
     parser.add_argument("--json", help="also write the figures to this JSON file")
     parser.add_argument("--keep", help="keep the faulted files and solutions in this folder")
     args = parser.parse_args(argv)
@@ -143,46 +199,34 @@ def main(argv=None) -> int:
     nagoya = shared_data_file("jp_nagoya_static_20240624")
     truth = load_llh_point(nagoya / "rover_position.txt")
     base_ecef = load_llh_point(nagoya / "base_position.txt").pos_ecef_m[0]
-    base_pos = "--base-pos=" + ",".join(f"{v:.4f}" for v in base_ecef)
     wanted = {c for c in args.cases.split(",") if c}
     results = {}
     with tempfile.TemporaryDirectory(prefix="gnssaug-rtkfaults-") as tmp:
         folder = Path(args.keep) if args.keep else Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
-        cases, n_rover, truth_ecef = build_cases(nagoya, folder, args.seed)
-        print(f"seed {args.seed}: {len(cases)} faulted rovers written in {time.perf_counter() - t0:.1f} s "
+        cases, n_rover = build_cases(nagoya / "rover.obs", nagoya / "base.obs", nagoya / "base.nav",
+                                     truth.pos_ecef_m[0], folder, args.seed)
+        print(f"seed {args.seed}: {len(cases)} faulted Nagoya rovers written in {time.perf_counter() - t0:.1f} s "
               f"({n_rover} clean epochs); wrong fix = fixed epoch > {100 * WRONG_FIX_M:g} cm 3D")
-        warmed = False
-        for name, rover, base, freqs, rtk_freq, desc in cases:
-            if wanted and name not in wanted:
-                continue
-            conf = folder / f"{name}.conf"
-            conf.write_text(rtklib_conf(llh_deg_from_ecef(base_ecef), SYSTEMS).replace(
-                "pos1-frequency      =l1+2", f"pos1-frequency      ={rtk_freq}"))
-            ours_pos, theirs_pos = folder / f"{name}_gnssaug.pos", folder / f"{name}_rtklib.pos"
-            ours = [sys.executable, "-m", "gnssaug", "solve", "--mode", "rtk", str(rover), str(nagoya / "base.nav"),
-                    "--base", str(base), base_pos, "--systems", SYSTEMS, "--freqs", str(freqs), "--elmask", "15",
-                    "--ar", "continuous", "-q", "-o", str(ours_pos)]
-            theirs = [shutil.which("rnx2rtkp"), "-k", str(conf), "-o", str(theirs_pos), str(rover), str(base),
-                      str(nagoya / "base.nav")]
-            if not warmed:
-                run_timed(ours)
-                warmed = True
-            w_ours = run_timed(ours)
-            w_theirs = run_timed(theirs)
-            results[name] = {
-                "desc": desc,
-                "gnssaug": figures(ours_pos, truth_ecef, truth, n_rover, w_ours),
-                "rnx2rtkp": figures(theirs_pos, truth_ecef, truth, n_rover, w_theirs),
-            }
-            print(f"  {name}: {desc}")
-    print(f"\n{'case':10} {'engine':9} {'fix %':>6} {'wrong':>5} {'maxfix':>7} {'fixH mm':>8} {'fixV mm':>8} "
+        run_set("nagoya", cases, nagoya / "base.nav", base_ecef, truth, n_rover, folder, wanted, results)
+        if args.sim_km > 0.0:
+            from rtk_vs_rtklib import simulate
+
+            sim_dir = folder / "sim"
+            sim_dir.mkdir(exist_ok=True)
+            rover, base, nav, sim_base, sim_truth = simulate(sim_dir, args.sim_km, 300.0, 1)
+            sim_truth = Truth(np.asarray(sim_truth).reshape(1, 3), name="sim")
+            cases, n_rover = build_cases(rover, base, nav, sim_truth.pos_ecef_m[0], folder, args.seed,
+                                         prefix=f"sim{args.sim_km:g}-")
+            print(f"simulated {args.sim_km:g} km pair (300 s, seed 1): {len(cases)} faulted rovers")
+            run_set("sim", cases, nav, sim_base, sim_truth, n_rover, folder, wanted, results)
+    print(f"\n{'case':14} {'engine':9} {'fix %':>6} {'wrong':>5} {'maxfix':>7} {'fixH mm':>8} {'fixV mm':>8} "
           f"{'H95 mm':>8} {'V95 mm':>8} {'avail %':>7} {'wall s':>6}")
     for name, res in results.items():
         for engine in ("gnssaug", "rnx2rtkp"):
             f = res[engine]
-            print(f"{name if engine == 'gnssaug' else '':10} {engine:9} {f['fix']:6.1f} {f['wrong']:5d} "
+            print(f"{name if engine == 'gnssaug' else '':14} {engine:9} {f['fix']:6.1f} {f['wrong']:5d} "
                   f"{f['max_fix_err_mm']:7.1f} {f['fix_h_mm']:8.2f} {f['fix_v_mm']:8.2f} {f['h95_mm']:8.1f} "
                   f"{f['v95_mm']:8.1f} {f['avail']:7.1f} {f['wall_s']:6.2f}")
     if args.json:
