@@ -389,6 +389,7 @@ class RtkEngine:
         self._hatch = np.full((2, N_SAT, nf), np.nan)
         self._hatch_n = np.zeros((2, N_SAT, nf))
         self._pos_ok = False
+        self._geometry_cache = None
         self._history = []
         self._transforms = ambiguity.TransformCache()
         o = self.options
@@ -596,6 +597,15 @@ class RtkEngine:
 
     # ------------------------------------------------------------------------------------------
     def _geometry(self, pos, obs):
+        # One epoch asks several times at the same point (code screen, measurements): the last kept.
+        key = (pos.tobytes(), obs["t_rover_ns"], self._t_base_ns, obs["sat"].tobytes())
+        if self._geometry_cache is not None and self._geometry_cache[0] == key:
+            return self._geometry_cache[1]
+        out = self._geometry_at(pos, obs)
+        self._geometry_cache = (key, out)
+        return out
+
+    def _geometry_at(self, pos, obs):
         n = obs["sat"].shape[0]
         los = np.empty((n, 3))
         el = np.empty(n)
@@ -1041,13 +1051,17 @@ class RtkEngine:
         res = pr[0] - pr[1] - sd_range[:, None]
         use = np.isfinite(res) & (el >= mask_el)[:, None]
         dev = np.full(res.shape, np.nan)
-        group = obs["group"]
-        for g in np.unique(group):
-            rows = group == g
-            for f in range(self.nf):
-                sel = rows & use[:, f]
-                if sel.sum() >= 3:
-                    dev[sel, f] = res[sel, f] - _median(res[sel, f])
+        # Median per (clock group, frequency) in one sort: entries ordered by group, then value.
+        si, fi = np.nonzero(use)
+        vals = res[si, fi]
+        key = obs["group"][si].astype(np.int64) * self.nf + fi
+        order = np.lexsort((vals, key))
+        ks, vs = key[order], vals[order]
+        starts = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]]) if ks.size else np.zeros(0, dtype=np.int64)
+        cnt = np.diff(np.r_[starts, ks.size])
+        med = 0.5 * (vs[starts + (cnt - 1) // 2] + vs[starts + cnt // 2])
+        run = np.repeat(np.arange(starts.size), cnt)
+        dev[si[order], fi[order]] = np.where(cnt[run] >= 3, vs - med[run], np.nan)
         known = np.isfinite(dev)
         if known.sum() < 4:
             return
