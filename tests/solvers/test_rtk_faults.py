@@ -134,3 +134,13 @@ def test_a_fix_whose_phases_disagree_is_rejected(nagoya):
                                res.b_fix_cyc.copy())
     wrong.b_fix_cyc[3] += 1.0
     assert original(engine, obs, rows, fs, ref, wrong) == rows[3]
+
+
+def test_a_single_frequency_rover_with_two_frequencies_requested(nagoya, tmp_path):
+    """GPS L1 + Galileo E1 + BDS B1I rover, dual-frequency base, ``n_freq=2``: the engine uses what
+    both receivers have (measured 100 % fixed, worst fixed epoch 5.3 mm; rnx2rtkp 100 %)."""
+    rover, header = nagoya[0], nagoya[5]
+    single, _ = faults.single_frequency(rover)
+    fixed, err3d, _ = _solve(nagoya, _through_file(single, header, tmp_path, "sf"), n_freq=2)
+    assert fixed.mean() >= 0.99
+    assert err3d.max() < 0.01
