@@ -136,9 +136,10 @@ def resolve(
         Float state and covariance.
     amb_i, amb_j : int64[nb]
         State indices of each candidate DD ambiguity and of its reference.
-    drop_key : float64[nb]
+    drop_key : float64[nb], or a callable returning it
         Reliability of each DD ambiguity's satellite (lower is dropped first), e.g. elevation plus
-        a bonus for a long lock.
+        a bonus for a long lock. A callable is called only when a satellite is to be dropped (most
+        epochs fix the full set and never need the order).
     drop_sat : int64[nb]
         Satellite of each DD ambiguity: all of a satellite's frequencies are dropped together.
     ratio_threshold : float
@@ -158,21 +159,32 @@ def resolve(
     -------
     ArResult
     """
-    keep = np.ones(amb_i.shape[0], dtype=bool)
     best_ratio = 0.0
     dropped = 0
-    order = np.unique(drop_sat[np.argsort(drop_key, kind="stable")], return_index=True)
-    # Satellites in order of increasing reliability (first occurrence in the sorted keys).
-    sats_by_key = order[0][np.argsort(order[1])]
+    if amb_i.shape[0] < min_ambiguities:
+        return _not_fixed(best_ratio, dropped)
+    # The full set first, without copies (no satellite dropped yet).
+    result, ratio = try_fix(x, p, amb_i, amb_j, ratio_threshold, max_failure_rate, transforms)
+    best_ratio = ratio
+    if result.fixed or not partial or max_drops <= 0:
+        return result if result.fixed else _not_fixed(best_ratio, dropped)
+    keep = np.ones(amb_i.shape[0], dtype=bool)
+    sats_by_key = _drop_sequence(drop_key() if callable(drop_key) else drop_key, drop_sat)
     while True:
-        if keep.sum() < min_ambiguities:
-            return _not_fixed(best_ratio, dropped)
-        result, ratio = try_fix(x, p, amb_i[keep], amb_j[keep], ratio_threshold, max_failure_rate, transforms)
-        best_ratio = max(best_ratio, ratio) if dropped else ratio
-        if result.fixed:
-            result.n_dropped = dropped
-            return result
-        if not partial or dropped >= max_drops or dropped >= sats_by_key.shape[0]:
+        if dropped >= max_drops or dropped >= sats_by_key.shape[0]:
             return _not_fixed(best_ratio, dropped)
         keep &= drop_sat != sats_by_key[dropped]
         dropped += 1
+        if keep.sum() < min_ambiguities:
+            return _not_fixed(best_ratio, dropped)
+        result, ratio = try_fix(x, p, amb_i[keep], amb_j[keep], ratio_threshold, max_failure_rate, transforms)
+        best_ratio = max(best_ratio, ratio)
+        if result.fixed:
+            result.n_dropped = dropped
+            return result
+
+
+def _drop_sequence(drop_key, drop_sat):
+    """Satellites in order of increasing reliability (first occurrence in the sorted keys), int64[k]."""
+    order = np.unique(drop_sat[np.argsort(drop_key, kind="stable")], return_index=True)
+    return order[0][np.argsort(order[1])]

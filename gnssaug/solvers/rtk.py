@@ -23,6 +23,7 @@ the fixed solution.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -390,6 +391,7 @@ class RtkEngine:
         self._hatch_n = np.zeros((2, N_SAT, nf))
         self._pos_ok = False
         self._geometry_cache = None
+        self._variance_cache = None
         self._history = []
         self._transforms = ambiguity.TransformCache()
         o = self.options
@@ -458,17 +460,23 @@ class RtkEngine:
         ib = ib[keep]
         slot = self._slot[sat]
         cols = np.maximum(slot, 0)
-        has = slot >= 0
+        lack = slot < 0
+        lacking = bool(lack.any())
+        ir2, ib2 = ir[:, None], ib[:, None]
 
-        def take(arr, rows):
-            out = arr[rows[:, None], cols].astype(np.float64)
-            out[~has] = np.nan
+        def take(arr_r, arr_b):
+            # Both receivers into one float64[2, n, nf]; signals not used for a satellite: NaN.
+            out = np.empty((2,) + cols.shape)
+            out[0] = arr_r[ir2, cols]
+            out[1] = arr_b[ib2, cols]
+            if lacking:
+                out[:, lack] = np.nan
             return out
 
-        pr = np.stack([take(rover.pr_m, ir), take(base.pr_m, ib)])
-        cp = np.stack([take(rover.cp_cyc, ir), take(base.cp_cyc, ib)])
-        dop = np.stack([take(rover.dop_hz, ir), take(base.dop_hz, ib)])
-        lli = np.stack([rover.lli[ir[:, None], cols], base.lli[ib[:, None], cols]])
+        pr = take(rover.pr_m, base.pr_m)
+        cp = take(rover.cp_cyc, base.cp_cyc)
+        dop = take(rover.dop_hz, base.dop_hz)
+        lli = np.stack([rover.lli[ir2, cols], base.lli[ib2, cols]])
         pr_any = np.fmax.reduce(pr, axis=2)
         t_rx = np.array([rover.t_gpst_ns, base.t_gpst_ns], dtype=np.int64)
         ok = np.isfinite(pr_any[0]) & np.isfinite(pr_any[1])
@@ -547,7 +555,7 @@ class RtkEngine:
             rate = np.where(known[:, None], du / np.where(known, gap_s, 1.0)[:, None], np.nan)
             finite = np.isfinite(rate)
             if finite.sum() >= 2:
-                rate -= np.median(rate[finite])
+                rate -= _median(rate[finite])
             else:
                 rate[:] = np.nan
             broken = ((obs["lli"][1] & LLI_SLIP) != 0) | obs["half"][1] | (np.abs(rate) > BASE_DRIFT_MAX_MPS)
@@ -620,7 +628,18 @@ class RtkEngine:
 
         ``2 (a^2 + a^2 / sin^2 el)`` (RTKLIB 2.4.3 ``varerr`` with ``a = b``), plus the satellite
         clock's unpredictable drift over the age of differential ``(c * stability * age)^2``.
+        The arrays are shared with later calls for the same ``el`` (read them, never write).
         """
+        # The code screen, the measurements and the code solution ask with the geometry cache's
+        # ``el``: the last answer is kept (held here, so its identity cannot be reused).
+        cached = self._variance_cache
+        if cached is not None and cached[0] is el and cached[1] == self._age_s:
+            return cached[2]
+        out = self._variances_of(el)
+        self._variance_cache = (el, self._age_s, out)
+        return out
+
+    def _variances_of(self, el):
         a = self.options.phase_std_m
         sin_el = np.maximum(np.sin(el), 0.05)
         var_cp = 2.0 * (a * a + a * a / sin_el**2) + (C_MPS * self.options.sat_clock_stability * self._age_s) ** 2
@@ -1020,15 +1039,21 @@ class RtkEngine:
         r[nv:, nv:] = r2[:nv2, :nv2]
         rs = np.concatenate([self._row_sat[:nv], self._row_sat[nv : nv + nv2]])
         rf = np.concatenate([self._row_f[:nv], self._row_f[nv : nv + nv2]])
-        kind = np.concatenate([np.full(nv, ROW_PHASE), np.full(nv2, ROW_CODE)]).astype(np.int64)
-        refs = np.concatenate([ref_cp[group[rs[:nv]], rf[:nv]], self._ref[group[rs[nv:]], rf[nv:]]])
-        meta = np.stack([rs, rf, kind, refs])
+        meta = np.empty((4, nv + nv2), dtype=np.int64)
+        meta[0] = rs
+        meta[1] = rf
+        meta[2, :nv] = ROW_PHASE
+        meta[2, nv:] = ROW_CODE
+        meta[3, :nv] = ref_cp[group[rs[:nv]], rf[:nv]]
+        meta[3, nv:] = self._ref[group[rs[nv:]], rf[nv:]]
         # Codes only: a phase's innovation holds its ambiguity's error, which may be metres for a
         # new ambiguity started from an outlying code; phase outliers are left to _snoop, which
         # weighs them by their ambiguity's variance.
-        good = (np.abs(v) <= o.max_innovation_m) | (kind == ROW_PHASE)
-        kept = float(good.mean())
-        if not good.all():
+        good = np.abs(v) <= o.max_innovation_m
+        good[:nv] = True
+        n_good = int(np.count_nonzero(good))
+        kept = n_good / good.shape[0]  # (the mean of the booleans, exactly)
+        if n_good < good.shape[0]:
             v, h, r, meta = v[good], h[good], r[np.ix_(good, good)], meta[:, good]
         # Every state in use: ambiguities not observed this epoch (below the mask, short outage) stay
         # correlated with the rest, and updating without them would leave P indefinite.
@@ -1057,8 +1082,8 @@ class RtkEngine:
         key = obs["group"][si].astype(np.int64) * self.nf + fi
         order = np.lexsort((vals, key))
         ks, vs = key[order], vals[order]
-        starts = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]]) if ks.size else np.zeros(0, dtype=np.int64)
-        cnt = np.diff(np.r_[starts, ks.size])
+        starts = np.flatnonzero(np.concatenate(([True], ks[1:] != ks[:-1]))) if ks.size else np.zeros(0, np.int64)
+        cnt = np.diff(np.append(starts, ks.size))
         med = 0.5 * (vs[starts + (cnt - 1) // 2] + vs[starts + cnt // 2])
         run = np.repeat(np.arange(starts.size), cnt)
         dev[si[order], fi[order]] = np.where(cnt[run] >= 3, vs - med[run], np.nan)
@@ -1171,18 +1196,20 @@ class RtkEngine:
         # 900 s, seed 1: with up to max(8, half) dropped, 98.3 % fixed but 12.8 % of the fixes off
         # by more than 10 cm, vertical errors up to 1.4 m from 3-5 remaining satellites; with up to
         # half, 90.0 % fixed, 7.7 % beyond 10 cm, worst 0.57 m).
-        max_drops = np.unique(rows).shape[0] // 2
+        # (np.nonzero gives the rows sorted: the satellites are the runs.)
+        max_drops = (1 + int(np.count_nonzero(rows[1:] != rows[:-1]))) // 2
         for _ in range(FIX_VALIDATION_TRIES):
             amb_i = amb[rows, fs]
             amb_j = amb[ref, fs]
-            key = self._drop_order(sat[rows], fs, el[rows])
+            # The drop order only when the full set fails (most epochs fix it at once).
+            key = functools.partial(self._drop_order, sat[rows], fs, el[rows])
             res = ambiguity.resolve(self.x, self.p, amb_i, amb_j, key, rows.astype(np.int64), o.ratio_threshold,
                                     o.max_failure_rate, o.partial_ar, max_drops=max_drops,
                                     transforms=self._transforms)
             sol.ratio = res.ratio
             if not res.fixed:
                 return
-            fixed_rows = np.isin(amb_i, res.amb_i)
+            fixed_rows = np.isin(amb_i, res.amb_i) if res.n_dropped else np.ones(amb_i.shape[0], dtype=bool)
             worst = self._worst_fixed_residual(obs, rows[fixed_rows], fs[fixed_rows], ref[fixed_rows], res)
             if worst < 0:
                 break
