@@ -1209,8 +1209,12 @@ class RtkEngine:
             sol.ratio = res.ratio
             if not res.fixed:
                 return
-            fixed_rows = np.isin(amb_i, res.amb_i) if res.n_dropped else np.ones(amb_i.shape[0], dtype=bool)
-            worst = self._worst_fixed_residual(obs, rows[fixed_rows], fs[fixed_rows], ref[fixed_rows], res)
+            if res.n_dropped:
+                fixed_rows = np.isin(amb_i, res.amb_i)
+                f_rows, f_fs, f_ref = rows[fixed_rows], fs[fixed_rows], ref[fixed_rows]
+            else:  # (the full set: no copies)
+                f_rows, f_fs, f_ref = rows, fs, ref
+            worst = self._worst_fixed_residual(obs, f_rows, f_fs, f_ref, res)
             if worst < 0:
                 break
             # A fix whose own phases disagree with it: that satellite is left out and the rest tried.
@@ -1220,12 +1224,13 @@ class RtkEngine:
                 return
         else:
             return
-        self._proven[sat[rows[fixed_rows]], fs[fixed_rows]] = True
+        self._proven[sat[f_rows], f_fs] = True
         sol.pos_ecef_m = res.pos_ecef_m
         sol.cov_ecef_m2 = res.cov_ecef_m2
-        if o.mode == "kinematic" and o.iono_std_m_per_10km > 0.0 and not self._iono_on:
+        if (o.mode == "kinematic" and o.iono_std_m_per_10km > 0.0 and not self._iono_on
+                and self._iono_weighting_matters(res.pos_ecef_m)):
             # (With ionosphere states the conditioned position already accounts for them.)
-            shift, dcov = self._iono_weighting(obs, rows[fixed_rows], fs[fixed_rows], ref[fixed_rows], res)
+            shift, dcov = self._iono_weighting(obs, f_rows, f_fs, f_ref, res)
             sol.pos_ecef_m = res.pos_ecef_m + shift
             sol.cov_ecef_m2 = res.cov_ecef_m2 + dcov
         sol.status = SolStatus.FIX
@@ -1282,14 +1287,10 @@ class RtkEngine:
         float64[3], float64[3, 3]
             Position shift [m] and covariance increase [m^2].
         """
-        pos = res.pos_ecef_m
-        bl_m = float(np.linalg.norm(pos - self.base_pos_ecef_m))
         zero = (np.zeros(3), np.zeros((3, 3)))
-        sigma_v_m = self.options.iono_std_m_per_10km * bl_m / 1.0e4
-        # Largest slant term: mapping <= 3.2 (at the horizon), (f1/f)^2 <= 1.8 (L1/L5). Below 1 % of
-        # the phase noise it changes the variances by < 1e-4 relative: not worth the two solves.
-        if rows.shape[0] < 4 or sigma_v_m * 3.2 * 1.8 < 0.01 * self.options.phase_std_m:
+        if rows.shape[0] < 4 or not self._iono_weighting_matters(res.pos_ecef_m):
             return zero
+        sigma_v_m = self._iono_sigma_m(res.pos_ecef_m)
         v, h, el, var_cp = self._fixed_dd_phase(obs, rows, fs, ref, res)
         lam = obs["lam"]
         m = rows.shape[0]
@@ -1310,6 +1311,20 @@ class RtkEngine:
         except np.linalg.LinAlgError:
             return zero
         return pos1 - pos0, cov1 - cov0
+
+    def _iono_sigma_m(self, pos):
+        """Standard deviation of a single-difference vertical ionospheric delay at ``pos`` [m]."""
+        bl_m = float(np.linalg.norm(pos - self.base_pos_ecef_m))
+        return self.options.iono_std_m_per_10km * bl_m / 1.0e4
+
+    def _iono_weighting_matters(self, pos):
+        """Whether the ionosphere-weighted model can move a fixed position at ``pos`` at all.
+
+        Largest slant term: mapping <= 3.2 (at the horizon), (f1/f)^2 <= 1.8 (L1/L5). Below 1 % of
+        the phase noise it changes the variances by < 1e-4 relative: not worth the two solves (a
+        short baseline skips :meth:`_iono_weighting`, whose shift is then exactly zero).
+        """
+        return not self._iono_sigma_m(pos) * 3.2 * 1.8 < 0.01 * self.options.phase_std_m
 
     def _drop_order(self, sat, f, el):
         """Rank of each candidate DD ambiguity for partial fixing (lowest is dropped first).
