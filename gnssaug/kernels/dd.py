@@ -372,3 +372,82 @@ def fixed_position(x, p, b, b_fix, qb, qab, pos_out, p_pos_out):
             for a in range(nb):
                 t += qab[c, a] * sol[a, 1 + d]
             p_pos_out[c, d] = p[c, d] - t
+
+
+@kernel
+def _sorted_median(buf, m):
+    """Median of ``buf[:m]`` (m >= 1): the middle of the sorted values, or the half-sum of the two middle ones."""
+    s = np.sort(buf[:m])
+    return 0.5 * (s[(m - 1) // 2] + s[m // 2])
+
+
+@kernel
+def screen_codes(pr_m, sd_range_m, el_rad, mask_el_rad, group, n_group, var_pr_m2, k):
+    """Set gross rover code outliers to NaN (the RTK engine's code screen, in one call).
+
+    The single-difference code minus the modelled single-difference range, ``pr_m[0] - pr_m[1] -
+    sd_range_m``, less its median over the satellites above the mask of the same clock group and
+    frequency (groups of fewer than 3 are not screened), is tested against ``k`` times the larger
+    of its modelled standard deviation and the epoch's robust spread (1.4826 times the median
+    absolute deviation). Nothing is screened with fewer than 4 tested codes.
+
+    Parameters
+    ----------
+    pr_m : float64[2, n, nf]
+        Codes of the rover (0) and the base (1) [m]; rover codes beyond the bound are set to NaN.
+    sd_range_m : float64[n]
+        Modelled single-difference range at the position prior [m].
+    el_rad : float64[n]
+        Elevations [rad]; below ``mask_el_rad`` a code is not tested.
+    group : int8[n]
+        Clock group of each satellite (``n_group`` groups).
+    var_pr_m2 : float64[n, nf]
+        Modelled single-difference code variance [m^2].
+    k : float
+        Bound in standard deviations.
+
+    Returns
+    -------
+    int
+        Number of codes set to NaN (-1: too few codes to screen).
+    """
+    n, nf = sd_range_m.shape[0], pr_m.shape[2]
+    dev = np.full((n, nf), np.nan)
+    buf = np.empty(max(n * nf, 1))
+    n_known = 0
+    for g in range(n_group):
+        for f in range(nf):
+            c = 0
+            for i in range(n):
+                if group[i] == g and el_rad[i] >= mask_el_rad:
+                    r = pr_m[0, i, f] - pr_m[1, i, f] - sd_range_m[i]
+                    if math.isfinite(r):
+                        buf[c] = r
+                        c += 1
+            if c < 3:
+                continue
+            med = _sorted_median(buf, c)
+            for i in range(n):
+                if group[i] == g and el_rad[i] >= mask_el_rad:
+                    r = pr_m[0, i, f] - pr_m[1, i, f] - sd_range_m[i]
+                    if math.isfinite(r):
+                        dev[i, f] = r - med
+                        n_known += 1
+    if n_known < 4:
+        return -1
+    c = 0
+    for i in range(n):
+        for f in range(nf):
+            if math.isfinite(dev[i, f]):
+                buf[c] = abs(dev[i, f])
+                c += 1
+    spread = 1.4826 * _sorted_median(buf, c)
+    n_bad = 0
+    for i in range(n):
+        for f in range(nf):
+            if math.isfinite(dev[i, f]):
+                sigma = math.sqrt(var_pr_m2[i, f])
+                if abs(dev[i, f]) > k * (sigma if sigma >= spread else spread):
+                    pr_m[0, i, f] = np.nan
+                    n_bad += 1
+    return n_bad

@@ -238,3 +238,115 @@ def ambiguity_time_update(sat, cp, pr, dop, lli, lam, t_ns, dt_s, thresholds, gf
                 p[s, s] += q
                 lock[sat[i], f] += 1
             last_ns[sat[i], f] = t_ns
+
+
+@kernel
+def base_drift_known(sat, t_b_ns, drift_t_ns, max_gap_s, known_out):
+    """Which satellites' base phases were seen at an earlier base epoch at most ``max_gap_s`` ago.
+
+    Parameters
+    ----------
+    sat : int64[n]
+        Global satellite indices.
+    t_b_ns : int
+        This base epoch, GPST ns.
+    drift_t_ns : int64[N_SAT]
+        Base epoch at which each satellite was last seen (0: never).
+    max_gap_s : float
+        Longest usable interval [s].
+    known_out : bool[n]
+        Receives True where the interval is usable (neither 0 nor too long).
+
+    Returns
+    -------
+    int
+        Number of such satellites.
+    """
+    count = 0
+    for i in range(sat.shape[0]):
+        t_prev = drift_t_ns[sat[i]]
+        gap_s = (t_b_ns - t_prev) / 1e9
+        known_out[i] = t_prev != 0 and abs(gap_s) <= max_gap_s and gap_s != 0.0
+        if known_out[i]:
+            count += 1
+    return count
+
+
+@kernel
+def base_drift_update(sat, t_b_ns, known, cp_b_cyc, lam_m, lli_b, half_b, sat_b_ecef_m, clk_b_m, d_model_m,
+                      slip_bit, max_rate_mps, tau_s, drift_t_ns, drift_cp_m, drift_sat_m, drift_clk_m,
+                      drift_rate_mps):
+    """Update each base phase's drift rate [m/s] and the state it is measured from.
+
+    The rate of ``u = phase - modelled range`` between the satellite's last base epoch and this one
+    (``known`` from :func:`base_drift_known`), less the median over every usable rate (the base
+    receiver clock); NaN with fewer than two usable rates, after a loss of lock (``slip_bit`` of
+    ``lli_b``) or half-cycle flag at the base, or beyond ``max_rate_mps`` (a missed slip). A rate
+    known before is smoothed towards the new one with weight ``min(gap / tau_s, 1)``.
+
+    Parameters
+    ----------
+    sat : int64[n]
+    t_b_ns : int
+        This base epoch, GPST ns.
+    known : bool[n]
+    cp_b_cyc, lam_m : float64[n, nf]
+        Base phases [cycles] and wavelengths [m].
+    lli_b : uint8[n, nf]
+    half_b : bool[n, nf]
+    sat_b_ecef_m : float64[n, 3]
+        Satellite positions at the base's transmission times [m].
+    clk_b_m : float64[n]
+        Satellite clocks at the base's transmission times, times c [m].
+    d_model_m : float64[n]
+        Modelled change of the base range since the satellite's last base epoch [m] (read where
+        ``known`` only).
+    drift_t_ns, drift_cp_m, drift_sat_m, drift_clk_m, drift_rate_mps : per satellite state
+        int64[N_SAT], float64[N_SAT, nf], float64[N_SAT, 3], float64[N_SAT], float64[N_SAT, nf];
+        updated for ``sat``.
+    """
+    n, nf = cp_b_cyc.shape
+    rate = np.full((n, nf), np.nan)
+    buf = np.empty(max(n * nf, 1))
+    n_fin = 0
+    for i in range(n):
+        if not known[i]:
+            continue
+        s = sat[i]
+        gap_s = (t_b_ns - drift_t_ns[s]) / 1e9
+        d = d_model_m[i] - (clk_b_m[i] - drift_clk_m[s])
+        for f in range(nf):
+            du = cp_b_cyc[i, f] * lam_m[i, f] - drift_cp_m[s, f] - d
+            rate[i, f] = du / gap_s
+            if math.isfinite(rate[i, f]):
+                buf[n_fin] = rate[i, f]
+                n_fin += 1
+    any_known = False
+    for i in range(n):
+        any_known = any_known or known[i]
+    if any_known:
+        med = np.nan
+        if n_fin >= 2:
+            srt = np.sort(buf[:n_fin])
+            med = 0.5 * (srt[(n_fin - 1) // 2] + srt[n_fin // 2])
+        for i in range(n):
+            s = sat[i]
+            gap_s = (t_b_ns - drift_t_ns[s]) / 1e9
+            w = abs(gap_s) / tau_s
+            if w > 1.0:
+                w = 1.0
+            for f in range(nf):
+                r = rate[i, f] - med if n_fin >= 2 else np.nan
+                if (lli_b[i, f] & slip_bit) != 0 or half_b[i, f] or abs(r) > max_rate_mps:
+                    r = np.nan
+                old = drift_rate_mps[s, f]
+                rate[i, f] = old + (r - old) * w if math.isfinite(old) else r
+    for i in range(n):
+        s = sat[i]
+        for f in range(nf):
+            drift_rate_mps[s, f] = rate[i, f]
+            drift_cp_m[s, f] = cp_b_cyc[i, f] * lam_m[i, f]
+        drift_t_ns[s] = t_b_ns
+        for c in range(3):
+            drift_sat_m[s, c] = sat_b_ecef_m[i, c]
+        drift_clk_m[s] = clk_b_m[i]

@@ -45,12 +45,13 @@ from gnssaug.kernels.dd import (
     add_iono_dd,
     add_tropo_dd,
     form_dd,
+    screen_codes,
     sd_geometry,
     select_references,
     wet_mapping_many,
 )
 from gnssaug.kernels.kalman import ekf_update, snoop_w, whiten_blocks
-from gnssaug.kernels.slips import ambiguity_time_update
+from gnssaug.kernels.slips import ambiguity_time_update, base_drift_known, base_drift_update
 from gnssaug.obs import LLI_HALF_CYCLE, LLI_SLIP, ObsEpoch
 from gnssaug.solvers import ambiguity
 from gnssaug.solvers.types import SolStatus, Solution
@@ -539,37 +540,22 @@ class RtkEngine:
         """
         sat = obs["sat"]
         n = sat.shape[0]
-        cp_m = obs["cp"][1] * obs["lam"]
-        gap_s = (t_b_ns - self._drift_t_ns[sat]) / NS_PER_S
-        known = (self._drift_t_ns[sat] != 0) & (np.abs(gap_s) <= BASE_DRIFT_MAX_GAP_S) & (gap_s != 0.0)
-        rate = np.full((n, self.nf), np.nan)
-        if known.any():
+        known = np.empty(n, dtype=bool)
+        d_model_m = np.empty(n)
+        if base_drift_known(sat, t_b_ns, self._drift_t_ns, BASE_DRIFT_MAX_GAP_S, known):
             # Modelled change of the base range between the two epochs: the geometry kernel with
             # the base as both receivers, this epoch's satellite positions against the last ones.
-            los, el, d_model_m = np.empty((n, 3)), np.empty(n), np.empty(n)
+            los, el = np.empty((n, 3)), np.empty(n)
             sd_geometry(self.base_pos_ecef_m, self.base_pos_ecef_m, obs["sat_b"],
                         np.ascontiguousarray(self._drift_sat_m[sat]), self._doy, self.options.tropo_model, los, el,
                         d_model_m)
-            d_model_m -= obs["clk_b_m"] - self._drift_clk_m[sat]
-            du = cp_m - self._drift_cp_m[sat] - d_model_m[:, None]
-            rate = np.where(known[:, None], du / np.where(known, gap_s, 1.0)[:, None], np.nan)
-            finite = np.isfinite(rate)
-            if finite.sum() >= 2:
-                rate -= _median(rate[finite])
-            else:
-                rate[:] = np.nan
-            broken = ((obs["lli"][1] & LLI_SLIP) != 0) | obs["half"][1] | (np.abs(rate) > BASE_DRIFT_MAX_MPS)
-            rate[broken] = np.nan
-            # Smoothed over BASE_DRIFT_TAU_S: from a 1 Hz base, a one-second difference times a
-            # two-second age would double the base's phase noise.
-            old = self._drift_rate_mps[sat]
-            w = np.minimum(np.abs(gap_s) / BASE_DRIFT_TAU_S, 1.0)[:, None]
-            rate = np.where(np.isfinite(old), old + (rate - old) * w, rate)
-        self._drift_rate_mps[sat] = rate
-        self._drift_t_ns[sat] = t_b_ns
-        self._drift_cp_m[sat] = cp_m
-        self._drift_sat_m[sat] = obs["sat_b"]
-        self._drift_clk_m[sat] = obs["clk_b_m"]
+        # Rates less their median (the base clock), void where broken, smoothed over
+        # BASE_DRIFT_TAU_S (from a 1 Hz base, a one-second difference times a two-second age would
+        # double the base's phase noise); the state they are measured from moves to this epoch.
+        base_drift_update(sat, t_b_ns, known, obs["cp"][1], obs["lam"], obs["lli"][1], obs["half"][1], obs["sat_b"],
+                          obs["clk_b_m"], d_model_m, LLI_SLIP, BASE_DRIFT_MAX_MPS, BASE_DRIFT_TAU_S,
+                          self._drift_t_ns, self._drift_cp_m, self._drift_sat_m, self._drift_clk_m,
+                          self._drift_rate_mps)
 
     def _base_drift_m(self, obs):
         """Drift of each base phase over the age of differential [m] (float64[n, nf], 0 where unknown)."""
@@ -1071,30 +1057,9 @@ class RtkEngine:
         (only ``rejionno`` on the innovations); its single-point ``valsol``/RAIM is the model.
         """
         o = self.options
-        los, el, sd_range = self._geometry(self.x[:3].copy(), obs)
-        pr = obs["pr"]
-        res = pr[0] - pr[1] - sd_range[:, None]
-        use = np.isfinite(res) & (el >= mask_el)[:, None]
-        dev = np.full(res.shape, np.nan)
-        # Median per (clock group, frequency) in one sort: entries ordered by group, then value.
-        si, fi = np.nonzero(use)
-        vals = res[si, fi]
-        key = obs["group"][si].astype(np.int64) * self.nf + fi
-        order = np.lexsort((vals, key))
-        ks, vs = key[order], vals[order]
-        starts = np.flatnonzero(np.concatenate(([True], ks[1:] != ks[:-1]))) if ks.size else np.zeros(0, np.int64)
-        cnt = np.diff(np.append(starts, ks.size))
-        med = 0.5 * (vs[starts + (cnt - 1) // 2] + vs[starts + cnt // 2])
-        run = np.repeat(np.arange(starts.size), cnt)
-        dev[si[order], fi[order]] = np.where(cnt[run] >= 3, vs - med[run], np.nan)
-        known = np.isfinite(dev)
-        if known.sum() < 4:
-            return
-        spread = 1.4826 * _median(np.abs(dev[known]))
+        _, el, sd_range = self._geometry(self.x[:3].copy(), obs)
         _, var_pr = self._variances(el)
-        bad = known & (np.abs(np.where(known, dev, 0.0)) > o.code_screen_k * np.maximum(np.sqrt(var_pr), spread))
-        if bad.any():
-            pr[0][bad] = np.nan
+        screen_codes(obs["pr"], sd_range, el, mask_el, obs["group"], N_CLOCK_GROUPS, var_pr, o.code_screen_k)
 
     def _reject_outliers(self, obs, have, amb, mask_el, ion, rows, x0, p0, drop_pr):
         """Data snooping of the update just made: re-do it without the worst outlier until none is left.
@@ -1360,13 +1325,6 @@ class RtkEngine:
         ekf_update(self.x, self.p, act, h, v, r)
 
 
-def _median(a):
-    """Median of a small 1-D array (``np.median`` costs ten times more at this size)."""
-    s = np.sort(a)
-    n = s.shape[0]
-    return 0.5 * (s[(n - 1) // 2] + s[n // 2])
-
-
 def _iono_mapping(el_rad):
     """Slant/vertical ratio of the thin-shell ionosphere at 350 km (RTKLIB 2.4.3 ``ionmapf``, ``HION``)."""
     sin_z = 6371.0 / (6371.0 + 350.0) * np.cos(el_rad)
@@ -1573,6 +1531,15 @@ def warm_up() -> None:
     ekf_update(x, p, act, np.ascontiguousarray(h[:nv]), v[:nv].copy(), np.ascontiguousarray(r[:nv, :nv]))
     snoop_w(np.ascontiguousarray(r[:nv, :nv]), v[:nv].copy(), np.ascontiguousarray(h[:nv]), act, x, x.copy(), p,
             np.empty(2 * nv), np.empty(2 * nv, dtype=np.int64), np.empty(2 * nv, dtype=bool))
+    pr = np.stack([np.full((n, nf), 2.0e7), np.full((n, nf), 2.0e7)])
+    screen_codes(pr, np.zeros(n), el, 0.1, group, N_CLOCK_GROUPS, np.ones((n, nf)), 4.0)
+    known = np.ones(n, dtype=bool)
+    sat = np.arange(n, dtype=np.int64)
+    t_ns = np.zeros(N_SAT, dtype=np.int64)
+    base_drift_known(sat, 1, t_ns, 60.0, known)
+    base_drift_update(sat, 1, known, np.zeros((n, nf)), lam, np.zeros((n, nf), dtype=np.uint8),
+                      np.zeros((n, nf), dtype=bool), sats, np.zeros(n), np.zeros(n), LLI_SLIP, 0.1, 30.0, t_ns,
+                      np.zeros((N_SAT, nf)), np.zeros((N_SAT, 3)), np.zeros(N_SAT), np.zeros((N_SAT, nf)))
     vw, hw = np.empty(nv), np.empty((nv, 3))
     whiten_blocks(r[:nv, :nv], v[:nv], h[:nv], _POS_COLS, vw, hw)
     ai, aj = amb[1:, 0].copy(), np.full(n - 1, amb[0, 0])
