@@ -24,6 +24,7 @@ the fixed solution.
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -758,7 +759,7 @@ class RtkEngine:
             when the ionosphere is not estimated.
         """
         o = self.options
-        bl_m = float(np.linalg.norm(self.x[:3] - self.base_pos_ecef_m))
+        bl_m = _norm(self.x[:3] - self.base_pos_ecef_m)
         on = self._trop > self._ion0 and self._iono_wanted(bl_m)
         held = self._ion >= 0
         if not on:
@@ -813,7 +814,7 @@ class RtkEngine:
         o = self.options
         if self.nx <= self._trop:
             return False
-        bl_m = float(np.linalg.norm(self.x[:3] - self.base_pos_ecef_m))
+        bl_m = _norm(self.x[:3] - self.base_pos_ecef_m)
         k = self._trop
         if not self._tropo_wanted(bl_m):
             if self._trop_on:
@@ -938,7 +939,7 @@ class RtkEngine:
                 if rows is None:
                     sol.reason = "too few double differences after outlier rejection"
                     return sol
-            if attempt or o.mode != "kinematic" or np.linalg.norm(self.x[:3] - x0[:3]) < RELINEARISE_M:
+            if attempt or o.mode != "kinematic" or _norm(self.x[:3] - x0[:3]) < RELINEARISE_M:
                 break
             # The prior's centre (a code solution that outliers pulled metres away) is only the
             # linearisation point, but the troposphere model is evaluated there: 30 m of height
@@ -1000,8 +1001,11 @@ class RtkEngine:
                      self._v, self._h, self._r, self._row_sat, self._row_f)
         select_references(group, el, pr_ok, N_CLOCK_GROUPS, self._ref)
         m_pr = int(pr_ok.sum())
-        v2 = np.zeros(m_pr)
-        h2 = np.zeros((m_pr, self.nx))
+        # Code rows straight after the phase rows in the row buffers when they fit (they do unless
+        # more satellites than max_sats are tracked): no second set of rows to allocate and join.
+        joined = self._h.shape[0] - nv >= m_pr
+        v2 = self._v[nv:] if joined else np.zeros(m_pr)
+        h2 = self._h[nv:] if joined else np.zeros((m_pr, self.nx))
         r2 = np.zeros((m_pr, m_pr))
         nv2 = form_dd(group, los, res_pr, var_pr, lam, amb_safe, self.x, pr_ok, self._ref, ROW_CODE,
                       v2, h2, r2, self._row_sat[nv:], self._row_f[nv:])
@@ -1018,13 +1022,17 @@ class RtkEngine:
             add_tropo_dd(group, self._row_sat[nv:], self._row_f[nv:], nv2, self._ref, mw, self._trop, self.x, v2, h2)
         if nv + nv2 < 4:
             return None
-        v = np.concatenate([self._v[:nv], v2[:nv2]])
-        h = np.concatenate([self._h[:nv], h2[:nv2]])
+        if joined:
+            v = self._v[: nv + nv2].copy()
+            h = self._h[: nv + nv2].copy()
+        else:
+            v = np.concatenate([self._v[:nv], v2[:nv2]])
+            h = np.concatenate([self._h[:nv], h2[:nv2]])
         r = np.zeros((nv + nv2, nv + nv2))
         r[:nv, :nv] = self._r[:nv, :nv]
         r[nv:, nv:] = r2[:nv2, :nv2]
-        rs = np.concatenate([self._row_sat[:nv], self._row_sat[nv : nv + nv2]])
-        rf = np.concatenate([self._row_f[:nv], self._row_f[nv : nv + nv2]])
+        rs = self._row_sat[: nv + nv2]  # (read here only: meta holds the copy)
+        rf = self._row_f[: nv + nv2]
         meta = np.empty((4, nv + nv2), dtype=np.int64)
         meta[0] = rs
         meta[1] = rf
@@ -1279,7 +1287,7 @@ class RtkEngine:
 
     def _iono_sigma_m(self, pos):
         """Standard deviation of a single-difference vertical ionospheric delay at ``pos`` [m]."""
-        bl_m = float(np.linalg.norm(pos - self.base_pos_ecef_m))
+        bl_m = _norm(pos - self.base_pos_ecef_m)
         return self.options.iono_std_m_per_10km * bl_m / 1.0e4
 
     def _iono_weighting_matters(self, pos):
@@ -1323,6 +1331,11 @@ class RtkEngine:
         # updates every non-zero state).
         act = np.nonzero(self._slot_used)[0].astype(np.int64)
         ekf_update(self.x, self.p, act, h, v, r)
+
+
+def _norm(v):
+    """Euclidean norm of a float64[3] vector as ``np.linalg.norm`` computes it (sqrt of the dot), unchecked."""
+    return math.sqrt(v.dot(v))
 
 
 def _iono_mapping(el_rad):
