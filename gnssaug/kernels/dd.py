@@ -451,3 +451,157 @@ def screen_codes(pr_m, sd_range_m, el_rad, mask_el_rad, group, n_group, var_pr_m
                     pr_m[0, i, f] = np.nan
                     n_bad += 1
     return n_bad
+
+
+@kernel
+def common_sats(rover_sat, base_sat, allowed, ir_out, ib_out, sat_out):
+    """Satellites observed by both receivers and allowed, with their row in each epoch.
+
+    Parameters
+    ----------
+    rover_sat, base_sat : int16[nr], int16[nb]
+        Global satellite indices of each epoch, strictly increasing.
+    allowed : bool[N_SAT]
+        Satellites to use.
+    ir_out, ib_out, sat_out : int64[min(nr, nb)]
+        Receive the rover row, base row and satellite of each common satellite, in increasing order.
+
+    Returns
+    -------
+    int
+        Number of common satellites written.
+    """
+    nr, nb = rover_sat.shape[0], base_sat.shape[0]
+    i = 0
+    j = 0
+    n = 0
+    while i < nr and j < nb:
+        a = rover_sat[i]
+        b = base_sat[j]
+        if a == b:
+            if allowed[a]:
+                ir_out[n] = i
+                ib_out[n] = j
+                sat_out[n] = a
+                n += 1
+            i += 1
+            j += 1
+        elif a < b:
+            i += 1
+        else:
+            j += 1
+    return n
+
+
+@kernel
+def take_signals(sat, ir, ib, slot, r_pr, r_cp, r_dop, r_lli, b_pr, b_cp, b_dop, b_lli, pr_out, cp_out, dop_out,
+                 lli_out, pr_any_out):
+    """Each common satellite's signals at both receivers in the RTK frequency order.
+
+    Frequency ``f`` of satellite ``s`` is observation slot ``slot[s, f]``; where that is -1 (no such
+    signal for the system) code, phase and Doppler are NaN and the LLI is the first slot's.
+
+    Parameters
+    ----------
+    sat, ir, ib : int64[n]
+        Satellites and their rows in the rover and base epochs (:func:`common_sats`).
+    slot : int64[N_SAT, nf]
+    r_pr, r_cp, r_dop, b_pr, b_cp, b_dop : float64[rows, N_BAND]
+        Rover and base code [m], phase [cycles], Doppler [Hz].
+    r_lli, b_lli : uint8[rows, N_BAND]
+    pr_out, cp_out, dop_out : float64[2, n, nf]
+    lli_out : uint8[2, n, nf]
+        Receive rover (0) and base (1) values.
+    pr_any_out : float64[2, n]
+        Receives any one code of the satellite per receiver (the largest; NaN when none).
+
+    Returns
+    -------
+    int
+        Number of satellites with a code at both receivers.
+    """
+    n = sat.shape[0]
+    nf = slot.shape[1]
+    n_ok = 0
+    for k in range(n):
+        s = sat[k]
+        i = ir[k]
+        j = ib[k]
+        any_r = np.nan
+        any_b = np.nan
+        for f in range(nf):
+            c = slot[s, f]
+            col = c if c >= 0 else 0
+            lli_out[0, k, f] = r_lli[i, col]
+            lli_out[1, k, f] = b_lli[j, col]
+            if c < 0:
+                pr_out[0, k, f] = np.nan
+                pr_out[1, k, f] = np.nan
+                cp_out[0, k, f] = np.nan
+                cp_out[1, k, f] = np.nan
+                dop_out[0, k, f] = np.nan
+                dop_out[1, k, f] = np.nan
+                continue
+            pr_out[0, k, f] = r_pr[i, c]
+            pr_out[1, k, f] = b_pr[j, c]
+            cp_out[0, k, f] = r_cp[i, c]
+            cp_out[1, k, f] = b_cp[j, c]
+            dop_out[0, k, f] = r_dop[i, c]
+            dop_out[1, k, f] = b_dop[j, c]
+            # (np.fmax: a NaN loses to a number)
+            if math.isnan(any_r) or r_pr[i, c] > any_r:
+                any_r = r_pr[i, c]
+            if math.isnan(any_b) or b_pr[j, c] > any_b:
+                any_b = b_pr[j, c]
+        pr_any_out[0, k] = any_r
+        pr_any_out[1, k] = any_b
+        if math.isfinite(any_r) and math.isfinite(any_b):
+            n_ok += 1
+    return n_ok
+
+
+@kernel
+def rover_clock_m(pos_ecef_m, sat_ecef_m, pr_m, dclk_m, clk_b_m, group, out):
+    """The rover receiver clock bias [m] in its first clock group present (median of code minus range).
+
+    Per satellite: any one code (the largest of its frequencies) minus the range with the Sagnac
+    term, plus the satellite clock terms ``dclk_m + clk_b_m``; the upper median over the satellites
+    of the lowest clock group with such a value goes to ``out[group]``; ``out`` is left as it is
+    elsewhere.
+
+    Parameters
+    ----------
+    pos_ecef_m : float64[3]
+    sat_ecef_m : float64[n, 3]
+    pr_m : float64[n, nf]
+        Rover codes [m].
+    dclk_m, clk_b_m : float64[n]
+    group : int8[n]
+    out : float64[n_group]
+    """
+    n, nf = pr_m.shape
+    res = np.empty(n)
+    first = -1
+    for i in range(n):
+        dx = sat_ecef_m[i, 0] - pos_ecef_m[0]
+        dy = sat_ecef_m[i, 1] - pos_ecef_m[1]
+        dz = sat_ecef_m[i, 2] - pos_ecef_m[2]
+        rho = math.sqrt((dx * dx + dy * dy) + dz * dz)
+        rho = rho + OMEGA_E_GPS_RADPS * (sat_ecef_m[i, 0] * pos_ecef_m[1] - sat_ecef_m[i, 1] * pos_ecef_m[0]) / C_MPS
+        code = np.nan
+        for f in range(nf):
+            if math.isnan(code) or pr_m[i, f] > code:
+                code = pr_m[i, f]
+        res[i] = code - rho + dclk_m[i] + clk_b_m[i]
+        if math.isfinite(res[i]) and (first < 0 or group[i] < first):
+            first = group[i]
+    if first < 0:
+        return
+    vals = np.empty(n)
+    m = 0
+    for i in range(n):
+        if math.isfinite(res[i]) and group[i] == first:
+            vals[m] = res[i]
+            m += 1
+    s = np.sort(vals[:m])
+    out[first] = s[m // 2]

@@ -29,11 +29,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from gnssaug.constants import C_MPS, NS_PER_S, OMEGA_E_GPS_RADPS
+from gnssaug.constants import C_MPS, NS_PER_S
 from gnssaug.errors import InvalidInputError
 from gnssaug.geodesy import llh_deg_from_ecef
 from gnssaug.gnss import (
     BAND_FREQ_HZ,
+    N_BAND,
     N_CLOCK_GROUPS,
     N_SAT,
     SAT_CLOCK_GROUP,
@@ -45,10 +46,13 @@ from gnssaug.kernels.dd import (
     ROW_PHASE,
     add_iono_dd,
     add_tropo_dd,
+    common_sats,
     form_dd,
+    rover_clock_m,
     screen_codes,
     sd_geometry,
     select_references,
+    take_signals,
     wet_mapping_many,
 )
 from gnssaug.kernels.kalman import ekf_update, snoop_w, whiten_blocks
@@ -455,34 +459,19 @@ class RtkEngine:
 
     # ------------------------------------------------------------------------------------------
     def _gather(self, rover: ObsEpoch, base: ObsEpoch, new_base: bool = True):
-        common, ir, ib = np.intersect1d(rover.sat, base.sat, assume_unique=True, return_indices=True)
-        keep = self._allowed[common]
-        sat = common[keep].astype(np.int64)
-        ir = ir[keep]
-        ib = ib[keep]
-        slot = self._slot[sat]
-        cols = np.maximum(slot, 0)
-        lack = slot < 0
-        lacking = bool(lack.any())
-        ir2, ib2 = ir[:, None], ib[:, None]
-
-        def take(arr_r, arr_b):
-            # Both receivers into one float64[2, n, nf]; signals not used for a satellite: NaN.
-            out = np.empty((2,) + cols.shape)
-            out[0] = arr_r[ir2, cols]
-            out[1] = arr_b[ib2, cols]
-            if lacking:
-                out[:, lack] = np.nan
-            return out
-
-        pr = take(rover.pr_m, base.pr_m)
-        cp = take(rover.cp_cyc, base.cp_cyc)
-        dop = take(rover.dop_hz, base.dop_hz)
-        lli = np.stack([rover.lli[ir2, cols], base.lli[ib2, cols]])
-        pr_any = np.fmax.reduce(pr, axis=2)
+        m = min(rover.sat.shape[0], base.sat.shape[0])
+        ir, ib, sat = np.empty(m, dtype=np.int64), np.empty(m, dtype=np.int64), np.empty(m, dtype=np.int64)
+        n = common_sats(rover.sat, base.sat, self._allowed, ir, ib, sat)
+        ir, ib, sat = ir[:n], ib[:n], sat[:n]
+        shape = (2, n, self.nf)
+        pr, cp, dop = np.empty(shape), np.empty(shape), np.empty(shape)
+        lli = np.empty(shape, dtype=np.uint8)
+        pr_any = np.empty((2, n))
+        n_ok = take_signals(sat, ir, ib, self._slot, rover.pr_m, rover.cp_cyc, rover.dop_hz, rover.lli, base.pr_m,
+                            base.cp_cyc, base.dop_hz, base.lli, pr, cp, dop, lli, pr_any)
         t_rx = np.array([rover.t_gpst_ns, base.t_gpst_ns], dtype=np.int64)
-        ok = np.isfinite(pr_any[0]) & np.isfinite(pr_any[1])
-        if not ok.all():
+        if n_ok < n:
+            ok = np.isfinite(pr_any[0]) & np.isfinite(pr_any[1])
             sat, pr, cp, dop, lli, pr_any = sat[ok], pr[:, ok], cp[:, ok], dop[:, ok], lli[:, ok], pr_any[:, ok]
         n = sat.shape[0]
         if n < 4:
@@ -1386,18 +1375,7 @@ def _rover_clock_m(pos_ecef_m, obs) -> np.ndarray:
     need it; a u-blox rover's clock is milliseconds off. One group keeps it to microseconds per epoch.
     """
     out = np.full(N_CLOCK_GROUPS, np.nan)
-    sat_r = obs["sat_r"]
-    los = sat_r - pos_ecef_m
-    rho = np.sqrt(np.sum(los * los, axis=1))
-    rho += OMEGA_E_GPS_RADPS * (sat_r[:, 0] * pos_ecef_m[1] - sat_r[:, 1] * pos_ecef_m[0]) / C_MPS
-    code = np.fmax.reduce(obs["pr"][0], axis=1)  # any one code of the satellite: metres matter not
-    res = code - rho + obs["dclk_m"] + obs["clk_b_m"]
-    ok = np.isfinite(res)
-    if ok.any():
-        group = obs["group"][ok]
-        first = group.min()
-        vals = np.sort(res[ok][group == first])
-        out[first] = vals[vals.size // 2]
+    rover_clock_m(pos_ecef_m, obs["sat_r"], obs["pr"][0], obs["dclk_m"], obs["clk_b_m"], obs["group"], out)
     return out
 
 
@@ -1550,6 +1528,15 @@ def warm_up() -> None:
     sat = np.arange(n, dtype=np.int64)
     t_ns = np.zeros(N_SAT, dtype=np.int64)
     base_drift_known(sat, 1, t_ns, 60.0, known)
+    rows = np.arange(n, dtype=np.int64)
+    sig = np.zeros((n, N_BAND))
+    flags = np.zeros((n, N_BAND), dtype=np.uint8)
+    common_sats(np.arange(n, dtype=np.int16), np.arange(n, dtype=np.int16), np.ones(N_SAT, dtype=bool), rows.copy(),
+                rows.copy(), rows.copy())
+    take_signals(sat, rows, rows, np.zeros((N_SAT, nf), dtype=np.int64), sig, sig, sig, flags, sig, sig, sig, flags,
+                 np.empty((2, n, nf)), np.empty((2, n, nf)), np.empty((2, n, nf)), np.empty((2, n, nf), dtype=np.uint8),
+                 np.empty((2, n)))
+    rover_clock_m(rx, sats, np.full((n, nf), 2.0e7), np.zeros(n), np.zeros(n), group, np.full(N_CLOCK_GROUPS, np.nan))
     base_drift_update(sat, 1, known, np.zeros((n, nf)), lam, np.zeros((n, nf), dtype=np.uint8),
                       np.zeros((n, nf), dtype=bool), sats, np.zeros(n), np.zeros(n), LLI_SLIP, 0.1, 30.0, t_ns,
                       np.zeros((N_SAT, nf)), np.zeros((N_SAT, 3)), np.zeros(N_SAT), np.zeros((N_SAT, nf)))

@@ -1,10 +1,11 @@
-"""The RTK code screen and base-drift kernels against the numpy formulation they replaced, bit for bit.
+"""The RTK engine's per-epoch kernels against the numpy formulation they replaced, bit for bit.
 
-``gnssaug.kernels.dd.screen_codes`` and ``gnssaug.kernels.slips.base_drift_known/base_drift_update``
-took over per-epoch numpy code of :class:`gnssaug.solvers.rtk.RtkEngine` to cut its Python overhead;
-the engine's results must not change, so each kernel is compared with that numpy code (kept here as
-the reference) on random epochs with missing data, small clock groups, flags and outliers:
-identical floats, not merely close ones.
+``gnssaug.kernels.dd.screen_codes``, ``common_sats``, ``take_signals``, ``rover_clock_m`` and
+``gnssaug.kernels.slips.base_drift_known/base_drift_update`` took over per-epoch numpy code of
+:class:`gnssaug.solvers.rtk.RtkEngine` to cut its Python overhead; the engine's results must not
+change, so each kernel is compared with that numpy code (kept here as the reference) on random
+epochs with missing data, small clock groups, flags and outliers: identical floats, not merely
+close ones.
 """
 
 from __future__ import annotations
@@ -174,3 +175,89 @@ def test_base_drift_kernels_match_numpy(seed):
         for a, b in zip(ref.arrays(), ker.arrays(), strict=True):
             assert a.tobytes() == b.tobytes()
     assert np.isfinite(ker.rate).any()  # the test reached the smoothing path
+
+
+def _gather_reference(rover_sat, base_sat, allowed, slot, r, b):
+    """The engine's numpy gathering of common satellites' signals (before the kernels)."""
+    common, ir, ib = np.intersect1d(rover_sat, base_sat, assume_unique=True, return_indices=True)
+    keep = allowed[common]
+    sat = common[keep].astype(np.int64)
+    ir, ib = ir[keep], ib[keep]
+    sl = slot[sat]
+    cols = np.maximum(sl, 0)
+
+    def take(arr_r, arr_b):
+        out = np.stack([arr_r[ir[:, None], cols].astype(np.float64), arr_b[ib[:, None], cols].astype(np.float64)])
+        out[:, sl < 0] = np.nan
+        return out
+
+    pr, cp, dop = take(r["pr"], b["pr"]), take(r["cp"], b["cp"]), take(r["dop"], b["dop"])
+    lli = np.stack([r["lli"][ir[:, None], cols], b["lli"][ib[:, None], cols]])
+    return sat, ir, ib, pr, cp, dop, lli, np.fmax.reduce(pr, axis=2)
+
+
+def _receiver(rng, sats, n_band=6):
+    n = sats.shape[0]
+    arrays = {k: rng.normal(2.0e7, 1.0e6, (n, n_band)) for k in ("pr", "cp", "dop")}
+    for a in arrays.values():
+        a[rng.random((n, n_band)) < 0.3] = np.nan
+    arrays["lli"] = rng.integers(0, 4, (n, n_band)).astype(np.uint8)
+    return arrays
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_gather_kernels_match_numpy(seed):
+    from gnssaug.kernels.dd import common_sats, take_signals
+
+    rng = np.random.default_rng(200 + seed)
+    n_sat, nf = 120, int(rng.integers(1, 4))
+    rover_sat = np.sort(rng.choice(n_sat, int(rng.integers(0, 40)), replace=False)).astype(np.int16)
+    base_sat = np.sort(rng.choice(n_sat, int(rng.integers(0, 40)), replace=False)).astype(np.int16)
+    allowed = rng.random(n_sat) < 0.8
+    slot = rng.integers(-1, 6, (n_sat, nf)).astype(np.int64)
+    r, b = _receiver(rng, rover_sat), _receiver(rng, base_sat)
+    expected = _gather_reference(rover_sat, base_sat, allowed, slot, r, b)
+    m = min(rover_sat.shape[0], base_sat.shape[0])
+    ir, ib, sat = (np.empty(m, dtype=np.int64) for _ in range(3))
+    n = common_sats(rover_sat, base_sat, allowed, ir, ib, sat)
+    shape = (2, n, nf)
+    pr, cp, dop, lli = np.empty(shape), np.empty(shape), np.empty(shape), np.empty(shape, np.uint8)
+    pr_any = np.empty((2, n))
+    n_ok = take_signals(sat[:n], ir[:n], ib[:n], slot, r["pr"], r["cp"], r["dop"], r["lli"], b["pr"], b["cp"], b["dop"],
+                        b["lli"], pr, cp, dop, lli, pr_any)
+    for want, got in zip(expected, (sat[:n], ir[:n], ib[:n], pr, cp, dop, lli, pr_any), strict=True):
+        assert want.shape == got.shape and want.tobytes() == got.tobytes()
+    assert n_ok == int((np.isfinite(pr_any[0]) & np.isfinite(pr_any[1])).sum())
+
+
+def _clock_reference(pos, sat_r, pr0, dclk, clk_b, group, n_group):
+    from gnssaug.constants import C_MPS, OMEGA_E_GPS_RADPS
+
+    out = np.full(n_group, np.nan)
+    los = sat_r - pos
+    rho = np.sqrt(np.sum(los * los, axis=1))
+    rho += OMEGA_E_GPS_RADPS * (sat_r[:, 0] * pos[1] - sat_r[:, 1] * pos[0]) / C_MPS
+    res = np.fmax.reduce(pr0, axis=1) - rho + dclk + clk_b
+    ok = np.isfinite(res)
+    if ok.any():
+        g = group[ok]
+        vals = np.sort(res[ok][g == g.min()])
+        out[g.min()] = vals[vals.size // 2]
+    return out
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_rover_clock_kernel_matches_numpy(seed):
+    from gnssaug.kernels.dd import rover_clock_m
+
+    rng = np.random.default_rng(300 + seed)
+    n, nf = int(rng.integers(1, 25)), int(rng.integers(1, 4))
+    pos = np.array([-3.9e6, 3.4e6, 3.6e6]) + rng.normal(0.0, 100.0, 3)
+    sat_r = rng.normal(0.0, 1.5e7, (n, 3)) + 2.0 * pos
+    pr0 = rng.normal(2.2e7, 1.0e6, (n, nf))
+    pr0[rng.random((n, nf)) < 0.3] = np.nan
+    dclk, clk_b = rng.normal(0.0, 10.0, n), rng.normal(0.0, 1.0e5, n)
+    group = rng.integers(0, N_GROUP, n).astype(np.int8)
+    out = np.full(N_GROUP, np.nan)
+    rover_clock_m(pos, sat_r, pr0, dclk, clk_b, group, out)
+    assert out.tobytes() == _clock_reference(pos, sat_r, pr0, dclk, clk_b, group, N_GROUP).tobytes()
