@@ -1199,10 +1199,10 @@ class RtkEngine:
         if o.ar_mode == "fix-and-hold":
             self._hold(res)
 
-    def _fixed_dd_phase(self, obs, rows, fs, ref, res):
+    def _fixed_dd_phase(self, obs, rows, fs, ref, res, with_h=True):
         """DD phase residuals [m] at the fixed position with the fixed integers, and their geometry.
 
-        Returns (v float64[m], h float64[m, 3], el float64[n], var_cp float64[n, nf]).
+        Returns (v float64[m], h float64[m, 3] (None unless ``with_h``), el float64[n], var_cp float64[n, nf]).
         """
         los, el, sd_range = self._geometry(res.pos_ecef_m, obs)
         lam = obs["lam"]
@@ -1213,7 +1213,7 @@ class RtkEngine:
             mw = self._map_wet(el)
             v -= (mw[rows] - mw[ref]) * self.x[self._trop]
         var_cp, _ = self._variances(el)
-        return v, -(los[rows] - los[ref]), el, var_cp
+        return v, (-(los[rows] - los[ref]) if with_h else None), el, var_cp
 
     def _worst_fixed_residual(self, obs, rows, fs, ref, res):
         """Satellite row whose fixed DD phase residual is beyond ``fix_residual_k`` sigma, or -1.
@@ -1227,7 +1227,7 @@ class RtkEngine:
         k = self.options.fix_residual_k
         if k <= 0.0 or self._iono_on or rows.shape[0] == 0:
             return -1
-        v, _, _, var_cp = self._fixed_dd_phase(obs, rows, fs, ref, res)
+        v, _, _, var_cp = self._fixed_dd_phase(obs, rows, fs, ref, res, with_h=False)
         z = np.abs(v) / np.sqrt(var_cp[rows, fs] + var_cp[ref, fs])
         j = int(np.argmax(z))
         return int(rows[j]) if z[j] > k else -1
