@@ -583,11 +583,7 @@ def rover_clock_m(pos_ecef_m, sat_ecef_m, pr_m, dclk_m, clk_b_m, group, out):
     res = np.empty(n)
     first = -1
     for i in range(n):
-        dx = sat_ecef_m[i, 0] - pos_ecef_m[0]
-        dy = sat_ecef_m[i, 1] - pos_ecef_m[1]
-        dz = sat_ecef_m[i, 2] - pos_ecef_m[2]
-        rho = math.sqrt((dx * dx + dy * dy) + dz * dz)
-        rho = rho + OMEGA_E_GPS_RADPS * (sat_ecef_m[i, 0] * pos_ecef_m[1] - sat_ecef_m[i, 1] * pos_ecef_m[0]) / C_MPS
+        rho = _range_sagnac(pos_ecef_m, sat_ecef_m[i])[0]
         code = np.nan
         for f in range(nf):
             if math.isnan(code) or pr_m[i, f] > code:
