@@ -66,7 +66,7 @@ def test_f9p_signal_set():
     assert codes[0][:3] == ["C", "L", ""]  # GPS IIF: L1 C/A + L2C, no L5
     assert codes[1][:3] == ["C", "", ""]  # GPS IIR G13: no L2C
     assert codes[2][:3] == ["C", "", "Q"]  # Galileo E1 + E5b, no E5a
-    assert codes[3][:3] == ["C" if False else "I", "", "I"]  # BDS-2: B1I + B2I, no B3I
+    assert codes[3][:3] == ["I", "", "I"]  # BDS-2: B1I + B2I, no B3I
     assert codes[4] == ["I", "", "", "", "", ""]  # BDS-3: B1I only
     assert np.array_equal(np.isfinite(table.freq_hz), table.code != 0)
 
