@@ -137,21 +137,45 @@ def parse_llh(text: str) -> np.ndarray:
     return ecef_from_llh_deg(lat, lon, h)
 
 
-def load_truth_file(path: str | Path) -> Truth:
-    """Reference from a file: a ``.pos`` trajectory, a CSV trajectory with a header naming its columns
-    (``gnssaug sim``'s ``<rover>.truth.csv``), a ``lat lon h`` point or ``week tow lat lon h`` rows."""
+def load_truth_file(path: str | Path, t_ref_ns: np.ndarray | None = None) -> Truth:
+    """Reference from a file: a ``.pos`` trajectory, or any layout of
+    :data:`gnssaug.datasets.truth_formats.LAYOUTS` (a ``lat lon h`` point, ``week tow lat lon h`` or
+    week-less ``tow tow lat lon h`` rows, CSV or NovAtel/UrbanNav exports with a header).
+
+    Parameters
+    ----------
+    path : str or Path
+    t_ref_ns : int64[m] or None
+        Epochs of the solutions to evaluate (GPST ns): the GPS week of week-less TOW rows.
+    """
     from gnssaug.datasets.posfile import read_pos
-    from gnssaug.datasets.truth import Truth, load_llh_point, load_trajectory_csv, load_tst2019_trajectory
+    from gnssaug.datasets.truth import Truth
+    from gnssaug.datasets.truth_formats import load_truth_table
 
     path = Path(path)
     if path.suffix.lower() == ".pos":
         ref = read_pos(path)
         return Truth(ref.pos_ecef_m, t_gpst_ns=ref.t_gpst_ns, name=path.name)
-    first = next((ln for ln in path.read_text().splitlines() if ln.strip() and not ln.startswith("%")), "")
-    if any(c.isalpha() for c in first.replace("e", "").replace("E", "")):
-        return load_trajectory_csv(path)
-    n_cols = len(first.replace(",", " ").split())
-    return load_llh_point(path) if n_cols == 3 else load_tst2019_trajectory(path)
+    return load_truth_table(path, t_ref_ns)
+
+
+def _span(t_gpst_ns: np.ndarray) -> str:
+    from gnssaug.time import isoformat_gpst, week_tow
+
+    if len(t_gpst_ns) == 0:
+        return "no epochs"
+    t0, t1 = int(np.min(t_gpst_ns)), int(np.max(t_gpst_ns))
+    week, tow = week_tow(t0)
+    return (f"{isoformat_gpst(t0)} - {isoformat_gpst(t1)} GPST (week {int(week)}, TOW {float(tow):.0f}-"
+            f"{float(tow) + (t1 - t0) / NS_PER_S:.0f} s)")
+
+
+def truth_span_text(truth: Truth) -> str:
+    """What a reference covers, in words: a point (and its validity window) or a trajectory's span."""
+    if truth.t_gpst_ns is None:
+        window = [t for t in (truth.valid_from_ns, truth.valid_to_ns) if t is not None]
+        return "a static point" + (f" valid {_span(np.array(window))}" if window else " at every epoch")
+    return f"{len(truth.t_gpst_ns)} epochs {_span(truth.t_gpst_ns)}"
 
 
 def plot_errors(pos: PosFile, truth: Truth, out_png: str | Path) -> None:
@@ -196,10 +220,13 @@ def run(args) -> int:
     if args.truth_llh is not None:
         truth = Truth(parse_llh(args.truth_llh).reshape(1, 3), name="--truth-llh")
     else:
-        truth = load_truth_file(args.truth_file)
+        truth = load_truth_file(args.truth_file, pos.t_gpst_ns)
     result = evaluate(pos, truth)
     if result.n_epochs == 0:
-        raise UsageError("no solution epoch has a reference position (check the truth's time span)")
+        raise UsageError(f"no solution epoch has a reference position: solutions {_span(pos.t_gpst_ns)}, truth "
+                         f"{truth_span_text(truth)}")
+    print(f"truth: {truth.name}, {truth_span_text(truth)}; {result.n_epochs} of {len(pos)} solution epochs "
+          "compared")
     print(result.report())
     if args.plot:
         plot_errors(pos, truth, args.plot)
@@ -216,6 +243,9 @@ def register(subparsers) -> None:
     )
     p.add_argument("pos", help="solution file (.pos, ours or RTKLIB's)")
     p.add_argument("--truth-llh", metavar="LAT,LON,H", help="static truth: latitude, longitude [deg], height [m]")
-    p.add_argument("--truth-file", metavar="FILE", help="truth file: .pos trajectory, 'lat lon h' or TST csv")
+    p.add_argument("--truth-file", metavar="FILE",
+                   help="truth file: .pos trajectory, 'lat lon h', rows 'week tow lat lon h' or week-less 'tow "
+                        "[tow] lat lon h' (the week from the .pos), or a CSV / NovAtel Inertial Explorer export "
+                        "with a header (GPS week+seconds or UTC time; lat/lon in degrees or D M S; H-Ell)")
     p.add_argument("--plot", metavar="FILE.png", help="draw the errors over time, coloured by status")
     p.set_defaults(func=run)
