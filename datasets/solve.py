@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -34,6 +34,7 @@ class Inputs:
     nav: object
     eph: object
     paths: list
+    notes: list = field(default_factory=list)
 
 
 def _progress_printer(label: str):
@@ -79,11 +80,19 @@ def _slice_epochs(series, t0_ns: int | None, t1_ns: int | None):
                      series.sat[r0:r1], meta=dict(series.meta), **arrays)
 
 
-def load_inputs(rover: str, nav_paths: list[str], systems: str | None, start: str | None, end: str | None) -> Inputs:
-    """Read the rover observations (restricted to ``systems`` and the time window) and the nav files."""
+def load_inputs(rover: str, nav_paths: list[str], systems: str | None, start: str | None, end: str | None,
+                used_systems: str | None = None) -> Inputs:
+    """Read the rover observations (restricted to ``systems`` and the time window) and the nav files.
+
+    The navigation files must serve some epoch of the systems the mode uses (``used_systems``,
+    default ``systems``): else a :class:`UsageError` names the files and spans; systems served in part
+    or not at all are listed in ``Inputs.notes``.
+    """
+    from gnssaug.datasets.pairing import check_nav_coverage, nav_coverage
     from gnssaug.datasets.rinex import read_obs
     from gnssaug.datasets.rinex.nav import read_nav
     from gnssaug.ephemeris.store import EphStore
+    from gnssaug.gnss import SAT_SYSTEM, SYSTEMS
     from gnssaug.time import parse_time_arg
 
     header, series = read_obs(rover, systems=systems)
@@ -94,7 +103,10 @@ def load_inputs(rover: str, nav_paths: list[str], systems: str | None, start: st
     t1 = parse_time_arg(end) if end else None
     series = _slice_epochs(series, t0, t1)
     nav = read_nav(nav_paths)
-    return Inputs(header, series, nav, EphStore(nav), [rover, *nav_paths])
+    observed = {int(v) for v in np.unique(SAT_SYSTEM[series.sat.astype(np.int64)])}
+    coverage = nav_coverage(nav, series.t_gpst_ns, used_systems or systems or SYSTEMS, observed)
+    notes = check_nav_coverage(coverage, series.t_gpst_ns, nav_paths)
+    return Inputs(header, series, nav, EphStore(nav), [rover, *nav_paths], notes)
 
 
 def _iono_taus(text: str):
@@ -185,12 +197,118 @@ def skip_numba_blas_probe() -> bool:
 
 
 def _take_base_from_positionals(args) -> None:
-    """Differential modes: ``ROVER_OBS BASE_OBS NAV...`` unless the base came with ``--base``."""
+    """Differential modes: ``ROVER_OBS BASE_OBS [BASE_OBS...] NAV...`` unless the base came with ``--base``.
+
+    The observation files after the rover are the base (several: consecutive files of one station,
+    joined in time); the rest are navigation files. A file of the wrong kind is named in the error.
+    """
+    from gnssaug.datasets.rinex.compression import rinex_file_type
+
     if args.base:
         return
     if len(args.nav) < 2:
         raise UsageError(f"--mode {args.mode} needs ROVER_OBS BASE_OBS NAV... (or --base BASE_OBS)")
-    args.base, args.nav = args.nav[0], args.nav[1:]
+    kinds = [rinex_file_type(p) for p in args.nav]
+    n_base = next((k for k, kind in enumerate(kinds) if kind != "O"), len(kinds))
+    if n_base == 0:
+        what = {"N": "a navigation file", "M": "a meteorological file"}.get(kinds[0], "not a RINEX observation file")
+        raise UsageError(f"{args.nav[0]} is {what}, but the base observation file comes right after the rover: "
+                         f"gnssaug solve --mode {args.mode} ROVER_OBS BASE_OBS NAV...")
+    if n_base == len(kinds):
+        raise UsageError(f"no navigation file after the base observation file(s) {', '.join(args.nav)}")
+    bases = args.nav[:n_base]
+    args.base = bases[0] if len(bases) == 1 else bases
+    args.nav = _navigation_files(args.nav[n_base:], kinds[n_base:])
+
+
+def _navigation_files(paths: list[str], kinds: list[str]) -> list[str]:
+    """The navigation files among ``paths``: meteorological files are left out with a note, an
+    observation file there is an error (base files come right after the rover)."""
+    navs = []
+    for path, kind in zip(paths, kinds, strict=True):
+        if kind == "M":
+            print(f"gnssaug: note: {path} is a meteorological file, not used", file=sys.stderr)
+        elif kind == "O":
+            raise UsageError(f"{path} is an observation file among the navigation files: base observation files "
+                             "come right after the rover (ROVER_OBS BASE_OBS [BASE_OBS...] NAV...)")
+        else:
+            navs.append(path)
+    return navs
+
+
+def _check_output(path: str) -> None:
+    """Fail before solving when the output file cannot be written (no folder, a folder, no permission)."""
+    import os
+    from pathlib import Path
+
+    out = Path(path)
+    folder = out.parent if str(out.parent) else Path(".")
+    if out.is_dir():
+        raise UsageError(f"-o {path} is a folder; give a file name")
+    if not folder.is_dir():
+        raise UsageError(f"-o {path}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        raise UsageError(f"-o {path}: no permission to write there")
+
+
+def _base_paths(base) -> list[str]:
+    return [str(b) for b in base] if isinstance(base, list | tuple) else [str(base)]
+
+
+def _check_pair(args, inputs: Inputs) -> None:
+    """Differential modes: read the base, say what the pair shares, stop with a clear error when nothing.
+
+    Prints (unless ``--quiet``) the systems, both files' spans and intervals, the epochs matched
+    and the signals matched per system (:mod:`gnssaug.datasets.pairing`).
+    """
+    from pathlib import Path
+
+    from gnssaug.datasets.pairing import check_pair, pair_report, systems_text
+    from gnssaug.datasets.rinex import read_obs
+    from gnssaug.datasets.solve_rtk import rtk_options_from_args
+
+    options = rtk_options_from_args(args, args.mode)
+    bases = _base_paths(args.base)
+    rover_path = Path(args.rover).resolve()
+    if any(Path(b).resolve() == rover_path for b in bases):
+        raise UsageError(f"{args.rover} is given as both the rover and the base")
+    base_header, base = read_obs(args.base, systems=options.systems)
+    rover_pos = getattr(inputs.header, "approx_pos_ecef_m", None)
+    base_pos = getattr(base_header, "approx_pos_ecef_m", None)
+    if (rover_pos is not None and base_pos is not None and np.linalg.norm(rover_pos - base_pos) < 0.01
+            and inputs.series.n_rows == base.n_rows and np.array_equal(inputs.series.t_gpst_ns, base.t_gpst_ns)):
+        raise UsageError(f"{args.rover} and {', '.join(bases)} hold the same observations: the base file was given "
+                         "as the rover")
+    report = pair_report(inputs.series, base, options.systems, options.n_freq, options.max_age_s,
+                         (inputs.header.version, base_header.version))
+    check_pair(report, args.rover, ", ".join(bases), options.max_age_s)
+    args.pair_report = report
+    if args.quiet:
+        return
+    n_files = f" ({len(bases)} files joined in time)" if len(bases) > 1 else ""
+    print(f"{args.mode}: systems {systems_text(options.systems)}, {options.n_freq} frequencies, elevation mask "
+          f"{options.elmask_deg:g} deg; base {', '.join(Path(b).name for b in bases)}{n_files}", file=sys.stderr)
+    for line in report.lines():
+        print(f"  {line}", file=sys.stderr)
+
+
+def _summary(args, sols, n_written: int, seconds: float) -> str:
+    """One line: epochs solved per solution status, where they went, time and speed."""
+    from gnssaug.solvers.types import SolStatus
+
+    status = np.asarray(sols.status)
+    counts = [(name.lower(), int(np.count_nonzero(status == int(SolStatus[name]))))
+              for name in ("FIX", "FLOAT", "DGNSS", "SPP")]
+    parts = ", ".join(f"{n} {name}" for name, n in counts if n)
+    rate = len(sols) / seconds if seconds > 0 else float("nan")
+    return (f"{args.mode}: {n_written} of {len(sols)} epochs solved" + (f" ({parts})" if parts else "")
+            + f" -> {args.out} ({seconds:.1f} s, {rate:.0f} epochs/s)")
+
+
+def _rtk_systems() -> str:
+    from gnssaug.solvers.rtk import RTK_SYSTEMS
+
+    return RTK_SYSTEMS
 
 
 def run_solve(args) -> int:
@@ -199,12 +317,20 @@ def run_solve(args) -> int:
 
     if args.mode not in MODES:
         raise UsageError(f"mode {args.mode!r} is not available; choose one of {', '.join(MODES)}")
+    _check_output(args.out)
     skip_numba_blas_probe()  # no solver kernel uses np.dot/np.linalg (tests/kernels/test_no_blas_kernels.py)
     if args.mode != "spp":
         _take_base_from_positionals(args)
     started = time.perf_counter()
-    inputs = load_inputs(args.rover, args.nav, args.systems, args.start, args.end)
+    used = args.systems if args.mode == "spp" else "".join(c for c in args.systems if c in _rtk_systems())
+    inputs = load_inputs(args.rover, args.nav, args.systems, args.start, args.end, used)
+    for note in [] if args.quiet else inputs.notes:
+        print(f"gnssaug: note: {note}", file=sys.stderr)
+    if args.mode != "spp":
+        _check_pair(args, inputs)
     sols = MODES[args.mode](args, inputs)
+    # A runner appends the base it read; several base files are listed one per line.
+    inputs.paths = [p for item in inputs.paths for p in _base_paths(item)]
     options = {
         "pos mode": MODE_TEXT.get(args.mode, args.mode),
         "elev mask": f"{args.elmask:.1f} deg",
@@ -216,8 +342,7 @@ def run_solve(args) -> int:
     options.update(getattr(args, "pos_header", {}))  # mode-specific lines (e.g. "ref pos" of the base)
     n = write_pos(args.out, sols, args.format, inputs=inputs.paths, options=options)
     if not args.quiet:
-        print(f"{args.mode}: {n} of {len(sols)} epochs solved -> {args.out} ({time.perf_counter() - started:.1f} s)",
-              file=sys.stderr)
+        print(_summary(args, sols, n, time.perf_counter() - started), file=sys.stderr)
     return 0
 
 

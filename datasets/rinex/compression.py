@@ -40,3 +40,37 @@ def unpack_bytes(data: bytes, path: str | Path) -> bytes:
         return hatanaka.decompress(data)
     except Exception as exc:  # the package raises OSError, ValueError, zlib/bz2 errors, ...
         raise FileFormatError(path, None, f"cannot decompress: {exc}") from None
+
+
+def rinex_file_type(path: str | Path) -> str:
+    """What a RINEX file holds, from its first line: ``"O"`` observations, ``"N"`` navigation (any
+    system: N, G, B, L, ... ), ``"M"`` meteorological data, ``"?"`` otherwise (not RINEX, unreadable).
+
+    Reads only the start of the file (gzip is inflated as a stream); Hatanaka files are observations.
+    """
+    import gzip
+
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+        if head[:2] == _GZIP:
+            with gzip.open(path, "rb") as fh:
+                head = fh.read(4096)
+        elif is_packed(head) and b"COMPACT RINEX" not in head[:80] and b"CRINEX" not in head[:80]:
+            head = unpack_bytes(path.read_bytes(), path)[:4096]
+    except (OSError, EOFError, FileFormatError):
+        return "?"
+    first = head.split(b"\n", 1)[0].decode("ascii", errors="replace")
+    if "COMPACT RINEX" in first or "CRINEX" in first:
+        return "O"
+    if "RINEX VERSION / TYPE" not in first:
+        return "?"
+    kind = first[20:21].upper()
+    if kind == "O" or "OBSERVATION" in first.upper():
+        return "O"
+    if kind == "M" and "METEOROLOGICAL" in first.upper():
+        return "M"
+    if "NAV" in first.upper() or kind in "NGBLHJIPC":
+        return "N"
+    return "?"

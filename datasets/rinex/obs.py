@@ -357,14 +357,16 @@ def _systems_mask(system: np.ndarray, systems: str | None) -> np.ndarray:
     return wanted[system]
 
 
-def read_obs(path: str | Path, systems: str | None = None) -> tuple[ObsHeader, ObsSeries]:
+def read_obs(path: str | Path | list, systems: str | None = None) -> tuple[ObsHeader, ObsSeries]:
     """Read a RINEX observation file into a header and an observation series.
 
     Parameters
     ----------
-    path : str or Path
+    path : str or Path, or a list of them
         RINEX 2.11, 3.0x or 4.0x observation file: plain, gzip/Z/bz2/zip, or Hatanaka
-        (``.crx``, ``.crx.gz``, RINEX 2 ``.yyd``), decompressed in memory.
+        (``.crx``, ``.crx.gz``, RINEX 2 ``.yyd``), decompressed in memory. Several files of one
+        receiver (consecutive hourly files) are read as one series
+        (:func:`gnssaug.datasets.rinex.merge.read_obs_files`).
     systems : str, optional
         System letters to keep (``"GC"``); all systems when None.
 
@@ -386,6 +388,12 @@ def read_obs(path: str | Path, systems: str | None = None) -> tuple[ObsHeader, O
     ObsFileWarning
         For each epoch skipped because it is truncated or cannot be read.
     """
+    if isinstance(path, list | tuple):
+        if len(path) != 1:
+            from .merge import read_obs_files
+
+            return read_obs_files(path, systems)
+        path = path[0]
     return parse_obs_bytes(read_rinex_bytes(path), str(path), systems)
 
 

@@ -13,6 +13,8 @@ to the RINEX 3 mode of the same signal, the choice RTKLIB and IGS conversions ma
 - Band 5/6/7/8 types (``C5 L5 C7 L7 C8 L8 C6``) -> attribute ``X`` (pilot+data, undefined in 2.11).
 - Galileo band 1 -> ``1X``.
 - BeiDou (RINEX 2.12 drafts): bands 1 and 2 -> B1I (``2I``), 7 -> ``7I``, 6 -> ``6I``.
+- BeiDou ``C1I``/``C1Q`` (and L, D, S) in a RINEX 3.03+ file -> B1I: the RINEX 3.02 label kept
+  after a version change (B1C has no I or Q tracking mode, so nothing else is meant).
 """
 
 from __future__ import annotations
@@ -75,6 +77,12 @@ def file_code(system: int, slot: int, attribute: str, kind: str, version: float)
     return f"{kind}{band}{attribute}"
 
 
+def _is_b1i_302_label(system: int, code3: str) -> bool:
+    """A BeiDou ``C1I``/``L1Q`` ... in a RINEX 3.03+ file: B1C has no I or Q mode, so it can only be
+    B1I under its RINEX 3.02 label (files converted to a later version that kept the old labels)."""
+    return system == BDS and code3[1] == "1" and code3[2] in "IQ"
+
+
 def build_tables(obs_types: dict[str, list[str]], version: float, v2_types: list[str] | None = None):
     """The per-system parse tables of :func:`gnssaug.kernels.rinex_text.parse_obs_rows`.
 
@@ -115,7 +123,10 @@ def build_tables(obs_types: dict[str, list[str]], version: float, v2_types: list
             try:
                 k = band_slot(s, code3[1], code3[2], version if version >= 3 else 3.04)
             except UnknownSignalError:
-                continue
+                if not _is_b1i_302_label(s, code3):
+                    continue
+                k = band_slot(s, "1", code3[2], 3.02)  # B1I, labelled as RINEX 3.02 did
+                code3 = code3[0] + "2" + code3[2]
             kind[s, j] = KIND_OF_TYPE[code3[0]]
             slot[s, j] = k
             rank[s, j] = attribute_rank(s, k, code3[2])

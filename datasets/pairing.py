@@ -1,0 +1,297 @@
+"""What a rover/base file pair has in common: epochs, time spans, signals per system.
+
+``gnssaug solve`` prints this before it runs a differential mode, and stops with a clear error
+when the pair cannot work (no common time, a base file given as the rover); the real-data
+rehearsal (``benchmarks/realcheck_rehearsal.py``) compares it across file variants. Epochs are
+paired as the RTK engine pairs them (:func:`gnssaug.solvers.rtk.match_base_epochs`: the latest base
+epoch not newer than the rover's, within the age limit, a u-blox tag a few ms late counting as
+simultaneous); signals as the engine takes them (:data:`gnssaug.solvers.rtk.FREQ_SLOTS`: the
+observation slot of each frequency per clock group), whatever RINEX label each file gave them
+(BDS B1I is ``C1I`` in RINEX 3.02, ``C2I`` from 3.03, ``C1``/``C2`` in RINEX 2).
+
+A double-difference signal is a (satellite, frequency) whose carrier phase and pseudorange both
+receivers report, minus one reference per clock group and frequency; elevation masks and the
+engine's own screening come later, so this is the upper bound the engine starts from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from gnssaug.errors import UsageError
+from gnssaug.gnss import CLOCK_GROUPS, SAT_CLOCK_GROUP, SAT_SYSTEM, SIGNAL_PLAN, SYSTEMS, system_index
+from gnssaug.time import NS_PER_S, isoformat_gpst
+
+#: A rover time tag this far after the whole second still pairs with that second's base epoch
+#: (u-blox receivers tag x.004 s); the same tolerance as the engine's.
+SYNC_TOL_NS = 25_000_000
+
+
+@dataclass
+class PairReport:
+    """Epochs and signals a rover/base pair share.
+
+    Attributes
+    ----------
+    n_rover, n_base : int
+        Epochs in each file (after the --start/--end and --systems selections).
+    rover_span_ns, base_span_ns : tuple[int, int]
+        First and last epoch [GPST ns].
+    rover_interval_s, base_interval_s : float
+        Median epoch spacing [s] (NaN with one epoch).
+    pairs : int64[n_rover]
+        Base epoch used by each rover epoch, -1 where none is within ``max_age_s``.
+    n_same_time : int
+        Rover epochs whose base epoch is simultaneous (within :data:`SYNC_TOL_NS`).
+    dd_per_epoch : float64[n_rover]
+        Double-difference signals per rover epoch (NaN where unmatched).
+    signals : list[dict]
+        Per clock group and frequency: ``group``, ``freq`` (signal name), ``rover``/``base``
+        (RINEX codes that filled the slot in each file), ``mean`` (common satellites per matched epoch).
+    """
+
+    n_rover: int
+    n_base: int
+    rover_span_ns: tuple
+    base_span_ns: tuple
+    rover_interval_s: float
+    base_interval_s: float
+    pairs: np.ndarray
+    n_same_time: int
+    dd_per_epoch: np.ndarray
+    signals: list = field(default_factory=list)
+
+    @property
+    def n_matched(self) -> int:
+        """Rover epochs with a base epoch within the age limit."""
+        return int(np.count_nonzero(self.pairs >= 0))
+
+    def lines(self) -> list[str]:
+        """The report in words, one line per fact (what ``solve`` prints)."""
+        out = [
+            f"rover: {self.n_rover} epochs {_span_text(self.rover_span_ns)}, "
+            f"every {_interval_text(self.rover_interval_s)}",
+            f"base : {self.n_base} epochs {_span_text(self.base_span_ns)}, "
+            f"every {_interval_text(self.base_interval_s)}",
+            f"epochs: {self.n_matched} of {self.n_rover} rover epochs have a base epoch ({self.n_same_time} at the "
+            f"same time, {self.n_matched - self.n_same_time} with an older one), "
+            f"{self.n_rover - self.n_matched} have none",
+        ]
+        if self.n_matched:
+            dd = self.dd_per_epoch[np.isfinite(self.dd_per_epoch)]
+            out.append(f"double differences per matched epoch: mean {dd.mean():.1f}, min {dd.min():.0f}, "
+                       f"max {dd.max():.0f} (before the elevation mask)")
+        for s in self.signals:
+            codes = s["rover"] if s["rover"] == s["base"] else f"rover {s['rover']} <-> base {s['base']}"
+            out.append(f"  {s['group']:8s} {s['freq']:8s} {codes:26s} {s['mean']:5.1f} satellites per epoch")
+        return out
+
+
+def _span_text(span) -> str:
+    a, b = isoformat_gpst(span[0]), isoformat_gpst(span[1])
+    return f"{a} - {b[11:] if a[:10] == b[:10] else b} GPST"
+
+
+def _interval_text(seconds: float) -> str:
+    if not np.isfinite(seconds):
+        return "? s"
+    return f"{seconds:g} s" if seconds >= 1 else f"{seconds:g} s ({1 / seconds:g} Hz)"
+
+
+def _interval_s(t_ns: np.ndarray) -> float:
+    if t_ns.shape[0] < 2:
+        return float("nan")
+    return float(np.round(np.median(np.diff(t_ns)) / NS_PER_S, 3))
+
+
+def freq_slots(systems: str, n_freq: int) -> np.ndarray:
+    """Observation slot of each frequency per global satellite (int64[N_SAT, n_freq], -1: not used)."""
+    from gnssaug.solvers.rtk import FREQ_SLOTS
+
+    slots = FREQ_SLOTS[SAT_CLOCK_GROUP.astype(np.int64), :n_freq].copy()
+    allowed = np.zeros(SAT_SYSTEM.shape[0], dtype=bool)
+    for letter in systems:
+        allowed |= SAT_SYSTEM == system_index(letter)
+    slots[~allowed] = -1
+    return slots
+
+
+def _has_signal(series, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(bool[n_row, n_freq] phase and code present in the frequency's slot, int64[n_row] epoch of each row)."""
+    sat = series.sat.astype(np.int64)
+    slot = slots[sat]
+    rows = np.arange(sat.shape[0])
+    safe = np.maximum(slot, 0)
+    cp = series.cp_cyc[rows[:, None], safe]
+    pr = series.pr_m[rows[:, None], safe]
+    has = (slot >= 0) & np.isfinite(cp) & np.isfinite(pr)
+    epoch = np.repeat(np.arange(len(series)), np.diff(series.offsets))
+    return has, epoch
+
+
+def _dense(series, has: np.ndarray, epoch: np.ndarray, n_sat: int) -> np.ndarray:
+    """bool[n_epoch, n_sat, n_freq]: which satellite has which frequency at each epoch."""
+    out = np.zeros((len(series), n_sat, has.shape[1]), dtype=bool)
+    out[epoch, series.sat.astype(np.int64)] = has
+    return out
+
+
+def _codes(series, slots: np.ndarray, has: np.ndarray, group: int, f: int, version: float) -> str:
+    """The RINEX code(s) that filled a clock group's frequency slot in a file (``"C2I"``, ``"C1/L1"``...)."""
+    from gnssaug.datasets.rinex.obs_codes import file_code
+
+    sat = series.sat.astype(np.int64)
+    rows = np.flatnonzero((SAT_CLOCK_GROUP[sat] == group) & has[:, f])
+    if rows.size == 0:
+        return "-"
+    slot = int(slots[sat[rows[0]], f])
+    system = int(SAT_SYSTEM[sat[rows[0]]])
+    attrs = np.unique(series.code[rows, slot])
+    if version < 3:
+        return f"{SIGNAL_PLAN[system][slot].rinex_band} (RINEX 2)"
+    return "/".join(file_code(system, slot, chr(a), "L", version) for a in attrs if a)
+
+
+def pair_report(rover, base, systems: str, n_freq: int, max_age_s: float, versions=(3.04, 3.04)) -> PairReport:
+    """Epochs and signals that ``rover`` and ``base`` (ObsSeries) share, as the RTK engine pairs them.
+
+    Parameters
+    ----------
+    rover, base : gnssaug.obs.ObsSeries
+    systems : str
+        RINEX system letters in use.
+    n_freq : int
+        Frequencies per satellite (``--freqs``).
+    max_age_s : float
+        Largest age of differential [s].
+    versions : tuple[float, float]
+        RINEX versions of the rover and base files (only to name their codes).
+
+    Returns
+    -------
+    PairReport
+    """
+    from gnssaug.solvers.rtk import match_base_epochs
+
+    slots = freq_slots(systems, n_freq)
+    pairs = match_base_epochs(rover.t_gpst_ns, base.t_gpst_ns, max_age_s)
+    matched = pairs >= 0
+    dt_ns = np.where(matched, rover.t_gpst_ns - base.t_gpst_ns[np.maximum(pairs, 0)], 0)
+    n_same = int(np.count_nonzero(matched & (np.abs(dt_ns) <= SYNC_TOL_NS)))
+    has_r, ep_r = _has_signal(rover, slots)
+    has_b, ep_b = _has_signal(base, slots)
+    n_sat = slots.shape[0]
+    both = _dense(rover, has_r, ep_r, n_sat)[matched] & _dense(base, has_b, ep_b, n_sat)[pairs[matched]]
+    # Common satellites per epoch, clock group and frequency; one reference each.
+    per_group = np.stack([both[:, SAT_CLOCK_GROUP == g].sum(axis=1) for g in range(len(CLOCK_GROUPS))], axis=1)
+    dd = np.full(len(rover), np.nan)
+    dd[matched] = np.maximum(per_group - 1, 0).sum(axis=(1, 2))
+    signals = []
+    for g, name in enumerate(CLOCK_GROUPS):
+        for f in range(n_freq):
+            if not per_group[:, g, f].any():
+                continue
+            sat = np.flatnonzero(SAT_CLOCK_GROUP == g)[0]
+            slot = int(slots[sat, f])
+            signals.append({
+                "group": name,
+                "freq": SIGNAL_PLAN[int(SAT_SYSTEM[sat])][slot].name,
+                "rover": _codes(rover, slots, has_r, g, f, versions[0]),
+                "base": _codes(base, slots, has_b, g, f, versions[1]),
+                "mean": float(per_group[:, g, f].mean()),
+            })
+    return PairReport(
+        n_rover=len(rover), n_base=len(base),
+        rover_span_ns=(int(rover.t_gpst_ns[0]), int(rover.t_gpst_ns[-1])),
+        base_span_ns=(int(base.t_gpst_ns[0]), int(base.t_gpst_ns[-1])) if len(base) else (0, 0),
+        rover_interval_s=_interval_s(rover.t_gpst_ns), base_interval_s=_interval_s(base.t_gpst_ns),
+        pairs=pairs, n_same_time=n_same, dd_per_epoch=dd, signals=signals,
+    )
+
+
+def check_pair(report: PairReport, rover_path: str, base_path: str, max_age_s: float) -> None:
+    """Raise a :class:`UsageError` that says why when a rover/base pair cannot be solved.
+
+    No rover epoch has a base epoch within ``max_age_s`` (different days, hours, or a base that
+    ends before the rover starts), or no signal is common to both files.
+    """
+    if report.n_base == 0:
+        raise UsageError(f"{base_path}: no base observation epochs of the selected systems")
+    if report.n_matched == 0:
+        raise UsageError(
+            f"the rover and base files do not overlap in time: rover {rover_path} "
+            f"{_span_text(report.rover_span_ns)}, base {base_path} {_span_text(report.base_span_ns)} "
+            f"(a base epoch may be at most {max_age_s:g} s older than the rover's)")
+    if not report.signals:
+        raise UsageError(f"{rover_path} and {base_path} share no signal of the selected systems and frequencies")
+
+
+def systems_text(systems: str) -> str:
+    """``"GEC"`` -> ``"GPS, Galileo, BeiDou"``."""
+    from gnssaug.gnss import SYSTEM_NAMES
+
+    return ", ".join(SYSTEM_NAMES[SYSTEMS.find(c)] for c in systems if SYSTEMS.find(c) >= 0)
+
+
+def nav_coverage(nav, t_gpst_ns: np.ndarray, systems: str, observed: set[int]) -> list[tuple[str, int, int, int]]:
+    """Per system, the span the broadcast records serve and how many epochs fall inside it.
+
+    Parameters
+    ----------
+    nav : gnssaug.ephemeris.records.NavData
+    t_gpst_ns : int64[n]
+        Epochs to solve.
+    systems : str
+        System letters in use.
+    observed : set of int
+        System indices the observations hold.
+
+    Returns
+    -------
+    list of (system name, first_ns, last_ns, epochs covered)
+        One row per system in use and observed; first/last are 0 when the files hold no record of it.
+        A record serves toe +- the store's validity half-window (:data:`gnssaug.ephemeris.store.DEFAULT_WINDOWS_S`).
+    """
+    from gnssaug.ephemeris.store import DEFAULT_WINDOWS_S
+    from gnssaug.gnss import GLO, SYSTEM_NAMES
+
+    out = []
+    for letter in systems:
+        s = SYSTEMS.find(letter)
+        if s < 0 or s not in observed:
+            continue
+        table = nav.glonass if s == GLO else nav.kepler
+        sel = SAT_SYSTEM[table.sat.astype(np.int64)] == s
+        if not sel.any():
+            out.append((SYSTEM_NAMES[s], 0, 0, 0))
+            continue
+        half_ns = int(DEFAULT_WINDOWS_S.get(s, 7200.0) * NS_PER_S)
+        toe = np.sort(table.toe_gpst_ns[sel])
+        first, last = int(toe[0]) - half_ns, int(toe[-1]) + half_ns
+        # An epoch is served when some record's toe is within the half-window.
+        k = np.clip(np.searchsorted(toe, t_gpst_ns), 1, toe.shape[0] - 1) if toe.shape[0] > 1 else np.zeros(
+            t_gpst_ns.shape[0], dtype=np.int64)
+        near = np.minimum(np.abs(toe[k] - t_gpst_ns), np.abs(toe[np.maximum(k - 1, 0)] - t_gpst_ns))
+        out.append((SYSTEM_NAMES[s], first, last, int(np.count_nonzero(near <= half_ns))))
+    return out
+
+
+def check_nav_coverage(coverage, t_gpst_ns: np.ndarray, nav_paths: list[str]) -> list[str]:
+    """Raise a :class:`UsageError` naming the files and spans when no system's records serve any
+    epoch; else return notes for systems served only in part or not at all."""
+    n = t_gpst_ns.shape[0]
+    spans = "; ".join(f"{name} {_span_text((a, b)) if b else 'no records'}" for name, a, b, _ in coverage)
+    rover = _span_text((int(t_gpst_ns[0]), int(t_gpst_ns[-1]))) if n else "no epochs"
+    if coverage and all(c == 0 for *_, c in coverage):
+        raise UsageError(f"the navigation files {', '.join(nav_paths)} do not cover the observations: they serve "
+                         f"{spans}; the observations span {rover}")
+    notes = []
+    for name, a, b, c in coverage:
+        if b == 0:
+            notes.append(f"no {name} ephemerides in the navigation files: {name} satellites are not used")
+        elif c < n:
+            notes.append(f"{name} ephemerides serve {c} of {n} epochs (the files cover {_span_text((a, b))}, "
+                         f"the observations {rover})")
+    return notes
