@@ -198,7 +198,12 @@ def convbin_rinex2(src: str | Path, dst: str | Path) -> Path | None:
     exe = shutil.which("convbin")
     if exe is None:
         return None
-    subprocess.run([exe, "-r", "rinex", "-v", "2.11", "-o", str(dst), str(src)], check=True, capture_output=True)
+    from gnssaug.datasets.rinex import read_obs_header
+
+    pos = read_obs_header(src).approx_pos_ecef_m
+    extra = ["-hp", "/".join(f"{v:.4f}" for v in pos)] if pos is not None else []
+    subprocess.run([exe, "-r", "rinex", "-v", "2.11", *extra, "-o", str(dst), str(src)], check=True,
+                   capture_output=True)
     return Path(dst)
 
 
@@ -257,34 +262,3 @@ def build_variants(base_obs: str | Path, folder: str | Path, split_ns: int | Non
     parts = split_at(base_obs, t_split, folder / "hour_1.rnx", folder / "hour_2.rnx")
     out.append(Variant("two files", parts, note="a session across two hourly files"))
     return out
-
-
-def rtklib_conf(path: str | Path, systems: str, n_freq: int, elmask_deg: float, base_pos_ecef_m) -> Path:
-    """An rnx2rtkp configuration for kinematic RTK like ``gnssaug solve --mode rtk`` (continuous AR,
-    ratio 3, same systems, frequencies and mask, base position given)."""
-    navsys = sum({"G": 1, "R": 4, "E": 8, "J": 16, "C": 32}[c] for c in systems if c in "GREJC")
-    x, y, z = base_pos_ecef_m
-    lines = [
-        "pos1-posmode       =kinematic",
-        f"pos1-frequency     ={ {1: 'l1', 2: 'l1+l2', 3: 'l1+l2+l5'}[n_freq]}",
-        "pos1-soltype       =forward",
-        f"pos1-elmask        ={elmask_deg:g}",
-        "pos1-dynamics      =off",
-        "pos1-ionoopt       =brdc",
-        "pos1-tropopt       =saas",
-        "pos1-sateph        =brdc",
-        f"pos1-navsys        ={navsys}",
-        "pos2-armode        =continuous",
-        "pos2-gloarmode     =off",
-        "pos2-bdsarmode     =on",
-        "pos2-arthres       =3",
-        "out-solformat      =llh",
-        "out-timesys        =gpst",
-        "ant2-postype       =xyz",
-        f"ant2-pos1          ={x:.4f}",
-        f"ant2-pos2          ={y:.4f}",
-        f"ant2-pos3          ={z:.4f}",
-    ]
-    Path(path).write_text("\n".join(lines) + "\n")
-    return Path(path)
-
