@@ -35,7 +35,7 @@ Result (2026-11-22, 2 shared cores; TST 2020 rover 986 epochs, HKSC simulated fr
     2.11 convbin G+E            986/986   10.4     100.0%   11.3%   2.83s   0.84s   3.37       349
     5 s                         986/986   18.2     100.0%   11.2%   3.53s   1.07s   3.30       279
     30 s                        986/986   18.2     100.0%   11.2%   3.10s   0.99s   3.12       318
-    two files                   986/986   18.2     100.0%    nan%   4.96s    nans    nan       199  n/a (one base file only)
+    two files                   986/986   18.2     100.0%    nan%   4.96s    nans    nan       199  n/a (one base)
     rover 10 Hz / base 1 Hz   3000/3000   62.0     100.0%  100.0%   9.65s  14.77s   0.65       311
     rover 5 Hz / base 1 Hz    1500/1500   62.0     100.0%  100.0%   4.82s   8.37s   0.58       311
     M8T 2019 GC --freqs 2     1760/1760    6.3       1.0%   27.8%   1.32s   1.47s   0.90      1332

@@ -211,6 +211,15 @@ def pair_report(rover, base, systems: str, n_freq: int, max_age_s: float, versio
     )
 
 
+def off_second_ms(t_gpst_ns: np.ndarray) -> float:
+    """Median distance of epoch tags from the whole second [ms] (reference stations tag on it, u-blox
+    rovers a few ms off)."""
+    if t_gpst_ns.shape[0] == 0:
+        return 0.0
+    frac = np.mod(t_gpst_ns, NS_PER_S)
+    return float(np.median(np.minimum(frac, NS_PER_S - frac))) / 1e6
+
+
 def check_pair(report: PairReport, rover_path: str, base_path: str, max_age_s: float) -> None:
     """Raise a :class:`UsageError` that says why when a rover/base pair cannot be solved.
 

@@ -263,7 +263,7 @@ def _check_pair(args, inputs: Inputs) -> None:
     """
     from pathlib import Path
 
-    from gnssaug.datasets.pairing import check_pair, pair_report, systems_text
+    from gnssaug.datasets.pairing import check_pair, off_second_ms, pair_report, systems_text
     from gnssaug.datasets.rinex import read_obs
     from gnssaug.datasets.solve_rtk import rtk_options_from_args
 
@@ -285,6 +285,11 @@ def _check_pair(args, inputs: Inputs) -> None:
     args.pair_report = report
     if args.quiet:
         return
+    base_off_ms, rover_off_ms = off_second_ms(base.t_gpst_ns), off_second_ms(inputs.series.t_gpst_ns)
+    if base_off_ms > 1.0 and rover_off_ms < 0.1:
+        print(f"gnssaug: warning: the base epochs are tagged {base_off_ms:.0f} ms off the whole second and the "
+              "rover's on it, as a rover receiver and a reference station would be the other way round: are the "
+              "rover and base files swapped?", file=sys.stderr)
     n_files = f" ({len(bases)} files joined in time)" if len(bases) > 1 else ""
     print(f"{args.mode}: systems {systems_text(options.systems)}, {options.n_freq} frequencies, elevation mask "
           f"{options.elmask_deg:g} deg; base {', '.join(Path(b).name for b in bases)}{n_files}", file=sys.stderr)
