@@ -34,7 +34,7 @@ SUBCOMMAND_MODULES = (
 #: Subcommands whose module is known without importing every module: ``gnssaug solve ...`` then
 #: builds a parser from that module alone (no server, asyncio or RTCM imports before a 1 s SPP run).
 #: Commands not listed here (and ``--help``) use the full parser.
-COMMAND_MODULES = {name: "gnssaug.datasets.commands" for name in ("solve", "demo", "info", "evaluate")}
+COMMAND_MODULES = {name: "gnssaug.datasets.commands" for name in ("solve", "demo", "info", "evaluate", "merge")}
 
 
 def build_parser(modules: tuple[str, ...] = SUBCOMMAND_MODULES) -> argparse.ArgumentParser:

@@ -134,3 +134,16 @@ def test_pairs_that_cannot_work_get_a_clear_error(hk, variants, tmp_path, capsys
         assert message in err, err
         assert "Traceback" not in err
     assert not (tmp_path / "x.pos").exists()
+
+
+def test_merge_command_joins_hourly_files_and_decimates(hk, variants, tmp_path, capsys):
+    parts = next(v for v in variants if v.name == "two files").paths
+    out = tmp_path / "merged.obs"
+    assert main(["merge", str(parts[1]), str(parts[0]), "--interval", "30", "-o", str(out)]) == 0
+    assert "merge: 8 epochs 2020-06-03T03:02:00.000 - 2020-06-03T03:05:30.000 GPST from 2 file(s)" in \
+        capsys.readouterr().err
+    header, merged = read_obs(out)
+    _, whole = read_obs(hk["base"])
+    keep = np.isin(whole.t_gpst_ns, merged.t_gpst_ns)
+    assert header.interval_s == 30.0 and keep.sum() == 8
+    np.testing.assert_array_equal(merged.cp_cyc, whole.cp_cyc[np.repeat(keep, np.diff(whole.offsets))])

@@ -115,3 +115,20 @@ def test_unknown_layout_lists_what_is_understood(tmp_path, text):
     path.write_text(text)
     with pytest.raises(FileFormatError, match="understood layouts"):
         load_truth_file(path)
+
+
+def test_a_10hz_rover_is_compared_with_the_interpolated_trajectory():
+    from gnssaug.datasets.truth import Truth
+
+    t_ref = gpst_ns_from_week_tow(WEEK_2020, 270149.0) + np.arange(5, dtype=np.int64) * NS_PER_S
+    vel_mps = np.array([10.0, -3.0, 0.5])  # a car along a straight line
+    start = ecef_from_llh_deg(22.3, 114.17, 5.0)
+    truth = Truth(start + np.outer((t_ref - t_ref[0]) / NS_PER_S, vel_mps), t_gpst_ns=t_ref)
+    t_sol = t_ref[0] + np.arange(41, dtype=np.int64) * (NS_PER_S // 10) + 4_000_000  # 10 Hz, tagged x.x04
+    t_sol = t_sol[t_sol <= t_ref[-1]]
+    ref = truth.at(t_sol)
+    expect = start + np.outer((t_sol - t_ref[0]) / NS_PER_S, vel_mps)
+    assert np.isfinite(ref).all()
+    np.testing.assert_allclose(ref, expect, atol=1e-6)
+    gap = truth.at(np.array([t_ref[-1] + NS_PER_S // 2]))  # after the last row: nothing to interpolate
+    assert np.isnan(gap).all()

@@ -31,7 +31,9 @@ def test_tst2019_trajectory_matches_epochs_with_tolerance(data_dir):
     assert truth.t_gpst_ns.shape[0] == 485
     t = gpst_ns_from_week_tow(2051, np.array([46701.004, 46702.0, 46600.0]))
     got = truth.at(t)
-    np.testing.assert_allclose(llh_deg_from_ecef(got[0]), [22.30115538, 114.17900033, 6.59589290], atol=1e-7)
+    # 4 ms after the row: interpolated towards the next one (the height moves 1 cm/s there)
+    err = llh_deg_from_ecef(got[0]) - np.array([22.30115538, 114.17900033, 6.59589290])
+    assert np.all(np.abs(err) <= [1e-7, 1e-7, 1e-3])
     assert np.isfinite(got[1]).all() and np.isnan(got[2]).all()
 
 
