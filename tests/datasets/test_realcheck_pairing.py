@@ -147,3 +147,13 @@ def test_merge_command_joins_hourly_files_and_decimates(hk, variants, tmp_path, 
     keep = np.isin(whole.t_gpst_ns, merged.t_gpst_ns)
     assert header.interval_s == 30.0 and keep.sum() == 8
     np.testing.assert_array_equal(merged.cp_cyc, whole.cp_cyc[np.repeat(keep, np.diff(whole.offsets))])
+
+
+def test_file_kinds_are_told_apart_in_every_packing(hk, variants):
+    from gnssaug.datasets.rinex.compression import rinex_file_type
+
+    for v in variants:
+        assert all(rinex_file_type(p) == "O" for p in v.paths), v.name
+    assert {rinex_file_type(p) for p in hk["navs"]} == {"N"}
+    assert rinex_file_type(hk["folder"] / "hksc155c.20m") == "M"
+    assert rinex_file_type(hk["folder"] / "groundTruth_TST.csv") == "?"
