@@ -244,7 +244,8 @@ def systems_text(systems: str) -> str:
     return ", ".join(SYSTEM_NAMES[SYSTEMS.find(c)] for c in systems if SYSTEMS.find(c) >= 0)
 
 
-def nav_coverage(nav, t_gpst_ns: np.ndarray, systems: str, observed: set[int]) -> list[tuple[str, int, int, int]]:
+def nav_coverage(nav, t_gpst_ns: np.ndarray, systems: str, observed: set[int],
+                 windows_s: dict | None = None) -> list[tuple[str, int, int, int]]:
     """Per system, the span the broadcast records serve and how many epochs fall inside it.
 
     Parameters
@@ -261,7 +262,8 @@ def nav_coverage(nav, t_gpst_ns: np.ndarray, systems: str, observed: set[int]) -
     -------
     list of (system name, first_ns, last_ns, epochs covered)
         One row per system in use and observed; first/last are 0 when the files hold no record of it.
-        A record serves toe +- the store's validity half-window (:data:`gnssaug.ephemeris.store.DEFAULT_WINDOWS_S`).
+        A record serves toe +- the store's validity half-window (:data:`gnssaug.ephemeris.store.DEFAULT_WINDOWS_S`,
+        updated with ``windows_s``: system index -> seconds).
     """
     from gnssaug.ephemeris.store import DEFAULT_WINDOWS_S
     from gnssaug.gnss import GLO, SYSTEM_NAMES
@@ -276,7 +278,7 @@ def nav_coverage(nav, t_gpst_ns: np.ndarray, systems: str, observed: set[int]) -
         if not sel.any():
             out.append((SYSTEM_NAMES[s], 0, 0, 0))
             continue
-        half_ns = int(DEFAULT_WINDOWS_S.get(s, 7200.0) * NS_PER_S)
+        half_ns = int({**DEFAULT_WINDOWS_S, **(windows_s or {})}.get(s, 7200.0) * NS_PER_S)
         toe = np.sort(table.toe_gpst_ns[sel])
         first, last = int(toe[0]) - half_ns, int(toe[-1]) + half_ns
         # An epoch is served when some record's toe is within the half-window.

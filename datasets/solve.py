@@ -25,6 +25,15 @@ _IONO_TEXT = {"broadcast": "Broadcast", "if": "Iono-Free LC", "none": "OFF"}
 _SYSTEM_TEXT = {"G": "GPS", "R": "GLONASS", "E": "Galileo", "J": "QZSS", "C": "BDS"}
 
 
+#: Ephemeris validity half-windows [s] of the differential modes, by system index: BeiDou records
+#: up to 6 h from toe as RTKLIB 2.4.3 (``MAXDTOE_CMP``) instead of the store's 1 h. Hourly BDS uploads
+#: make an hourly nav file of the previous hour (toe 02:00 BDT for a rover at 03:02) miss the 1 h
+#: window; the broadcast orbit error that grows with the age (metres) is scaled by baseline/range
+#: (~2e-4 at 4.5 km) in the double differences, and the satellite clock cancels. The store picks the
+#: nearest toe, so epochs a record serves within 1 h are served by the same record as before.
+DIFFERENTIAL_WINDOWS_S = {4: 21600.0}
+
+
 @dataclass
 class Inputs:
     """What every mode reads: rover observations, navigation data and the ephemeris store."""
@@ -81,18 +90,19 @@ def _slice_epochs(series, t0_ns: int | None, t1_ns: int | None):
 
 
 def load_inputs(rover: str, nav_paths: list[str], systems: str | None, start: str | None, end: str | None,
-                used_systems: str | None = None) -> Inputs:
+                used_systems: str | None = None, windows_s: dict | None = None) -> Inputs:
     """Read the rover observations (restricted to ``systems`` and the time window) and the nav files.
 
     The navigation files must serve some epoch of the systems the mode uses (``used_systems``,
     default ``systems``): else a :class:`UsageError` names the files and spans; systems served in part
-    or not at all are listed in ``Inputs.notes``.
+    or not at all are listed in ``Inputs.notes``. ``windows_s`` (system index -> s) widens the
+    ephemeris store's validity half-windows (:data:`DIFFERENTIAL_WINDOWS_S`).
     """
     from gnssaug.datasets.pairing import check_nav_coverage, nav_coverage
     from gnssaug.datasets.rinex import read_obs
     from gnssaug.datasets.rinex.nav import read_nav
-    from gnssaug.ephemeris.store import EphStore
-    from gnssaug.gnss import SAT_SYSTEM, SYSTEMS
+    from gnssaug.ephemeris.store import DEFAULT_WINDOWS_S, EphStore
+    from gnssaug.gnss import SAT_SYSTEM, SYSTEM_NAMES, SYSTEMS
     from gnssaug.time import parse_time_arg
 
     header, series = read_obs(rover, systems=systems)
@@ -104,9 +114,16 @@ def load_inputs(rover: str, nav_paths: list[str], systems: str | None, start: st
     series = _slice_epochs(series, t0, t1)
     nav = read_nav(nav_paths)
     observed = {int(v) for v in np.unique(SAT_SYSTEM[series.sat.astype(np.int64)])}
-    coverage = nav_coverage(nav, series.t_gpst_ns, used_systems or systems or SYSTEMS, observed)
+    used = used_systems or systems or SYSTEMS
+    coverage = nav_coverage(nav, series.t_gpst_ns, used, observed, windows_s)
     notes = check_nav_coverage(coverage, series.t_gpst_ns, nav_paths)
-    return Inputs(header, series, nav, EphStore(nav), [rover, *nav_paths], notes)
+    if windows_s:
+        default = nav_coverage(nav, series.t_gpst_ns, used, observed)
+        notes += [f"{name} ephemerides up to {windows_s[SYSTEM_NAMES.index(name)] / 3600:g} h from their toe serve "
+                  f"{c} epochs that the {DEFAULT_WINDOWS_S[SYSTEM_NAMES.index(name)] / 3600:g} h limit of "
+                  "single-point positioning leaves out (differential modes: orbit errors cancel over the baseline)"
+                  for (name, *_, c), (_, *_, c0) in zip(coverage, default, strict=True) if c > c0]
+    return Inputs(header, series, nav, EphStore(nav, windows_s=windows_s), [rover, *nav_paths], notes)
 
 
 def _iono_taus(text: str):
@@ -328,7 +345,8 @@ def run_solve(args) -> int:
         _take_base_from_positionals(args)
     started = time.perf_counter()
     used = args.systems if args.mode == "spp" else "".join(c for c in args.systems if c in _rtk_systems())
-    inputs = load_inputs(args.rover, args.nav, args.systems, args.start, args.end, used)
+    inputs = load_inputs(args.rover, args.nav, args.systems, args.start, args.end, used,
+                         None if args.mode == "spp" else DIFFERENTIAL_WINDOWS_S)
     for note in [] if args.quiet else inputs.notes:
         print(f"gnssaug: note: {note}", file=sys.stderr)
     if args.mode != "spp":

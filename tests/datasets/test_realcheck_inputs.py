@@ -75,11 +75,17 @@ def test_nav_of_another_day_is_named_with_its_span(hk2020, data_dir, tmp_path, c
     assert "the observations span 2020-06-03T03:02:30" in err
 
 
-def test_bds_nav_an_hour_old_is_noted(hk2020, tmp_path, capsys):
+def test_bds_nav_an_hour_old_serves_rtk_not_spp(hk2020, tmp_path, capsys):
     folder = hk2020["folder"]
-    # Hour c's BDS records (toe 02:00 BDT) are beyond the store's 1 h BeiDou window at 03:02.
-    assert _rtk(hk2020, [folder / "hksc155c.20n", folder / "hksc155c.20b"], tmp_path / "x.pos") == 0
-    assert "BeiDou ephemerides serve 0 of" in capsys.readouterr().err
+    navs = [folder / "hksc155c.20n", folder / "hksc155c.20b"]
+    # Hour c's BDS records (toe 02:00 BDT) are beyond the store's 1 h BeiDou window at 03:02: RTK takes
+    # them (6 h, as RTKLIB), single-point positioning does not.
+    assert _rtk(hk2020, navs, tmp_path / "x.pos", "--systems", "C") == 0
+    err = capsys.readouterr().err
+    assert "BeiDou ephemerides up to 6 h from their toe serve 60 epochs" in err
+    assert "60 of 60 epochs solved" in err
+    assert main(["solve", str(hk2020["rover"]), *map(str, navs), *WINDOW, "-o", str(tmp_path / "s.pos")]) == 0
+    assert "BeiDou ephemerides serve 0 of 60 epochs" in capsys.readouterr().err
 
 
 def test_10hz_rover_against_a_1hz_base(hk2020, tmp_path, capsys):
