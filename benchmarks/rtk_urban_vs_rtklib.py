@@ -114,6 +114,34 @@ def load_scenario(folder: Path) -> Scenario:
                     urban_base_layout().pos_ecef_m[0], Truth(pos, t_gpst_ns=t, name="car"), log, t.size)
 
 
+def scenario_series(sc: Scenario, systems: str):
+    """Rover and base observations of ``systems``, the ephemerides, base position and truth (in-process runs)."""
+    from gnssaug.datasets.rinex import read_obs
+    from gnssaug.datasets.rinex.nav import read_nav
+    from gnssaug.ephemeris.store import EphStore
+
+    rover, base = (read_obs(path, systems=systems)[1] for path in (sc.rover, sc.base))
+    return rover, base, EphStore(read_nav(sc.nav)), sc.base_ecef_m, sc.truth
+
+
+def solve_in_process(folder: Path, duration_s: float, seed: int, systems: str, n_freq: int, **options):
+    """Simulate the car into ``folder`` and solve it in this process (tests).
+
+    Returns the solutions, the 3-D error of each [m], whether each is fixed, and the baseline
+    length at each epoch [m].
+    """
+    from gnssaug.solvers.rtk import RtkOptions, solve_rtk
+    from gnssaug.solvers.types import SolStatus
+
+    simulate(folder, duration_s, seed)
+    rover, base, eph, base_pos, truth = scenario_series(load_scenario(folder), systems)
+    opts = RtkOptions(systems=systems, n_freq=n_freq, elmask_deg=ELMASK_DEG, **options)
+    sols = solve_rtk(rover, base, eph, base_pos, opts)
+    ref = truth.at(sols.t_gpst_ns)
+    return (sols, np.linalg.norm(sols.pos_ecef_m - ref, axis=1), sols.status == SolStatus.FIX,
+            np.linalg.norm(ref - base_pos, axis=1))
+
+
 def run_pair(sc: Scenario, base: Path, variant: str, tag: str, repeat: int) -> dict:
     """Both engines on one base file and variant; returns their .pos files, times and metrics."""
     systems, n_freq, rtk_freq = VARIANTS[variant]

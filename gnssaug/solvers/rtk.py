@@ -753,6 +753,9 @@ class RtkEngine:
         held = self._ion >= 0
         if not on:
             if held.any():
+                # The ambiguities take the ionosphere back in (A = N - c I) before its states go.
+                sats = np.nonzero(held)[0]
+                self._move_iono_into_ambiguities(sats, self._ion[sats], -1.0)
                 self._release(self._ion[held])
                 self._ion[held] = -1
             self._iono_on = False
@@ -781,9 +784,41 @@ class RtkEngine:
             self.p[slots, :] = 0.0
             self.p[:, slots] = 0.0
             self.p[slots, slots] = (o.iono_std_m_per_10km * scale[new_rows]) ** 2
+            # Ambiguities carried over from an epoch without these states hold the ionosphere
+            # they absorbed: they become N = A + c I (no-op for ambiguities started this epoch).
+            self._move_iono_into_ambiguities(sat[new_rows], slots, 1.0)
         idx = self._ion[sat]
         self._ion_last_ns[sat[idx >= 0]] = t_ns
         return idx
+
+    def _move_iono_into_ambiguities(self, sats, ion_slots, sign):
+        """Re-parametrise the ambiguities of ``sats`` when their ionosphere state starts or ends.
+
+        Without a state, a single-difference ambiguity ``A`` absorbs the slant ionosphere ``I``
+        (state units: delay on :data:`IONO_REF_FREQ_HZ` [m]) that the phase carries with the
+        coefficient ``-c_f = -(f_ref / f)^2 / lambda_f`` [cycles/m]: ``A = N - c_f I``. When
+        the state starts (``sign = +1``; its prior already set, uncorrelated) the ambiguity state
+        becomes ``N = A + c_f I``; when it ends (``sign = -1``) it goes back to ``A``. Both are
+        the linear map ``x <- T x``, ``P <- T P T^T`` with ``T = 1 + sign c_f e_amb e_ion^T``, so
+        the filter keeps what it knows and only the model changes. Without it, ambiguities that
+        converged with the ionosphere inside them stay tight around ``N - c I`` while the new
+        states claim it, and the next fix is biased (simulated urban car, the baseline passing
+        6 km: GPS+Galileo fixes 0.3-0.7 m off with correct-looking ratio). Only ambiguities kept
+        from an earlier epoch (lock > 0) are mapped: one started this epoch came from this
+        epoch's phase minus code, in the new model already.
+        """
+        amb = self._amb[sats]  # (k, nf) state slot, -1 none
+        carried = (amb >= 0) & (self._lock[sats] > 0)
+        if not carried.any():
+            return
+        kk, ff = np.nonzero(carried)
+        a = amb[kk, ff]
+        s_ion = np.asarray(ion_slots, dtype=np.int64)[kk]
+        c = sign * self._iono_coef[sats[kk], ff] / self._lam[sats[kk], ff]
+        self.x[a] += c * self.x[s_ion]
+        # T P T^T: the row operations, then the column operations (no ambiguity is an ionosphere slot).
+        self.p[a, :] += c[:, None] * self.p[s_ion, :]
+        self.p[:, a] += self.p[:, s_ion] * c[None, :]
 
     def _tropo_wanted(self, bl_m: float) -> bool:
         """Whether the troposphere is estimated at this baseline length (``auto`` with hysteresis)."""
@@ -1186,15 +1221,18 @@ class RtkEngine:
                 return
         else:
             return
+        # The integers passed validation (the test below is on the position's precision, not on them).
         self._proven[sat[f_rows], f_fs] = True
-        sol.pos_ecef_m = res.pos_ecef_m
-        sol.cov_ecef_m2 = res.cov_ecef_m2
+        pos, cov = res.pos_ecef_m, res.cov_ecef_m2
         if (o.mode == "kinematic" and o.iono_std_m_per_10km > 0.0 and not self._iono_on
                 and self._iono_weighting_matters(res.pos_ecef_m)):
             # (With ionosphere states the conditioned position already accounts for them.)
             shift, dcov = self._iono_weighting(obs, f_rows, f_fs, f_ref, res)
-            sol.pos_ecef_m = res.pos_ecef_m + shift
-            sol.cov_ecef_m2 = res.cov_ecef_m2 + dcov
+            pos, cov = res.pos_ecef_m + shift, res.cov_ecef_m2 + dcov
+            if _worst_sigma_ratio2(cov, self.p[:3, :3]) > FIX_FLOAT_SIGMA_RATIO**2:
+                return
+        sol.pos_ecef_m = pos
+        sol.cov_ecef_m2 = cov
         sol.status = SolStatus.FIX
         if o.ar_mode == "fix-and-hold":
             self._hold(res)
@@ -1333,6 +1371,20 @@ def _iono_mapping(el_rad):
     return 1.0 / np.sqrt(1.0 - sin_z**2)
 
 
+def _worst_sigma_ratio2(cov_m2, ref_m2):
+    """Largest variance ratio of ``cov_m2`` over ``ref_m2`` in any direction (generalised eigenvalue, 3x3).
+
+    ``max_u (u^T C u) / (u^T R u)``: with ``R = L L^T``, the largest eigenvalue of ``L^-1 C L^-T``.
+    Infinite when ``ref_m2`` is not positive definite.
+    """
+    try:
+        low = np.linalg.cholesky(ref_m2)
+    except np.linalg.LinAlgError:
+        return math.inf
+    a = np.linalg.solve(low, cov_m2)
+    return float(np.linalg.eigvalsh(np.linalg.solve(low, a.T)).max())
+
+
 def _gls(h, v, r):
     """Generalised least squares ``(H^T R^-1 H)^-1 H^T R^-1 v`` and its covariance."""
     c = np.linalg.cholesky(r)
@@ -1359,6 +1411,15 @@ RELINEARISE_M = 1.0
 
 #: Fix attempts per epoch when a fixed solution's own phase residuals reject a satellite.
 FIX_VALIDATION_TRIES = 3
+
+#: A fixed position is reported only when, under the ionosphere-weighted model (the model that
+#: admits the double-difference ionosphere the float filter neglects), its standard deviation in
+#: no direction exceeds this many times the float solution's. Partial fixing on a baseline of a
+#: few km may keep only a few high satellites: their ionosphere-weighted solution can leave the
+#: height undetermined (standard deviations of 0.4-2.9 m against 5-10 cm for the float) while the
+#: ratio test passes on their (right) integers, and the residual ionosphere then moves the "fixed"
+#: position by 0.1-0.7 m. Such a solution is no better than the float: it stays FLOAT.
+FIX_FLOAT_SIGMA_RATIO = 5.0
 
 #: Largest time-tag difference [s] at which a base epoch counts as simultaneous with the rover's,
 #: so that it may be paired though a few milliseconds later (RTKLIB 2.4.3 ``DTTOL``).
