@@ -85,7 +85,7 @@ class PairReport:
                        f"max {dd.max():.0f} (before the elevation mask)")
         for s in self.signals:
             codes = s["rover"] if s["rover"] == s["base"] else f"rover {s['rover']} <-> base {s['base']}"
-            out.append(f"  {s['group']:8s} {s['freq']:8s} {codes:26s} {s['mean']:5.1f} satellites per epoch")
+            out.append(f"  {s['group']:8s} {s['freq']:8s} {codes:34s} {s['mean']:5.1f} satellites per epoch")
         return out
 
 
@@ -139,7 +139,8 @@ def _dense(series, has: np.ndarray, epoch: np.ndarray, n_sat: int) -> np.ndarray
 
 
 def _codes(series, slots: np.ndarray, has: np.ndarray, group: int, f: int, version: float) -> str:
-    """The RINEX code(s) that filled a clock group's frequency slot in a file (``"C2I"``, ``"C1/L1"``...)."""
+    """The RINEX phase code(s) that filled a clock group's frequency slot in a file (``"L2I"``, ``"L2W/L2L"``;
+    a RINEX 2 file's types as their RINEX 3 equivalents)."""
     from gnssaug.datasets.rinex.obs_codes import file_code
 
     sat = series.sat.astype(np.int64)
@@ -149,9 +150,9 @@ def _codes(series, slots: np.ndarray, has: np.ndarray, group: int, f: int, versi
     slot = int(slots[sat[rows[0]], f])
     system = int(SAT_SYSTEM[sat[rows[0]]])
     attrs = np.unique(series.code[rows, slot])
-    if version < 3:
-        return f"{SIGNAL_PLAN[system][slot].rinex_band} (RINEX 2)"
-    return "/".join(file_code(system, slot, chr(a), "L", version) for a in attrs if a)
+    codes = "/".join(file_code(system, slot, chr(a), "L", max(version, 3.04) if version < 3 else version)
+                     for a in attrs if a)
+    return f"{codes} (RINEX 2)" if version < 3 else codes
 
 
 def pair_report(rover, base, systems: str, n_freq: int, max_age_s: float, versions=(3.04, 3.04)) -> PairReport:
