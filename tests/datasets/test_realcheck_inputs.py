@@ -55,7 +55,8 @@ def test_navigation_file_shapes(hk2020, tmp_path, capsys):
         import subprocess
 
         v2 = tmp_path / "hksc155d_v2.20n"
-        subprocess.run(["convbin", "-r", "rinex", "-v", "2.11", "-n", str(v2), "-o", "/dev/null",
+        # convbin replaces its -o file: never /dev/null (it would become a regular file for everyone)
+        subprocess.run(["convbin", "-r", "rinex", "-v", "2.11", "-n", str(v2), "-o", str(tmp_path / "v2.obs"),
                         str(folder / "hksc155d.20n")], check=True, capture_output=True)
         assert v2.read_text().startswith("     2.11           N: GPS NAV DATA")
         shapes["RINEX 2 GPS + 3.02 BDS"] = [v2, folder / "hksc155d.20b"]
