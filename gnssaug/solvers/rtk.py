@@ -629,7 +629,9 @@ class RtkEngine:
         amb = np.zeros((obs["sat"].shape[0], self.nf), dtype=np.int64)
         for _ in range(6):
             los, el, sd_range = self._geometry(pos, obs)
-            ok = np.isfinite(pr_sd) & (el[:, None] >= mask_el)
+            # A linearisation point outside the troposphere model's heights (-100 m..20 km: a code
+            # solution or extrapolation gone astray) gives NaN ranges: no rows, never a NaN state.
+            ok = np.isfinite(pr_sd) & (el[:, None] >= mask_el) & np.isfinite(sd_range)[:, None]
             select_references(obs["group"], el, ok, N_CLOCK_GROUPS, self._ref)
             var_cp, var_pr = self._variances(el)
             res = pr_sd - sd_range[:, None]
@@ -916,8 +918,14 @@ class RtkEngine:
         pos0 = self._predicted_position(t_ns) if (use_prediction and o.mode == "kinematic") else None
         predicted = pos0 is not None
         if pos0 is None:
-            start = self.x[:3] if self._pos_ok else self.base_pos_ecef_m
-            pos0, _, _ = self._code_solution(start, obs, obs["pr"][0] - obs["pr"][1], mask_el)
+            pr_sd = obs["pr"][0] - obs["pr"][1]
+            pos0 = None
+            if self._pos_ok:
+                pos0, _, _ = self._code_solution(self.x[:3], obs, pr_sd, mask_el)
+            if pos0 is None:
+                # From the base: the last position may be where the code solution cannot start
+                # (an extrapolation gone below the troposphere model's -100 m).
+                pos0, _, _ = self._code_solution(self.base_pos_ecef_m, obs, pr_sd, mask_el)
             if pos0 is None:
                 return False, False
         self.x[:3] = pos0
@@ -955,7 +963,9 @@ class RtkEngine:
         for attempt in range(2):
             v, h, r, act = rows[:4]
             x0, p0 = self.x.copy(), self.p.copy()
-            if not ekf_update(self.x, self.p, act, h, v, r):
+            if not ekf_update(self.x, self.p, act, h, v, r) or not np.isfinite(self.x[:3]).all():
+                # Back to the prior: a NaN state would stay for every later epoch.
+                self.x[:], self.p[:] = x0, p0
                 sol.reason = "filter update failed (innovation covariance not positive definite)"
                 return sol
             if o.outlier_w > 0.0:
@@ -1001,7 +1011,7 @@ class RtkEngine:
         """
         o = self.options
         los, el, sd_range = self._geometry(self.x[:3].copy(), obs)
-        above = el >= mask_el
+        above = (el >= mask_el) & np.isfinite(sd_range)  # NaN ranges: see _code_solution
         lam = obs["lam"]
         cp_ok = have & above[:, None] & (amb >= 0)
         pr_sd = obs["pr"][0] - obs["pr"][1]
