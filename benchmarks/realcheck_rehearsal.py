@@ -23,29 +23,29 @@ Run: ``.venv/bin/python benchmarks/realcheck_rehearsal.py [--folder DIR] [--only
 Result (2026-11-22, 2 shared cores; TST 2020 rover 986 epochs, HKSC simulated from the hour c+d navs)::
 
     variant                      paired  DD/ep avail ours  RTKLIB  t ours  RTKLIB  ratio ours ep/s
-    3.04 (ours)                 986/986   18.2     100.0%   11.2%   4.20s   1.30s   3.23       235
-    3.02 C1I                    986/986   18.2     100.0%   11.2%   4.70s   1.49s   3.16       210
-    3.04 with C1I               986/986   18.2     100.0%   11.2%   4.70s   1.39s   3.38       210
-    .crx                        986/986   18.2     100.0%   11.2%   5.35s   1.86s   2.88       184
-    .crx.gz                     986/986   18.2     100.0%   11.2%   5.25s   2.09s   2.51       188
-    .rnx.gz                     986/986   18.2     100.0%   11.2%   4.75s   1.52s   3.13       208
-    .20o.gz (3.02)              986/986   18.2     100.0%   11.2%   4.71s   1.56s   3.01       209
-    2.11 C1 L1 P2 L2            986/986   18.2     100.0%   11.2%   4.13s   1.03s   3.99       239
-    2.11 .20d                   986/986   18.2     100.0%   11.2%   4.39s   1.39s   3.15       224
-    2.11 convbin G+E            986/986   10.4     100.0%   11.3%   2.83s   0.84s   3.37       349
-    5 s                         986/986   18.2     100.0%   11.2%   3.53s   1.07s   3.30       279
-    30 s                        986/986   18.2     100.0%   11.2%   3.10s   0.99s   3.12       318
-    two files                   986/986   18.2     100.0%    nan%   4.96s    nans    nan       199  n/a (one base)
-    rover 10 Hz / base 1 Hz   3000/3000   62.0     100.0%  100.0%   9.65s  14.77s   0.65       311
-    rover 5 Hz / base 1 Hz    1500/1500   62.0     100.0%  100.0%   4.82s   8.37s   0.58       311
-    M8T 2019 GC --freqs 2     1760/1760    6.3       1.0%   27.8%   1.32s   1.47s   0.90      1332
+    3.04 (ours)                 986/986   18.2     100.0%   11.2%   6.78s   2.04s   3.32       145
+    3.02 C1I                    986/986   18.2     100.0%   11.2%   4.32s   1.34s   3.23       228
+    3.04 with C1I               986/986   18.2     100.0%   11.2%   3.56s   1.00s   3.56       277
+    .crx                        986/986   18.2     100.0%   11.2%   4.34s   1.55s   2.80       227
+    .crx.gz                     986/986   18.2     100.0%   11.2%   3.90s   1.95s   2.00       253
+    .rnx.gz                     986/986   18.2     100.0%   11.2%   4.38s   1.51s   2.90       225
+    .20o.gz (3.02)              986/986   18.2     100.0%   11.2%   4.91s   1.52s   3.22       201
+    2.11 C1 L1 P2 L2            986/986   18.2     100.0%   11.2%   5.10s   1.26s   4.06       193
+    2.11 .20d                   986/986   18.2     100.0%   11.2%   5.13s   1.64s   3.13       192
+    2.11 convbin G+E            986/986   10.4     100.0%   11.3%   3.16s   0.94s   3.36       312
+    5 s                         986/986   18.2     100.0%   11.2%   4.15s   1.22s   3.40       238
+    30 s                        986/986   18.2     100.0%   11.2%   3.26s   1.19s   2.73       302
+    two files                   986/986   18.2     100.0%    nan%   4.07s    nans    nan       242  n/a (one base)
+    rover 10 Hz / base 1 Hz   3000/3000   62.0     100.0%  100.0%   8.07s  15.30s   0.53       372
+    rover 5 Hz / base 1 Hz    1500/1500   62.0     100.0%  100.0%   5.73s  11.21s   0.51       262
+    M8T 2019 GC --freqs 2     1760/1760    6.3      97.4%   27.8%   7.15s   2.38s   3.01       246
 
 Every shape pairs the same 18.2 double differences per epoch (the "3.04 with C1I" row was 13.4 before
-BDS C1I was read as B1I in 3.03+ files). On the real urban rover ours is ~3x slower than rnx2rtkp
-(engine time: outlier rejection and LAMBDA per epoch; the AOT kernel dispatch's argument matching
-alone costs ~0.9 s of 56k calls); RTKLIB outputs a solution for only 11 % of epochs with this
-synthetic base. The M8T row is an engine defect (a NaN position kept after one failed epoch: every
-later epoch fails), reported to the RTK owner.
+BDS C1I was read as B1I in 3.03+ files). On the real urban rovers ours is 2-4x slower than rnx2rtkp
+(engine time per epoch: outlier rejection, LAMBDA and the AOT kernel dispatch's argument matching,
+~0.9 s of 56k calls on TST), 0.5x on the static 5/10 Hz rover; rnx2rtkp outputs a solution for only
+11 % of TST epochs with this synthetic base. The M8T row was 1.0 % before the engine stopped keeping
+a NaN position after one bad epoch (commit 973a00c, found here).
 """
 
 from __future__ import annotations
