@@ -161,7 +161,10 @@ def _expand_dms(names: list[str], cells: list[str], dms_cols: set[int]) -> list[
 
 
 def _calendar_ns(date_text: str, clock_text: str, utc: bool) -> int:
-    stamp = f"{date_text.replace('/', '-')}T{clock_text}"
+    parts = date_text.replace("-", "/").split("/")
+    if len(parts) == 3 and len(parts[2]) == 4:  # MM/DD/YYYY (Inertial Explorer's UTCDate)
+        parts = [parts[2], parts[0], parts[1]]
+    stamp = f"{'-'.join(p.zfill(2) for p in parts)}T{clock_text}"
     t = _dt.datetime.fromisoformat(stamp)
     if utc:
         return utc_to_gpst_ns(t)
@@ -199,13 +202,31 @@ class _Columns:
         return cells if len(cells) >= len(self.names) else None
 
 
+#: How many leading lines may come before the column header (export preambles).
+MAX_PREAMBLE_LINES = 60
+
+
+def _find_header(path: Path, rows: list[tuple[int, str]]) -> tuple[int, _Columns]:
+    """Index of the column header among the first lines and its columns; the first line's error if none."""
+    first_error = None
+    for k, (line_no, line) in enumerate(rows[:MAX_PREAMBLE_LINES]):
+        if not _is_header(line):
+            break  # data rows started
+        units = rows[k + 1][1] if k + 1 < len(rows) and rows[k + 1][1].lstrip().startswith("(") else None
+        try:
+            return k, _Columns(path, line_no, line, units)
+        except FileFormatError as exc:
+            first_error = first_error or exc
+    raise first_error
+
+
 def _with_header(path: Path, rows: list[tuple[int, str]], t_ref_ns) -> tuple[np.ndarray, np.ndarray, bool]:
-    """(t_gpst_ns, position rows, rows are llh) of a file whose first line names its columns."""
-    (h_no, header), body = rows[0], rows[1:]
-    units = None
+    """(t_gpst_ns, position rows, rows are llh) of a file whose column header is among its first lines
+    (an Inertial Explorer export starts with ``Project:``/``Program:`` lines before it)."""
+    k, cols = _find_header(path, rows)
+    header, body = rows[k][1], rows[k + 1:]
     if body and body[0][1].lstrip().startswith("("):
-        units, body = body[0][1], body[1:]
-    cols = _Columns(path, h_no, header, units)
+        body = body[1:]
     times, tows, pos = [], [], []
     for line_no, line in body:
         cells = cols.cells(line)

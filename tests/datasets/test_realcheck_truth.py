@@ -132,3 +132,16 @@ def test_a_10hz_rover_is_compared_with_the_interpolated_trajectory():
     np.testing.assert_allclose(ref, expect, atol=1e-6)
     gap = truth.at(np.array([t_ref[-1] + NS_PER_S // 2]))  # after the last row: nothing to interpolate
     assert np.isnan(gap).all()
+
+
+def test_inertial_explorer_preamble_and_us_dates(tmp_path):
+    path = tmp_path / "ie_export.txt"
+    path.write_text(
+        "Project:     TST_drive\nProgram:     Inertial Explorer Version 8.90\nProfile:     SPAN\n"
+        "Source:      GNSS/INS Epochs(Smoothed TC Combined)\n\n"
+        "   UTCDate     UTCTime     Latitude      Longitude       H-Ell\n"
+        "  (MM/DD/YYYY)   (sec)       (deg)         (deg)          (m)\n"
+        "  06/03/2020  11000.00  22.299915404  114.177707462    4.890\n")
+    truth = load_truth_file(path)
+    assert truth.t_gpst_ns[0] == gpst_ns_from_calendar(2020, 6, 3, 3, 3, 38 * NS_PER_S)  # 03:03:20 UTC + 18 s
+    np.testing.assert_allclose(truth.pos_ecef_m[0], ecef_from_llh_deg(22.299915404, 114.177707462, 4.89), atol=1e-6)
