@@ -228,23 +228,33 @@ def _parse_time(fields: list[str], path, line_no) -> tuple[int, int]:
     raise FileFormatError(path, line_no, f"cannot read a GPST time from {' '.join(fields[:2])!r}")
 
 
+def _utc_to_gpst_ns(t_utc_ns: np.ndarray) -> np.ndarray:
+    """GPST of UTC instants given on the GPST nanosecond scale (+ GPS - UTC of each)."""
+    from gnssaug.time import leap_seconds_at_gpst_ns
+
+    leap = np.array([leap_seconds_at_gpst_ns(int(t)) for t in t_utc_ns[[0, -1]]])
+    if leap[0] == leap[1]:
+        return t_utc_ns + int(leap[0]) * 10**9
+    return np.array([t + leap_seconds_at_gpst_ns(int(t)) * 10**9 for t in t_utc_ns], dtype=np.int64)
+
+
 def read_pos(path: str | Path) -> PosFile:
-    """Read an RTKLIB-style ``.pos`` file (ours or RTKLIB's; llh or xyz, GPST time).
+    """Read an RTKLIB-style ``.pos`` file (ours or RTKLIB's; llh or xyz; GPST, or UTC / JST time tags
+    as RTKLIB's ``out-timesys=utc`` writes them, converted to GPST with the leap-second table).
 
     Raises
     ------
     FileFormatError
-        On a data line that cannot be read, naming the file and line; or for UTC/JST time tags,
-        which the reader does not convert.
+        On a data line that cannot be read, naming the file and line.
     """
     header, times, coords, q, ns, ratio = [], [], [], [], [], []
-    is_xyz = None
+    is_xyz, time_zone_h = None, None
     with open(path, encoding="ascii", errors="replace") as fh:
         for line_no, line in enumerate(fh, 1):
             if line.startswith("%"):
                 header.append(line.rstrip("\n"))
-                if "GPST" not in line and ("UTC" in line or "JST" in line) and "latitude" in line:
-                    raise FileFormatError(path, line_no, "only GPST time tags are supported")
+                if "GPST" not in line and ("UTC" in line or "JST" in line) and ("latitude" in line or "ecef" in line):
+                    time_zone_h = 9 if "JST" in line else 0  # RTKLIB out-timesys=utc (JST: UTC + 9 h)
                 if "x-ecef" in line:
                     is_xyz = True
                 elif "latitude" in line:
@@ -265,6 +275,8 @@ def read_pos(path: str | Path) -> PosFile:
             q.append(qi)
             ns.append(nsi)
             ratio.append(ri)
+    if time_zone_h is not None and times:
+        times = _utc_to_gpst_ns(np.array(times, dtype=np.int64) - time_zone_h * 3600 * 10**9)
     coords_arr = np.array(coords, dtype=np.float64).reshape(-1, 3)
     if is_xyz:
         ecef = coords_arr

@@ -145,3 +145,38 @@ def test_inertial_explorer_preamble_and_us_dates(tmp_path):
     truth = load_truth_file(path)
     assert truth.t_gpst_ns[0] == gpst_ns_from_calendar(2020, 6, 3, 3, 3, 38 * NS_PER_S)  # 03:03:20 UTC + 18 s
     np.testing.assert_allclose(truth.pos_ecef_m[0], ecef_from_llh_deg(22.299915404, 114.177707462, 4.89), atol=1e-6)
+
+
+def test_pos_in_utc_as_rtklib_writes_it(tmp_path):
+    from gnssaug.datasets.posfile import read_pos
+
+    gpst = tmp_path / "gpst.pos"
+    t = gpst_ns_from_week_tow(WEEK_2020, 270149.0) + np.arange(3, dtype=np.int64) * NS_PER_S
+    _pos_file(gpst, t, (22.299915404, 114.177707462, 4.89))
+    utc = tmp_path / "utc.pos"
+    lines = gpst.read_text().splitlines()
+    body = [ln.replace("03:02:29", "03:02:11").replace("03:02:30", "03:02:12").replace("03:02:31", "03:02:13")
+            for ln in lines[1:]]
+    utc.write_text("\n".join([lines[0].replace("GPST", "UTC "), *body]) + "\n")
+    assert read_pos(utc).t_gpst_ns.tolist() == read_pos(gpst).t_gpst_ns.tolist() == t.tolist()
+
+
+@pytest.mark.rtklib
+def test_rnx2rtkp_utc_output_reads_as_its_gpst_output(nagoya_dir, tmp_path):
+    import subprocess
+
+    from conftest import rtklib_tool
+
+    from gnssaug.datasets.posfile import read_pos
+
+    exe = rtklib_tool("rnx2rtkp")
+    files = [str(nagoya_dir / n) for n in ("rover.obs", "base.obs", "base.nav")]
+    out = {}
+    for timesys in ("gpst", "utc"):
+        conf = tmp_path / f"{timesys}.conf"
+        conf.write_text(f"pos1-posmode=single\nout-timesys={timesys}\nout-solformat=llh\n")
+        pos = tmp_path / f"{timesys}.pos"
+        subprocess.run([exe, "-k", str(conf), "-o", str(pos), *files], check=True, capture_output=True)
+        out[timesys] = read_pos(pos)
+    assert len(out["utc"]) > 100
+    assert out["utc"].t_gpst_ns.tolist() == out["gpst"].t_gpst_ns.tolist()
