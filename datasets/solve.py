@@ -222,6 +222,7 @@ def _take_base_from_positionals(args) -> None:
     from gnssaug.datasets.rinex.compression import rinex_file_type
 
     if args.base:
+        args.nav = _navigation_files(args.nav, [rinex_file_type(p) for p in args.nav])
         return
     if len(args.nav) < 2:
         raise UsageError(f"--mode {args.mode} needs ROVER_OBS BASE_OBS NAV... (or --base BASE_OBS)")
@@ -246,8 +247,8 @@ def _navigation_files(paths: list[str], kinds: list[str]) -> list[str]:
         if kind == "M":
             print(f"gnssaug: note: {path} is a meteorological file, not used", file=sys.stderr)
         elif kind == "O":
-            raise UsageError(f"{path} is an observation file among the navigation files: base observation files "
-                             "come right after the rover (ROVER_OBS BASE_OBS [BASE_OBS...] NAV...)")
+            raise UsageError(f"{path} is an observation file among the navigation files (differential modes: "
+                             "ROVER_OBS BASE_OBS [BASE_OBS...] NAV...; spp: ROVER_OBS NAV...)")
         else:
             navs.append(path)
     return navs
@@ -343,6 +344,10 @@ def run_solve(args) -> int:
     skip_numba_blas_probe()  # no solver kernel uses np.dot/np.linalg (tests/kernels/test_no_blas_kernels.py)
     if args.mode != "spp":
         _take_base_from_positionals(args)
+    else:
+        from gnssaug.datasets.rinex.compression import rinex_file_type
+
+        args.nav = _navigation_files(args.nav, [rinex_file_type(p) for p in args.nav])
     started = time.perf_counter()
     used = args.systems if args.mode == "spp" else "".join(c for c in args.systems if c in _rtk_systems())
     inputs = load_inputs(args.rover, args.nav, args.systems, args.start, args.end, used,

@@ -157,3 +157,15 @@ def test_file_kinds_are_told_apart_in_every_packing(hk, variants):
     assert {rinex_file_type(p) for p in hk["navs"]} == {"N"}
     assert rinex_file_type(hk["folder"] / "hksc155c.20m") == "M"
     assert rinex_file_type(hk["folder"] / "groundTruth_TST.csv") == "?"
+
+
+def test_navigation_list_is_sorted_out_in_every_mode(hk, tmp_path, capsys):
+    met = str(hk["folder"] / "hksc155c.20m")
+    navs = [str(p) for p in hk["navs"]]
+    spp = ["solve", str(hk["rover"]), *navs, met, "--start", START, "--end", "2020-06-03T03:02:40", "-q"]
+    assert main([*spp, "-o", str(tmp_path / "s.pos")]) == 0
+    assert main(["solve", str(hk["rover"]), str(hk["base"]), *navs, "-o", str(tmp_path / "x.pos")]) == 2
+    assert "is an observation file among the navigation files" in capsys.readouterr().err
+    assert main(["solve", "--mode", "rtk", str(hk["rover"]), *navs, met, "--base", str(hk["base"]), "--start", START,
+                 "--end", "2020-06-03T03:02:40", "-o", str(tmp_path / "b.pos")]) == 0
+    assert "meteorological file, not used" in capsys.readouterr().err
