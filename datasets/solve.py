@@ -67,8 +67,13 @@ def _progress_printer(label: str):
     return show
 
 
+#: Epochs tagged this little after ``--end`` still belong to it (receivers that tag a few ms off the
+#: second; the RTK engine's pairing tolerance).
+_END_GRACE_NS = 25_000_000
+
+
 def _slice_epochs(series, t0_ns: int | None, t1_ns: int | None):
-    """The epochs of ``series`` within ``[t0_ns, t1_ns]``."""
+    """The epochs of ``series`` within ``[t0_ns, t1_ns + 25 ms]``."""
     from gnssaug.obs import OBS_FIELDS, ObsSeries
 
     if t0_ns is None and t1_ns is None:
@@ -78,7 +83,7 @@ def _slice_epochs(series, t0_ns: int | None, t1_ns: int | None):
     if t0_ns is not None:
         keep &= t >= t0_ns
     if t1_ns is not None:
-        keep &= t <= t1_ns
+        keep &= t <= t1_ns + _END_GRACE_NS  # --end 03:05:30 keeps a u-blox epoch tagged 03:05:30.004
     idx = np.flatnonzero(keep)
     if idx.size == 0:
         raise UsageError("no epochs between --start and --end")

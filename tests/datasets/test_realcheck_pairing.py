@@ -93,11 +93,11 @@ def test_solve_says_what_it_used(hk, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "rtk: systems GPS, Galileo, BeiDou, 2 frequencies, elevation mask 15 deg; base HKSC.obs" in err
     assert "base : 240 epochs" in err and "every 1 s" in err
-    assert "epochs: 180 of 180 rover epochs have a base epoch (180 at the same time" in err
+    assert "epochs: 181 of 181 rover epochs have a base epoch (181 at the same time" in err
     assert "BDS-2    B1I      rover L1I <-> base L2I" in err
     assert "GPS      L2       rover L2L <-> base L2W" in err
     assert "meteorological" not in err
-    assert "epochs/s" in err and "of 180 epochs solved (" in err
+    assert "epochs/s" in err and "of 181 epochs solved (" in err
 
 
 def test_two_hourly_base_files_are_joined(hk, variants, tmp_path, capsys):
