@@ -50,6 +50,8 @@ class PairReport:
     signals : list[dict]
         Per clock group and frequency: ``group``, ``freq`` (signal name), ``rover``/``base``
         (RINEX codes that filled the slot in each file), ``mean`` (common satellites per matched epoch).
+    n_before, n_after : int
+        Unpaired rover epochs before the base's first epoch / after its last one plus the age limit.
     """
 
     n_rover: int
@@ -62,6 +64,8 @@ class PairReport:
     n_same_time: int
     dd_per_epoch: np.ndarray
     signals: list = field(default_factory=list)
+    n_before: int = 0
+    n_after: int = 0
 
     @property
     def n_matched(self) -> int:
@@ -79,6 +83,12 @@ class PairReport:
             f"same time, {self.n_matched - self.n_same_time} with an older one), "
             f"{self.n_rover - self.n_matched} have none",
         ]
+        if self.n_after:
+            out.append(f"  {self.n_after} rover epochs come after the base file ends: give the next base file too "
+                       "(ROVER BASE1 BASE2 NAV...)")
+        if self.n_before:
+            out.append(f"  {self.n_before} rover epochs come before the base file starts: give the previous base "
+                       "file too")
         if self.n_matched:
             dd = self.dd_per_epoch[np.isfinite(self.dd_per_epoch)]
             out.append(f"double differences per matched epoch: mean {dd.mean():.1f}, min {dd.min():.0f}, "
@@ -209,6 +219,8 @@ def pair_report(rover, base, systems: str, n_freq: int, max_age_s: float, versio
         base_span_ns=(int(base.t_gpst_ns[0]), int(base.t_gpst_ns[-1])) if len(base) else (0, 0),
         rover_interval_s=_interval_s(rover.t_gpst_ns), base_interval_s=_interval_s(base.t_gpst_ns),
         pairs=pairs, n_same_time=n_same, dd_per_epoch=dd, signals=signals,
+        n_before=int(np.count_nonzero(~matched & (rover.t_gpst_ns < base.t_gpst_ns[0]))) if len(base) else 0,
+        n_after=int(np.count_nonzero(~matched & (rover.t_gpst_ns > base.t_gpst_ns[-1]))) if len(base) else 0,
     )
 
 

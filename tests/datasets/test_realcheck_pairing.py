@@ -102,6 +102,8 @@ def test_solve_says_what_it_used(hk, tmp_path, capsys):
 
 def test_two_hourly_base_files_are_joined(hk, variants, tmp_path, capsys):
     parts = next(v for v in variants if v.name == "two files").paths
+    assert _solve(hk, parts[:1], tmp_path / "first.pos") == 0  # the first "hour" ends at 03:03:59
+    assert "rover epochs come after the base file ends: give the next base file too" in capsys.readouterr().err
     assert _solve(hk, parts, tmp_path / "two.pos") == 0
     err = capsys.readouterr().err
     assert "(2 files joined in time)" in err and "base : 240 epochs" in err
