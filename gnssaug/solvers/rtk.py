@@ -373,6 +373,10 @@ class RtkEngine:
         self._lock = np.zeros((N_SAT, nf), dtype=np.int64)
         # Ambiguities that were part of a validated fix since their last reset (see _resolve).
         self._proven = np.zeros((N_SAT, nf), dtype=bool)
+        # Arc number of each ambiguity (+1 at every reset) and the DD integers of the last fixes,
+        # {(satellite, reference, frequency): (integer, arc of the satellite, arc of the reference)}.
+        self._arc = np.zeros((N_SAT, nf), dtype=np.int64)
+        self._fixed_int = {}
         self._last_ns = np.zeros((N_SAT, nf), dtype=np.int64)
         self._gf = np.full(N_SAT, np.nan)
         self._mw = np.full(N_SAT, np.nan)
@@ -881,6 +885,7 @@ class RtkEngine:
         # A reset (slip, new or returning satellite) leaves lock at 0 this epoch: the new
         # ambiguity has not been validated yet.
         self._proven[sat] &= self._lock[sat] > 0
+        self._arc[sat] += self._lock[sat] == 0
         return have, amb
 
     def _half_cycle_slips(self, sat, obs):
@@ -1137,6 +1142,7 @@ class RtkEngine:
                 p0[s, s] = o.amb_init_std_cyc**2
                 self._lock[sat[i], f] = 0
                 self._proven[sat[i], f] = False
+                self._arc[sat[i], f] += 1
             self.x[:] = x0
             self.p[:] = p0
             rows = self._measurements(obs, have, amb, mask_el, ion, drop_pr)
@@ -1223,6 +1229,8 @@ class RtkEngine:
                 f_rows, f_fs, f_ref = rows, fs, ref
             worst = self._worst_fixed_residual(obs, f_rows, f_fs, f_ref, res)
             if worst < 0:
+                worst = self._changed_integer(sat, f_rows, f_fs, f_ref, res.b_fix_cyc)
+            if worst < 0:
                 break
             # A fix whose own phases disagree with it: that satellite is left out and the rest tried.
             keep = rows != worst
@@ -1233,6 +1241,7 @@ class RtkEngine:
             return
         # The integers passed validation (the test below is on the position's precision, not on them).
         self._proven[sat[f_rows], f_fs] = True
+        self._remember_integers(sat, f_rows, f_fs, f_ref, res.b_fix_cyc)
         pos, cov = res.pos_ecef_m, res.cov_ecef_m2
         if (o.mode == "kinematic" and o.iono_std_m_per_10km > 0.0 and not self._iono_on
                 and self._iono_weighting_matters(res.pos_ecef_m)):
@@ -1246,6 +1255,33 @@ class RtkEngine:
         sol.status = SolStatus.FIX
         if o.ar_mode == "fix-and-hold":
             self._hold(res)
+
+    def _dd_keys(self, sat, rows, fs, ref):
+        """(satellite, reference, frequency) and the two arcs of each DD ambiguity, as Python ints."""
+        si, sj = sat[rows], sat[ref]
+        return zip(si.tolist(), sj.tolist(), fs.tolist(), self._arc[si, fs].tolist(), self._arc[sj, fs].tolist(),
+                   strict=True)
+
+    def _changed_integer(self, sat, rows, fs, ref, b_fix_cyc):
+        """Satellite row whose DD integer differs from its last fix within the same arcs, or -1.
+
+        An integer does not change while both ambiguities keep their lock: a fix that gives one
+        a new value has followed its float ambiguity where multipath or the unmodelled
+        ionosphere carried it past half a cycle (simulated urban car, GPS+Galileo, seed 1: an
+        L1-only satellite at 23 deg, its DD ionosphere growing from +0.3 to +0.6 cycle, fixed
+        one cycle off for 45 s at ratio 4; fixes 16-19 cm off). The integer of the earlier,
+        validated fix stands; the satellite is left out and the rest tried.
+        """
+        for q, (si, sj, f, ai, aj) in enumerate(self._dd_keys(sat, rows, fs, ref)):
+            prev = self._fixed_int.get((si, sj, f))
+            if prev is not None and prev[1] == ai and prev[2] == aj and prev[0] != round(b_fix_cyc[q]):
+                return int(rows[q])
+        return -1
+
+    def _remember_integers(self, sat, rows, fs, ref, b_fix_cyc):
+        """Keep the DD integers of an accepted fix (see :meth:`_changed_integer`)."""
+        for q, (si, sj, f, ai, aj) in enumerate(self._dd_keys(sat, rows, fs, ref)):
+            self._fixed_int[(si, sj, f)] = (round(b_fix_cyc[q]), ai, aj)
 
     def _fixed_dd_phase(self, obs, rows, fs, ref, res, with_h=True):
         """DD phase residuals [m] at the fixed position with the fixed integers, and their geometry.
