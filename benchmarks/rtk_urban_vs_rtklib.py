@@ -25,6 +25,14 @@ episode (consecutive fixed epochs off by more than 10 cm) with what the data hel
 phase jumps in the 30 s before), the long float periods (with the same events), and
 code outliers (non-fixed epochs more than 5 m off).
 
+What the remaining wrong fixes are (2026-11-22, seeds 1-4, 900 s): the car passes 6 km from the base
+at 860 s (``iono_auto_km``), which used to bias every fix after it (fixed: the ambiguities are
+re-parametrised when the ionosphere states start); an oracle that removes every truly NLOS satellite
+from ambiguity resolution, or its phase from the float, changes nothing; most fixes beyond 10 cm
+hold the right integers (DD phase residuals at the truth 0.05-0.2 cycle: the 5-6 km ionosphere)
+and come from partial fixing keeping only high satellites, whose geometry maps 2-4 cm of
+ionosphere into 0.1-0.2 m of height.
+
 Run: ``.venv/bin/python benchmarks/rtk_urban_vs_rtklib.py [--duration 900] [--seed 1]
 [--base-every 5,30] [--folder DIR] [--variants dual,single]``
 """
