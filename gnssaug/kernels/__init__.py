@@ -164,11 +164,15 @@ class AotKernel:
         self.__doc__ = fn.__doc__
         self._options = options
         self._entries = entries
-        self._calls = [(compiled, _matcher(specs)) for compiled, specs in entries]
+        self._calls = None  # (compiled, matcher) per entry, made at the first call
         self._dispatcher = None
 
     def __call__(self, *args):
-        for compiled, match in self._calls:
+        calls = self._calls
+        if calls is None:
+            # Generated at the first call, not at import: a process calls a few of the ~90 entries.
+            calls = self._calls = [(compiled, _matcher(specs)) for compiled, specs in self._entries]
+        for compiled, match in calls:
             if match(args):
                 return compiled(*args)
         return self.dispatcher(*args)
