@@ -729,8 +729,6 @@ class RtkEngine:
 
     def _free_stale(self, t_ns):
         stale = (self._amb >= 0) & (np.abs(t_ns - self._last_ns) > self._outage_limit_ns())
-        if self.options.ar_mode == "instantaneous":
-            stale = self._amb >= 0
         if stale.any():
             self._release(self._amb[stale])
             self._amb[stale] = -1
@@ -826,7 +824,8 @@ class RtkEngine:
         """
         amb = self._amb[sats]  # (k, nf) state slot, -1 none
         carried = (amb >= 0) & (self._lock[sats] > 0)
-        if not carried.any():
+        if self.options.ar_mode == "instantaneous" or not carried.any():
+            # (Instantaneous mode restarts every ambiguity from this epoch's phase minus code.)
             return
         kk, ff = np.nonzero(carried)
         a = amb[kk, ff]
@@ -893,11 +892,38 @@ class RtkEngine:
                               self._thresholds, self._gf, self._mw, self._mw_n, self._prev_cp, self._prev_dop,
                               self._amb, self._slot_used[: self._ion0], self._lock, self._last_ns, self.x, self.p,
                               have, amb)
+        if self.options.ar_mode == "instantaneous":
+            self._restart_ambiguities(obs, have, amb)
         # A reset (slip, new or returning satellite) leaves lock at 0 this epoch: the new
         # ambiguity has not been validated yet.
         self._proven[sat] &= self._lock[sat] > 0
         self._arc[sat] += self._lock[sat] == 0
         return have, amb
+
+    def _restart_ambiguities(self, obs, have, amb):
+        """Instantaneous mode: every ambiguity starts again from this epoch's phase minus code.
+
+        The float of an instantaneous fix holds nothing of earlier epochs. The slip detectors still
+        run on the carried states, so that a lock count (and the arc of :meth:`_changed_integer`)
+        says whether a phase is continuous: an integer fixed on an unbroken arc may not change at
+        a later instantaneous fix (simulated urban car, seed 3, GPS L1 + BDS B1I: after four float
+        epochs in a street canyon whose codes put the float 7-40 m off, one epoch fixed 23.8 m off
+        on 13 of 21 ambiguities at ratio 3.2 and a bootstrapped success rate of 0.999). A
+        continuing phase without a code (screened out) is left out: it cannot start an ambiguity
+        from this epoch alone.
+        """
+        carried = have & (self._lock[obs["sat"]] > 0)
+        if not carried.any():
+            return
+        lam = obs["lam"]
+        start = obs["cp"][0] - obs["cp"][1] - (obs["pr"][0] - obs["pr"][1]) / lam
+        have[carried & ~np.isfinite(start)] = False
+        carried &= np.isfinite(start)
+        slots = amb[carried]
+        self.x[slots] = start[carried]
+        self.p[slots, :] = 0.0
+        self.p[:, slots] = 0.0
+        self.p[slots, slots] = self.options.amb_init_std_cyc**2
 
     def _half_cycle_slips(self, sat, obs):
         """``obs["lli"]`` (uint8[2, n, nf]) with a slip where a receiver's half-cycle flag changed.
@@ -1241,6 +1267,11 @@ class RtkEngine:
             worst = self._worst_fixed_residual(obs, f_rows, f_fs, f_ref, res)
             if worst < 0:
                 worst = self._changed_integer(sat, f_rows, f_fs, f_ref, res.b_fix_cyc)
+                if worst >= 0 and o.ar_mode == "instantaneous":
+                    # Its float does not see an undetected slip (every ambiguity starts again each
+                    # epoch, no phase outlier is ever flagged): the remembered integer may be the
+                    # stale one. This fix leaves the satellite out, and the next may set it anew.
+                    self._arc[sat[worst]] += 1
             if worst < 0:
                 break
             # A fix whose own phases disagree with it: that satellite is left out and the rest tried.
