@@ -1429,11 +1429,16 @@ class RtkEngine:
         ionosphere and troposphere that the older ones have averaged, and it is what makes a ratio
         test fail right after a slip or a rising satellite (the "AR filter" of RTKLIB-demo5 b34
         delays such satellites for the same reason). Validated ambiguities follow, lowest
-        elevation first (demo5 ``manage_amb_LAMBDA``).
+        elevation first (demo5 ``manage_amb_LAMBDA``). In instantaneous mode every float ambiguity
+        is this epoch's: lowest elevation first only (with the validated ones kept, urban car, dual
+        frequency, seeds 1 and 2: 88.2 -> 78.6 % and 93.6 -> 84.6 % fixed).
         """
-        proven = self._proven[sat, f]
-        lock = np.where(proven, 0, self._lock[sat, f])
-        order = np.lexsort((el, lock, proven))
+        if self.options.ar_mode == "instantaneous":
+            order = np.argsort(el, kind="stable")
+        else:
+            proven = self._proven[sat, f]
+            lock = np.where(proven, 0, self._lock[sat, f])
+            order = np.lexsort((el, lock, proven))
         rank = np.empty(order.shape[0], dtype=np.float64)
         rank[order] = np.arange(order.shape[0])
         return rank
