@@ -7,7 +7,8 @@ lock, half-cycle flags, undeclared slips, time tags a few ms off the second) and
 away, simulated on the WUHN day's broadcast ephemerides.
 
 Both engines run as whole processes on the same files: kinematic, forward, continuous AR (ratio
-3), 15 deg mask, the same known base position; ours after a warm-up run. Variants:
+3; ``--ar instantaneous`` or ``fix-and-hold`` on both instead), 15 deg mask, the same known base
+position; ours after a warm-up run. Variants:
 
 - ``dual``: GPS+Galileo+BeiDou, two frequencies (``--freqs 2`` / ``pos1-frequency=l1+2``);
 - ``single``: GPS L1 + BDS B1I only (u-blox M8T class: ``--systems GC --freqs 1`` / ``l1``),
@@ -34,7 +35,7 @@ and come from partial fixing keeping only high satellites, whose geometry maps 2
 ionosphere into 0.1-0.2 m of height.
 
 Run: ``.venv/bin/python benchmarks/rtk_urban_vs_rtklib.py [--duration 900] [--seed 1]
-[--base-every 5,30] [--folder DIR] [--variants dual,single]``
+[--base-every 5,30] [--folder DIR] [--variants dual,single] [--ar instantaneous]``
 """
 
 from __future__ import annotations
@@ -152,16 +153,16 @@ def solve_in_process(folder: Path, duration_s: float, seed: int, systems: str, n
             np.linalg.norm(ref - base_pos, axis=1))
 
 
-def run_pair(sc: Scenario, base: Path, variant: str, tag: str, repeat: int) -> dict:
-    """Both engines on one base file and variant; returns their .pos files, times and metrics."""
+def run_pair(sc: Scenario, base: Path, variant: str, tag: str, repeat: int, ar: str = "continuous") -> dict:
+    """Both engines on one base file and variant, AR mode ``ar``; returns their .pos files, times and metrics."""
     systems, n_freq, rtk_freq = VARIANTS[variant]
     llh = llh_deg_from_ecef(sc.base_ecef_m)
     conf = sc.folder / f"{tag}.conf"
-    conf.write_text(rtklib_conf(llh, systems).replace("l1+2", rtk_freq))
+    conf.write_text(rtklib_conf(llh, systems).replace("l1+2", rtk_freq).replace("=continuous", f"={ar}"))
     ours_pos, theirs_pos = sc.folder / f"{tag}_gnssaug.pos", sc.folder / f"{tag}_rtklib.pos"
     ours = [sys.executable, "-m", "gnssaug", "solve", "--mode", "rtk", str(sc.rover), str(sc.nav), "--base",
             str(base), "--base-pos=" + ",".join(f"{v:.4f}" for v in sc.base_ecef_m), "--systems", systems,
-            "--freqs", str(n_freq), "--elmask", f"{ELMASK_DEG:g}", "--ar", "continuous", "-q", "-o", str(ours_pos)]
+            "--freqs", str(n_freq), "--elmask", f"{ELMASK_DEG:g}", "--ar", ar, "-q", "-o", str(ours_pos)]
     theirs = [shutil.which("rnx2rtkp"), "-k", str(conf), "-o", str(theirs_pos), str(sc.rover), str(base), str(sc.nav)]
     timed(ours)  # warm-up (file cache, JIT cache)
     t_ours, t_theirs = [], []
@@ -305,6 +306,8 @@ def main(argv=None) -> int:
     parser.add_argument("--without", default="", metavar="EFFECT[,EFFECT...]",
                         help="switch urban effects off to see what each costs: canyon, nlos, half_cycle, "
                              "undeclared_slips, tag_offset, code_noise")
+    parser.add_argument("--ar", default="continuous", choices=("continuous", "instantaneous", "fix-and-hold"),
+                        help="ambiguity resolution of both engines (default continuous)")
     parser.add_argument("--skip-kernels-build", action="store_true", help="do not run gnssaug kernels build first")
     args = parser.parse_args(argv)
     if shutil.which("rnx2rtkp") is None:
@@ -338,10 +341,10 @@ def main(argv=None) -> int:
             base = sc.base if every == 1 else decimated_base(sc.base, folder / f"BASE_{every}s.obs", every)
             for variant in variants:
                 tag = f"{variant}_base{every}s"
-                res = run_pair(sc, base, variant, tag, args.repeat)
+                res = run_pair(sc, base, variant, tag, args.repeat, args.ar)
                 systems, n_freq, rtk_freq = VARIANTS[variant]
-                print_table(f"{tag}: systems {systems}, --freqs {n_freq} / {rtk_freq}, base every {every} s, "
-                            f"seed {args.seed}", res)
+                print_table(f"{tag}: systems {systems}, --freqs {n_freq} / {rtk_freq}, --ar {args.ar}, "
+                            f"base every {every} s, seed {args.seed}", res)
                 if events is not None:
                     for label in ("gnssaug", "rnx2rtkp"):
                         diagnose(label, res[label], systems, events)
