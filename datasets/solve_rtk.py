@@ -28,7 +28,8 @@ def add_arguments(parser) -> None:
                    help="ambiguity resolution strategy (default continuous)")
     g.add_argument("--ratio", type=float, default=3.0, help="ratio-test threshold (default 3)")
     g.add_argument("--max-failure-rate", type=float, default=None,
-                   help="also require the bootstrapped failure rate below this (e.g. 0.001)")
+                   help="also require the bootstrapped failure rate below this (default: 0.001 with "
+                        "--ar instantaneous, no bound otherwise)")
     g.add_argument("--combined", action="store_true", help="forward-backward combined solution (post-processing)")
     g.add_argument("--tropo", default="off", choices=("off", "est", "auto"),
                    help="relative zenith wet delay state (RTKLIB est-ztd): off (default), est, or auto (est "
