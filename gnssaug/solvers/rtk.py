@@ -384,10 +384,12 @@ class RtkEngine:
         # Arc number of each ambiguity (+1 at every reset) and the DD integers of the last fixes,
         # {(satellite, reference, frequency): (integer, arc of the satellite, arc of the reference)}.
         self._arc = np.zeros((N_SAT, nf), dtype=np.int64)
-        # DD integers of the last accepted fix: sorted keys (sat, reference, frequency) and per key
-        # (integer, arc of the satellite, arc of the reference); see _changed_integer.
-        self._fixed_key = np.empty(0, dtype=np.int64)
-        self._fixed_val = np.empty((0, 3), dtype=np.int64)
+        # DD integers of the last accepted fix per (satellite, reference, frequency), with the arcs of
+        # both ambiguities then (-1: none); see _changed_integer. Dense (2.4 MB): looked up by
+        # index every fixed epoch.
+        self._fixed_int = np.zeros((N_SAT, N_SAT, nf), dtype=np.int64)
+        self._fixed_arc_i = np.full((N_SAT, N_SAT, nf), -1, dtype=np.int32)
+        self._fixed_arc_j = np.full((N_SAT, N_SAT, nf), -1, dtype=np.int32)
         self._last_ns = np.zeros((N_SAT, nf), dtype=np.int64)
         self._gf = np.full(N_SAT, np.nan)
         self._mw = np.full(N_SAT, np.nan)
@@ -1298,11 +1300,6 @@ class RtkEngine:
         if o.ar_mode == "fix-and-hold":
             self._hold(res)
 
-    def _dd_keys(self, sat, rows, fs, ref):
-        """Key (satellite, reference, frequency) of each DD ambiguity (int64[m]), and the two arcs."""
-        si, sj = sat[rows], sat[ref]
-        return (si * N_SAT + sj) * self.nf + fs, self._arc[si, fs], self._arc[sj, fs]
-
     def _changed_integer(self, sat, rows, fs, ref, b_fix_cyc):
         """Satellite row whose DD integer differs from its last fix within the same arcs, or -1.
 
@@ -1313,23 +1310,19 @@ class RtkEngine:
         one cycle off for 45 s at ratio 4; fixes 16-19 cm off). The integer of the earlier,
         validated fix stands; the satellite is left out and the rest tried.
         """
-        if self._fixed_key.size == 0:
-            return -1
-        key, arc_i, arc_j = self._dd_keys(sat, rows, fs, ref)
-        at = np.minimum(np.searchsorted(self._fixed_key, key), self._fixed_key.size - 1)
-        prev = self._fixed_val[at]
-        changed = ((self._fixed_key[at] == key) & (prev[:, 1] == arc_i) & (prev[:, 2] == arc_j)
-                   & (prev[:, 0] != np.round(b_fix_cyc)))
+        si, sj = sat[rows], sat[ref]
+        same_arcs = ((self._fixed_arc_i[si, sj, fs] == self._arc[si, fs])
+                     & (self._fixed_arc_j[si, sj, fs] == self._arc[sj, fs]))
+        changed = same_arcs & (self._fixed_int[si, sj, fs] != np.round(b_fix_cyc))
         first = np.flatnonzero(changed)
         return int(rows[first[0]]) if first.size else -1
 
     def _remember_integers(self, sat, rows, fs, ref, b_fix_cyc):
         """Keep the DD integers of an accepted fix (see :meth:`_changed_integer`)."""
-        key, arc_i, arc_j = self._dd_keys(sat, rows, fs, ref)
-        val = np.stack([np.round(b_fix_cyc).astype(np.int64), arc_i, arc_j], axis=1)
-        # This fix's entries first: np.unique keeps each key's first occurrence, so they replace the old.
-        self._fixed_key, first = np.unique(np.concatenate([key, self._fixed_key]), return_index=True)
-        self._fixed_val = np.concatenate([val, self._fixed_val])[first]
+        si, sj = sat[rows], sat[ref]
+        self._fixed_int[si, sj, fs] = np.round(b_fix_cyc)
+        self._fixed_arc_i[si, sj, fs] = self._arc[si, fs]
+        self._fixed_arc_j[si, sj, fs] = self._arc[sj, fs]
 
     def _fixed_dd_phase(self, obs, rows, fs, ref, res, with_h=True):
         """DD phase residuals [m] at the fixed position with the fixed integers, and their geometry.
