@@ -189,7 +189,10 @@ def pair_report(rover, base, systems: str, n_freq: int, max_age_s: float, versio
     slots = freq_slots(systems, n_freq)
     pairs = match_base_epochs(rover.t_gpst_ns, base.t_gpst_ns, max_age_s)
     matched = pairs >= 0
-    dt_ns = np.where(matched, rover.t_gpst_ns - base.t_gpst_ns[np.maximum(pairs, 0)], 0)
+    if len(base) == 0:  # check_pair says so; nothing to index
+        dt_ns = np.zeros(len(rover), dtype=np.int64)
+    else:
+        dt_ns = np.where(matched, rover.t_gpst_ns - base.t_gpst_ns[np.maximum(pairs, 0)], 0)
     n_same = int(np.count_nonzero(matched & (np.abs(dt_ns) <= SYNC_TOL_NS)))
     has_r, ep_r = _has_signal(rover, slots)
     has_b, ep_b = _has_signal(base, slots)

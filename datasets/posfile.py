@@ -28,7 +28,15 @@ from gnssaug import __version__
 from gnssaug.errors import FileFormatError, UsageError
 from gnssaug.geodesy import ecef_from_llh, enu_rotation, llh_from_ecef
 from gnssaug.solvers.types import SolStatus, SolutionSeries
-from gnssaug.time import datetime_from_gpst_ns, gpst_ns_from_calendar, gpst_ns_from_week_tow, gpst_ns_to_utc, week_tow
+from gnssaug.time import (
+    NS_PER_S,
+    datetime_from_gpst_ns,
+    gpst_ns_from_calendar,
+    gpst_ns_from_week_tow,
+    gpst_ns_to_utc,
+    leap_seconds_at_utc,
+    week_tow,
+)
 
 FORMATS = ("llh", "xyz", "nmea")
 
@@ -229,13 +237,16 @@ def _parse_time(fields: list[str], path, line_no) -> tuple[int, int]:
 
 
 def _utc_to_gpst_ns(t_utc_ns: np.ndarray) -> np.ndarray:
-    """GPST of UTC instants given on the GPST nanosecond scale (+ GPS - UTC of each)."""
-    from gnssaug.time import leap_seconds_at_gpst_ns
+    """GPST [ns] of UTC instants counted like GPST (ns since 1980-01-06 00:00 UTC), plus GPS - UTC of each.
 
-    leap = np.array([leap_seconds_at_gpst_ns(int(t)) for t in t_utc_ns[[0, -1]]])
-    if leap[0] == leap[1]:
-        return t_utc_ns + int(leap[0]) * 10**9
-    return np.array([t + leap_seconds_at_gpst_ns(int(t)) * 10**9 for t in t_utc_ns], dtype=np.int64)
+    The leap second in force is looked up at the UTC instant itself: looked up as if it were GPST,
+    the first GPS - UTC seconds after a leap second took the old value (one second early).
+    """
+    leap_s = np.array([leap_seconds_at_utc(datetime_from_gpst_ns(int(t))) for t in t_utc_ns[[0, -1]]])
+    if leap_s[0] == leap_s[1]:
+        return t_utc_ns + int(leap_s[0]) * NS_PER_S
+    return np.array([t + leap_seconds_at_utc(datetime_from_gpst_ns(int(t))) * NS_PER_S for t in t_utc_ns],
+                    dtype=np.int64)
 
 
 def read_pos(path: str | Path) -> PosFile:
@@ -276,7 +287,7 @@ def read_pos(path: str | Path) -> PosFile:
             ns.append(nsi)
             ratio.append(ri)
     if time_zone_h is not None and times:
-        times = _utc_to_gpst_ns(np.array(times, dtype=np.int64) - time_zone_h * 3600 * 10**9)
+        times = _utc_to_gpst_ns(np.array(times, dtype=np.int64) - time_zone_h * 3600 * NS_PER_S)
     coords_arr = np.array(coords, dtype=np.float64).reshape(-1, 3)
     if is_xyz:
         ecef = coords_arr

@@ -224,6 +224,8 @@ def _take_base_from_positionals(args) -> None:
     The observation files after the rover are the base (several: consecutive files of one station,
     joined in time); the rest are navigation files. A file of the wrong kind is named in the error.
     """
+    from pathlib import Path
+
     from gnssaug.datasets.rinex.compression import rinex_file_type
 
     if args.base:
@@ -235,6 +237,8 @@ def _take_base_from_positionals(args) -> None:
     n_base = next((k for k, kind in enumerate(kinds) if kind != "O"), len(kinds))
     if n_base == 0:
         what = {"N": "a navigation file", "M": "a meteorological file"}.get(kinds[0], "not a RINEX observation file")
+        if not Path(args.nav[0]).exists():
+            what = "a file that does not exist"
         raise UsageError(f"{args.nav[0]} is {what}, but the base observation file comes right after the rover: "
                          f"gnssaug solve --mode {args.mode} ROVER_OBS BASE_OBS NAV...")
     if n_base == len(kinds):

@@ -28,7 +28,14 @@ import numpy as np
 
 from gnssaug.errors import FileFormatError, UsageError
 from gnssaug.geodesy import ecef_from_llh_deg
-from gnssaug.time import NS_PER_S, NS_PER_WEEK, SECONDS_PER_WEEK, gpst_ns_from_week_tow, utc_to_gpst_ns
+from gnssaug.time import (
+    NS_PER_S,
+    NS_PER_WEEK,
+    SECONDS_PER_WEEK,
+    gpst_ns_from_datetime,
+    gpst_ns_from_week_tow,
+    utc_to_gpst_ns,
+)
 
 #: A first column at or above this (or not an integer) is a time of week, not a GPS week (week 4000 is in 2056).
 MAX_GPS_WEEK = 4000
@@ -166,10 +173,8 @@ def _calendar_ns(date_text: str, clock_text: str, utc: bool) -> int:
         parts = [parts[2], parts[0], parts[1]]
     stamp = f"{'-'.join(p.zfill(2) for p in parts)}T{clock_text}"
     t = _dt.datetime.fromisoformat(stamp)
-    if utc:
+    if utc or t.tzinfo is not None:  # a clock with a UTC offset (03:00:00+08:00) is civil time, UTC-based
         return utc_to_gpst_ns(t)
-    from gnssaug.time import gpst_ns_from_datetime
-
     return gpst_ns_from_datetime(t)
 
 
@@ -229,13 +234,13 @@ def _with_header(path: Path, rows: list[tuple[int, str]], t_ref_ns) -> tuple[np.
         body = body[1:]
     times, tows, pos = [], [], []
     for line_no, line in body:
-        cells = cols.cells(line)
         try:
+            cells = cols.cells(line)
             if cells is None:
                 raise ValueError
             pos.append([float(cells[i]) for i in ((cols.lat, cols.lon, cols.hgt) if cols.use_llh else cols.xyz)])
             times.append(_row_time(cols, cells, tows))
-        except (ValueError, IndexError):
+        except (ValueError, IndexError, OverflowError):  # OverflowError: a time far outside the calendar
             raise FileFormatError(path, line_no, f"bad trajectory row {line.strip()!r} for header "
                                                  f"{header.strip()!r}") from None
     if not pos:
