@@ -433,6 +433,13 @@ class RtkEngine:
         self._row_f = np.zeros(m, dtype=np.int64)
         self._ref = np.zeros((N_CLOCK_GROUPS, nf), dtype=np.int64)
         self.n_epochs = 0
+        # Per-epoch constants, computed once: the masks [rad], the kinematic position prior's
+        # covariance, and the buffers the prior state of an update is kept in (see _rtk).
+        self._mask_el_rad = np.radians(o.elmask_deg)
+        self._ar_mask_el_rad = np.radians(o.ar_elmask_deg)
+        self._pos_prior_p = np.eye(3) * o.pos_init_std_m**2
+        self._x0 = np.empty_like(self.x)
+        self._p0 = np.empty_like(self.p)
 
     # ------------------------------------------------------------------------------------------
     def step(self, rover: ObsEpoch, base: ObsEpoch | None) -> Solution:
@@ -636,8 +643,9 @@ class RtkEngine:
         a = self.options.phase_std_m
         sin_el = np.maximum(np.sin(el), 0.05)
         var_cp = 2.0 * (a * a + a * a / sin_el**2) + (C_MPS * self.options.sat_clock_stability * self._age_s) ** 2
-        var_cp = np.repeat(var_cp[:, None], self.nf, axis=1)
-        return var_cp, var_cp * self.options.code_phase_ratio**2
+        out = np.empty((var_cp.shape[0], self.nf))
+        out[:] = var_cp[:, None]  # (one column per frequency; a broadcast copy is cheaper than np.repeat)
+        return out, out * self.options.code_phase_ratio**2
 
     def _code_solution(self, pos0, obs, pr_sd, mask_el):
         """Weighted least squares on DD code from ``pos0`` (a few Gauss-Newton iterations)."""
@@ -975,13 +983,13 @@ class RtkEngine:
         self.x[:3] = pos0
         self.p[:3, :] = 0.0
         self.p[:, :3] = 0.0
-        self.p[:3, :3] = np.eye(3) * o.pos_init_std_m**2
+        self.p[:3, :3] = self._pos_prior_p
         self._pos_ok = True
         return True, predicted
 
     def _rtk(self, sol, obs):
         o = self.options
-        mask_el = np.radians(o.elmask_deg)
+        mask_el = self._mask_el_rad
         ok, predicted = self._position_prior(obs, sol.t_gpst_ns, mask_el, use_prediction=True)
         if not ok:
             sol.reason = "too few double differences for the code solution"
@@ -993,6 +1001,8 @@ class RtkEngine:
             # A slip the detectors found at a new base epoch may be the base's: its rate is void.
             reset = self._lock[obs["sat"]] == 0
             self._drift_rate_mps[obs["sat"][reset.any(axis=1)]] = np.nan
+        # Single-difference phase [m] less the base drift: fixed from here on in this epoch.
+        obs["sd_cp_m"] = (obs["cp"][0] - obs["cp"][1]) * obs["lam"] - self._base_drift_m(obs)
         ion = self._update_iono(obs, sol.t_gpst_ns)
         self._update_tropo()
         rows = self._measurements(obs, have, amb, mask_el, ion)
@@ -1006,7 +1016,10 @@ class RtkEngine:
         drop_pr = np.zeros(have.shape, dtype=bool)
         for attempt in range(2):
             v, h, r, act = rows[:4]
-            x0, p0 = self.x.copy(), self.p.copy()
+            # (Buffers kept across epochs: p is a few hundred kB.)
+            x0, p0 = self._x0, self._p0
+            np.copyto(x0, self.x)
+            np.copyto(p0, self.p)
             if not ekf_update(self.x, self.p, act, h, v, r) or not np.isfinite(self.x[:3]).all():
                 # Back to the prior: a NaN state would stay for every later epoch.
                 self.x[:], self.p[:] = x0, p0
@@ -1065,7 +1078,7 @@ class RtkEngine:
         if ion is not None:
             cp_ok &= (ion >= 0)[:, None]
             pr_ok &= (ion >= 0)[:, None]
-        res_cp = (obs["cp"][0] - obs["cp"][1]) * lam - self._base_drift_m(obs) - sd_range[:, None]
+        res_cp = obs["sd_cp_m"] - sd_range[:, None]
         res_pr = pr_sd - sd_range[:, None]
         var_cp, var_pr = self._variances(el)
         group = obs["group"]
@@ -1231,7 +1244,7 @@ class RtkEngine:
         o = self.options
         sat = obs["sat"]
         group = obs["group"]
-        can = cp_ok & (el[:, None] >= np.radians(o.ar_elmask_deg))
+        can = cp_ok & (el[:, None] >= self._ar_mask_el_rad)
         can &= self._lock[sat] >= o.min_lock_epochs
         # A phase with an unresolved half cycle at either receiver may sit half a cycle off an
         # integer ambiguity: it stays in the float solution only (RTKLIB ``ssat.half``).
@@ -1331,7 +1344,7 @@ class RtkEngine:
         """
         los, el, sd_range = self._geometry(res.pos_ecef_m, obs)
         lam = obs["lam"]
-        sd_cp_m = (obs["cp"][0] - obs["cp"][1]) * lam - self._base_drift_m(obs)
+        sd_cp_m = obs["sd_cp_m"]
         # DD phase minus fixed integers minus modelled DD range (equal wavelengths within a group).
         v = (sd_cp_m[rows, fs] - sd_cp_m[ref, fs]) - (sd_range[rows] - sd_range[ref]) - lam[rows, fs] * res.b_fix_cyc
         if self._trop_on:
