@@ -165,9 +165,12 @@ def _span(t_gpst_ns: np.ndarray) -> str:
     if len(t_gpst_ns) == 0:
         return "no epochs"
     t0, t1 = int(np.min(t_gpst_ns)), int(np.max(t_gpst_ns))
-    week, tow = week_tow(t0)
-    return (f"{isoformat_gpst(t0)} - {isoformat_gpst(t1)} GPST (week {int(week)}, TOW {float(tow):.0f}-"
-            f"{float(tow) + (t1 - t0) / NS_PER_S:.0f} s)")
+    (week0, tow0_s), (week1, tow1_s) = week_tow(t0), week_tow(t1)
+    if week0 != week1:  # across a Saturday/Sunday rollover the TOW restarts at 0
+        weeks = f"week {week0} TOW {tow0_s:.0f} s - week {week1} TOW {tow1_s:.0f} s"
+    else:
+        weeks = f"week {week0}, TOW {tow0_s:.0f}-{tow1_s:.0f} s"
+    return f"{isoformat_gpst(t0)} - {isoformat_gpst(t1)} GPST ({weeks})"
 
 
 def truth_span_text(truth: Truth) -> str:

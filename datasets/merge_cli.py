@@ -24,8 +24,10 @@ def run(args) -> int:
 
     from gnssaug.datasets.rinex import read_obs, write_obs
     from gnssaug.datasets.rinex.merge import decimate, select_epochs
+    from gnssaug.datasets.solve import check_output_file
     from gnssaug.time import isoformat_gpst, parse_time_arg
 
+    check_output_file(args.out)  # before reading hours of files
     header, series = read_obs(list(args.files), systems=args.systems)
     if args.start or args.end:
         t = series.t_gpst_ns

@@ -52,6 +52,10 @@ class PairReport:
         (RINEX codes that filled the slot in each file), ``mean`` (common satellites per matched epoch).
     n_before, n_after : int
         Unpaired rover epochs before the base's first epoch / after its last one plus the age limit.
+    n_in_gaps : int
+        Unpaired rover epochs within the base's span: in a gap between base epochs longer than the age limit.
+    base_gaps_ns : list of (int, int)
+        Those gaps: the base epochs before and after each [GPST ns].
     """
 
     n_rover: int
@@ -66,6 +70,8 @@ class PairReport:
     signals: list = field(default_factory=list)
     n_before: int = 0
     n_after: int = 0
+    n_in_gaps: int = 0
+    base_gaps_ns: list = field(default_factory=list)
 
     @property
     def n_matched(self) -> int:
@@ -89,6 +95,10 @@ class PairReport:
         if self.n_before:
             out.append(f"  {self.n_before} rover epochs come before the base file starts: give the previous base "
                        "file too")
+        if self.n_in_gaps:
+            gaps = ", ".join(_span_text(g) for g in self.base_gaps_ns[:3]) + (", ..." if len(self.base_gaps_ns) > 3
+                                                                                else "")
+            out.append(f"  {self.n_in_gaps} rover epochs fall in a gap of the base ({gaps}): is a base file missing?")
         if self.n_matched:
             dd = self.dd_per_epoch[np.isfinite(self.dd_per_epoch)]
             out.append(f"double differences per matched epoch: mean {dd.mean():.1f}, min {dd.min():.0f}, "
@@ -216,15 +226,25 @@ def pair_report(rover, base, systems: str, n_freq: int, max_age_s: float, versio
                 "base": _codes(base, slots, has_b, g, f, versions[1]),
                 "mean": float(per_group[:, g, f].mean()),
             })
+    gaps_ns = _gaps_ns(base.t_gpst_ns, max_age_s)
+    n_before = int(np.count_nonzero(~matched & (rover.t_gpst_ns < base.t_gpst_ns[0]))) if len(base) else 0
+    n_after = int(np.count_nonzero(~matched & (rover.t_gpst_ns > base.t_gpst_ns[-1]))) if len(base) else 0
     return PairReport(
         n_rover=len(rover), n_base=len(base),
         rover_span_ns=(int(rover.t_gpst_ns[0]), int(rover.t_gpst_ns[-1])),
         base_span_ns=(int(base.t_gpst_ns[0]), int(base.t_gpst_ns[-1])) if len(base) else (0, 0),
         rover_interval_s=_interval_s(rover.t_gpst_ns), base_interval_s=_interval_s(base.t_gpst_ns),
         pairs=pairs, n_same_time=n_same, dd_per_epoch=dd, signals=signals,
-        n_before=int(np.count_nonzero(~matched & (rover.t_gpst_ns < base.t_gpst_ns[0]))) if len(base) else 0,
-        n_after=int(np.count_nonzero(~matched & (rover.t_gpst_ns > base.t_gpst_ns[-1]))) if len(base) else 0,
+        n_before=n_before, n_after=n_after, n_in_gaps=int(np.count_nonzero(~matched)) - n_before - n_after
+        if len(base) else 0, base_gaps_ns=gaps_ns,
     )
+
+
+def _gaps_ns(t_ns: np.ndarray, max_age_s: float) -> list[tuple[int, int]]:
+    """(epoch before, epoch after) of each gap between epochs longer than ``max_age_s`` [GPST ns]: a base
+    file missing from a list of hourly files, or a receiver that stopped."""
+    k = np.flatnonzero(np.diff(t_ns) > max_age_s * NS_PER_S)
+    return [(int(t_ns[i]), int(t_ns[i + 1])) for i in k]
 
 
 def off_second_ms(t_gpst_ns: np.ndarray) -> float:

@@ -106,8 +106,8 @@ def load_inputs(rover: str, nav_paths: list[str], systems: str | None, start: st
     from gnssaug.datasets.pairing import check_nav_coverage, nav_coverage
     from gnssaug.datasets.rinex import read_obs
     from gnssaug.datasets.rinex.nav import read_nav
-    from gnssaug.ephemeris.store import DEFAULT_WINDOWS_S, EphStore
-    from gnssaug.gnss import SAT_SYSTEM, SYSTEM_NAMES, SYSTEMS
+    from gnssaug.ephemeris.store import EphStore
+    from gnssaug.gnss import SAT_SYSTEM, SYSTEMS
     from gnssaug.time import parse_time_arg
 
     header, series = read_obs(rover, systems=systems)
@@ -123,12 +123,37 @@ def load_inputs(rover: str, nav_paths: list[str], systems: str | None, start: st
     coverage = nav_coverage(nav, series.t_gpst_ns, used, observed, windows_s)
     notes = check_nav_coverage(coverage, series.t_gpst_ns, nav_paths)
     if windows_s:
-        default = nav_coverage(nav, series.t_gpst_ns, used, observed)
-        notes += [f"{name} ephemerides up to {windows_s[SYSTEM_NAMES.index(name)] / 3600:g} h from their toe serve "
-                  f"{c} epochs that the {DEFAULT_WINDOWS_S[SYSTEM_NAMES.index(name)] / 3600:g} h limit of "
-                  "single-point positioning leaves out (differential modes: orbit errors cancel over the baseline)"
-                  for (name, *_, c), (_, *_, c0) in zip(coverage, default, strict=True) if c > c0]
+        notes += wider_window_notes(coverage, nav_coverage(nav, series.t_gpst_ns, used, observed), windows_s)
     return Inputs(header, series, nav, EphStore(nav, windows_s=windows_s), [rover, *nav_paths], notes)
+
+
+def wider_window_notes(coverage: list, default: list, windows_s: dict) -> list[str]:
+    """Notes for the systems whose ephemerides serve more epochs through the widened validity windows.
+
+    Parameters
+    ----------
+    coverage, default : list of (system name, first_ns, last_ns, epochs served)
+        :func:`gnssaug.datasets.pairing.nav_coverage` with ``windows_s`` and with the store's defaults.
+    windows_s : dict
+        System index -> validity half-window [s] (:data:`DIFFERENTIAL_WINDOWS_S`).
+
+    Returns
+    -------
+    list of str
+        One note per such system, naming the epochs only the wider window serves.
+    """
+    from gnssaug.ephemeris.store import DEFAULT_WINDOWS_S
+    from gnssaug.gnss import SYSTEM_NAMES
+
+    notes = []
+    for (name, *_, n_wide), (_, *_, n_default) in zip(coverage, default, strict=True):
+        if n_wide > n_default:
+            s = SYSTEM_NAMES.index(name)
+            notes.append(f"{name} ephemerides up to {windows_s[s] / 3600:g} h from their toe serve "
+                         f"{n_wide - n_default} epochs that the {DEFAULT_WINDOWS_S[s] / 3600:g} h limit of "
+                         "single-point positioning leaves out (differential modes: orbit errors cancel over the "
+                         "baseline)")
+    return notes
 
 
 def _iono_taus(text: str):
@@ -263,19 +288,20 @@ def _navigation_files(paths: list[str], kinds: list[str]) -> list[str]:
     return navs
 
 
-def _check_output(path: str) -> None:
-    """Fail before solving when the output file cannot be written (no folder, a folder, no permission)."""
+def check_output_file(path: str, option: str = "-o") -> None:
+    """Raise a :class:`UsageError` before any long work when ``path`` cannot be written: its folder does
+    not exist, it is a folder, or there is no permission (``option`` names the argument in the message)."""
     import os
     from pathlib import Path
 
     out = Path(path)
     folder = out.parent if str(out.parent) else Path(".")
     if out.is_dir():
-        raise UsageError(f"-o {path} is a folder; give a file name")
+        raise UsageError(f"{option} {path} is a folder; give a file name")
     if not folder.is_dir():
-        raise UsageError(f"-o {path}: folder {folder} does not exist")
+        raise UsageError(f"{option} {path}: folder {folder} does not exist")
     if not os.access(folder, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
-        raise UsageError(f"-o {path}: no permission to write there")
+        raise UsageError(f"{option} {path}: no permission to write there")
 
 
 def _base_paths(base) -> list[str]:
@@ -349,7 +375,7 @@ def run_solve(args) -> int:
 
     if args.mode not in MODES:
         raise UsageError(f"mode {args.mode!r} is not available; choose one of {', '.join(MODES)}")
-    _check_output(args.out)
+    check_output_file(args.out)
     skip_numba_blas_probe()  # no solver kernel uses np.dot/np.linalg (tests/kernels/test_no_blas_kernels.py)
     if args.mode != "spp":
         _take_base_from_positionals(args)

@@ -70,3 +70,45 @@ def test_bad_truth_row_names_file_and_line(tmp_path, name, text):
     path.write_text(text)
     with pytest.raises(FileFormatError, match=f"{name}:3" if "dms" in name else f"{name}:2"):
         load_truth_table(path, T_REF_NS)
+
+
+def test_rover_epochs_in_a_gap_between_base_files_are_explained(nagoya_dir):
+    from gnssaug.datasets.pairing import pair_report
+    from gnssaug.datasets.rinex import read_obs
+    from gnssaug.datasets.rinex.merge import select_epochs
+
+    _, rover = read_obs(nagoya_dir / "rover.obs")
+    _, base = read_obs(nagoya_dir / "base.obs")
+    t0 = int(base.t_gpst_ns[0])
+    # Two "hourly" files with the 2 minutes between them missing (60 s - 180 s of the 5 min file).
+    gap = (base.t_gpst_ns >= t0 + 60 * 10**9) & (base.t_gpst_ns < t0 + 180 * 10**9)
+    report = pair_report(rover, select_epochs(base, ~gap), "G", 1, max_age_s=30.0)
+    assert report.n_rover - report.n_matched == 90  # 120 s of gap less the 30 s age limit
+    assert report.n_in_gaps == 90
+    text = "\n".join(report.lines())
+    assert "90 rover epochs fall in a gap of the base" in text and "08:20:59.000 - 08:23:00.000" in text
+
+
+def test_evaluate_span_across_a_week_rollover_names_both_weeks():
+    from gnssaug.datasets.evaluate import truth_span_text
+    from gnssaug.datasets.truth import Truth
+
+    t = gpst_ns_from_week_tow(2108, 604790.0) + np.arange(0, 21, 10, dtype=np.int64) * 10**9
+    text = truth_span_text(Truth(np.zeros((3, 3)), t_gpst_ns=t))
+    assert "week 2108 TOW 604790 s - week 2109 TOW 10 s" in text and "604810" not in text
+
+
+def test_merge_into_a_missing_folder_fails_before_reading(tmp_path, capsys):
+    # The input does not exist either: the output check must come first (before hours of reading).
+    rc = main(["merge", str(tmp_path / "hour1.rnx"), "-o", str(tmp_path / "no_folder" / "merged.rnx")])
+    assert rc == 2
+    assert "no_folder does not exist" in capsys.readouterr().err
+
+
+def test_wider_ephemeris_window_note_counts_only_the_extra_epochs():
+    from gnssaug.datasets.solve import DIFFERENTIAL_WINDOWS_S, wider_window_notes
+
+    # 61 epochs served with BeiDou records up to 6 h old, 20 of them already within 1 h.
+    notes = wider_window_notes([("BeiDou", 0, 1, 61)], [("BeiDou", 0, 1, 20)], DIFFERENTIAL_WINDOWS_S)
+    assert len(notes) == 1 and "serve 41 epochs that the 1 h limit" in notes[0]
+    assert wider_window_notes([("GPS", 0, 1, 61)], [("GPS", 0, 1, 61)], DIFFERENTIAL_WINDOWS_S) == []
