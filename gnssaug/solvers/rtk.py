@@ -514,7 +514,7 @@ class RtkEngine:
         pos = np.asarray(st.pos_ecef_m, dtype=np.float64) - np.asarray(st.vel_ecef_mps) * clk[:, None]
         pos = pos.reshape(2, n, 3)
         valid = np.asarray(st.valid, dtype=bool).reshape(2, n)
-        ok = valid.all(axis=0) & np.all(np.isfinite(pos), axis=(0, 2))
+        ok = valid.all(axis=0) & np.isfinite(pos).all(axis=2).all(axis=0)
         lli_use = self._slip_events(sat, lli, new_base)
         out = {
             "sat": sat,
@@ -906,8 +906,9 @@ class RtkEngine:
             self._restart_ambiguities(obs, have, amb)
         # A reset (slip, new or returning satellite) leaves lock at 0 this epoch: the new
         # ambiguity has not been validated yet.
-        self._proven[sat] &= self._lock[sat] > 0
-        self._arc[sat] += self._lock[sat] == 0
+        lock = self._lock[sat]
+        self._proven[sat] &= lock > 0
+        self._arc[sat] += lock == 0
         return have, amb
 
     def _restart_ambiguities(self, obs, have, amb):
@@ -1087,7 +1088,7 @@ class RtkEngine:
         # A reference phase with an unresolved half cycle would make every double difference of its
         # group half-integer: such satellites are the reference only when nothing else is left.
         half = obs["half"].any(axis=(0, 2))
-        select_references(group, np.where(half, el - np.pi, el), cp_ok, N_CLOCK_GROUPS, ref_cp)
+        select_references(group, np.where(half, el - np.pi, el) if half.any() else el, cp_ok, N_CLOCK_GROUPS, ref_cp)
         nv = form_dd(group, los, res_cp, var_cp, lam, amb_safe, self.x, cp_ok, ref_cp, ROW_PHASE,
                      self._v, self._h, self._r, self._row_sat, self._row_f)
         select_references(group, el, pr_ok, N_CLOCK_GROUPS, self._ref)
@@ -1142,7 +1143,7 @@ class RtkEngine:
             v, h, r, meta = v[good], h[good], r[np.ix_(good, good)], meta[:, good]
         # Every state in use: ambiguities not observed this epoch (below the mask, short outage) stay
         # correlated with the rest, and updating without them would leave P indefinite.
-        act = np.nonzero(self._slot_used)[0].astype(np.int64)
+        act = np.flatnonzero(self._slot_used)  # (int64 already)
         return v, h, r, act, el, cp_ok, pr_ok, ref_cp, meta, kept
 
     def _screen_codes(self, obs, mask_el):
@@ -1227,7 +1228,7 @@ class RtkEngine:
         m = v.shape[0]
         if m < 2:
             return None
-        cols = act[(h[:, act] != 0.0).any(axis=0)]
+        cols = act[(h != 0.0).any(axis=0)[act]]
         w = np.empty(2 * m)
         row = np.empty(2 * m, dtype=np.int64)
         is_ref = np.empty(2 * m, dtype=bool)
@@ -1268,7 +1269,7 @@ class RtkEngine:
             amb_j = amb[ref, fs]
             # The drop order only when the full set fails (most epochs fix it at once).
             key = functools.partial(self._drop_order, sat[rows], fs, el[rows])
-            res = ambiguity.resolve(self.x, self.p, amb_i, amb_j, key, rows.astype(np.int64), o.ratio_threshold,
+            res = ambiguity.resolve(self.x, self.p, amb_i, amb_j, key, rows, o.ratio_threshold,
                                     o.failure_rate_bound(), o.partial_ar, max_drops=max_drops,
                                     transforms=self._transforms)
             sol.ratio = res.ratio
