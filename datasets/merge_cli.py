@@ -37,7 +37,7 @@ def run(args) -> int:
         if args.end:
             keep &= t <= parse_time_arg(args.end)
         series = select_epochs(series, keep)
-    if args.interval:
+    if args.interval is not None:  # --interval 0 is an error, not "no decimation"
         series = decimate(series, args.interval)
         header = replace(header, interval_s=args.interval)
     if len(series) == 0:

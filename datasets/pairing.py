@@ -212,20 +212,7 @@ def pair_report(rover, base, systems: str, n_freq: int, max_age_s: float, versio
     per_group = np.stack([both[:, SAT_CLOCK_GROUP == g].sum(axis=1) for g in range(len(CLOCK_GROUPS))], axis=1)
     dd = np.full(len(rover), np.nan)
     dd[matched] = np.maximum(per_group - 1, 0).sum(axis=(1, 2))
-    signals = []
-    for g, name in enumerate(CLOCK_GROUPS):
-        for f in range(n_freq):
-            if not per_group[:, g, f].any():
-                continue
-            sat = np.flatnonzero(SAT_CLOCK_GROUP == g)[0]
-            slot = int(slots[sat, f])
-            signals.append({
-                "group": name,
-                "freq": SIGNAL_PLAN[int(SAT_SYSTEM[sat])][slot].name,
-                "rover": _codes(rover, slots, has_r, g, f, versions[0]),
-                "base": _codes(base, slots, has_b, g, f, versions[1]),
-                "mean": float(per_group[:, g, f].mean()),
-            })
+    signals = _signal_rows(per_group, slots, (rover, has_r, versions[0]), (base, has_b, versions[1]))
     gaps_ns = _gaps_ns(base.t_gpst_ns, max_age_s)
     n_before = int(np.count_nonzero(~matched & (rover.t_gpst_ns < base.t_gpst_ns[0]))) if len(base) else 0
     n_after = int(np.count_nonzero(~matched & (rover.t_gpst_ns > base.t_gpst_ns[-1]))) if len(base) else 0
@@ -245,6 +232,34 @@ def _gaps_ns(t_ns: np.ndarray, max_age_s: float) -> list[tuple[int, int]]:
     file missing from a list of hourly files, or a receiver that stopped."""
     k = np.flatnonzero(np.diff(t_ns) > max_age_s * NS_PER_S)
     return [(int(t_ns[i]), int(t_ns[i + 1])) for i in k]
+
+
+def _signal_rows(per_group: np.ndarray, slots: np.ndarray, rover_side: tuple, base_side: tuple) -> list[dict]:
+    """One :attr:`PairReport.signals` row per clock group and frequency that some matched epoch shares.
+
+    Parameters
+    ----------
+    per_group : int64[n_matched, n_group, n_freq]
+        Common satellites per matched epoch, clock group and frequency.
+    slots : int64[N_SAT, n_freq]
+        :func:`freq_slots`.
+    rover_side, base_side : (ObsSeries, bool[n_row, n_freq], float)
+        Each file's series, its :func:`_has_signal` mask and its RINEX version.
+    """
+    rows = []
+    for g, name in enumerate(CLOCK_GROUPS):
+        for f in range(slots.shape[1]):
+            if not per_group[:, g, f].any():
+                continue
+            sat = np.flatnonzero(SAT_CLOCK_GROUP == g)[0]
+            rows.append({
+                "group": name,
+                "freq": SIGNAL_PLAN[int(SAT_SYSTEM[sat])][int(slots[sat, f])].name,
+                "rover": _codes(rover_side[0], slots, rover_side[1], g, f, rover_side[2]),
+                "base": _codes(base_side[0], slots, base_side[1], g, f, base_side[2]),
+                "mean": float(per_group[:, g, f].mean()),
+            })
+    return rows
 
 
 def off_second_ms(t_gpst_ns: np.ndarray) -> float:

@@ -312,37 +312,58 @@ def _check_pair(args, inputs: Inputs) -> None:
     """Differential modes: read the base, say what the pair shares, stop with a clear error when nothing.
 
     Prints (unless ``--quiet``) the systems, both files' spans and intervals, the epochs matched
-    and the signals matched per system (:mod:`gnssaug.datasets.pairing`).
+    and the signals matched per system (:mod:`gnssaug.datasets.pairing`); the report is kept in
+    ``args.pair_report``.
     """
-    from pathlib import Path
-
-    from gnssaug.datasets.pairing import check_pair, off_second_ms, pair_report, systems_text
+    from gnssaug.datasets.pairing import check_pair, pair_report
     from gnssaug.datasets.rinex import read_obs
     from gnssaug.datasets.solve_rtk import rtk_options_from_args
 
     options = rtk_options_from_args(args, args.mode)
     bases = _base_paths(args.base)
-    rover_path = Path(args.rover).resolve()
-    if any(Path(b).resolve() == rover_path for b in bases):
-        raise UsageError(f"{args.rover} is given as both the rover and the base")
+    _refuse_rover_as_base(args.rover, bases)
     base_header, base = read_obs(args.base, systems=options.systems)
-    rover_pos = getattr(inputs.header, "approx_pos_ecef_m", None)
-    base_pos = getattr(base_header, "approx_pos_ecef_m", None)
-    if (rover_pos is not None and base_pos is not None and np.linalg.norm(rover_pos - base_pos) < 0.01
-            and inputs.series.n_rows == base.n_rows and np.array_equal(inputs.series.t_gpst_ns, base.t_gpst_ns)):
-        raise UsageError(f"{args.rover} and {', '.join(bases)} hold the same observations: the base file was given "
-                         "as the rover")
+    _refuse_same_observations(args.rover, bases, inputs, base_header, base)
     report = pair_report(inputs.series, base, options.systems, options.n_freq, options.max_age_s,
                          (inputs.header.version, base_header.version))
     check_pair(report, args.rover, ", ".join(bases), options.max_age_s)
     args.pair_report = report
-    if args.quiet:
-        return
-    base_off_ms, rover_off_ms = off_second_ms(base.t_gpst_ns), off_second_ms(inputs.series.t_gpst_ns)
+    if not args.quiet:
+        _print_pair(args, options, bases, report, base.t_gpst_ns, inputs.series.t_gpst_ns)
+
+
+def _refuse_rover_as_base(rover: str, bases: list[str]) -> None:
+    """The same path as rover and base (a typo in a long command line) is an error."""
+    from pathlib import Path
+
+    rover_path = Path(rover).resolve()
+    if any(Path(b).resolve() == rover_path for b in bases):
+        raise UsageError(f"{rover} is given as both the rover and the base")
+
+
+def _refuse_same_observations(rover: str, bases: list[str], inputs: Inputs, base_header, base) -> None:
+    """A copy of the rover file as the base (same position, same epochs) is an error: the baseline is zero
+    and every double difference cancels, which looks like a perfect fix."""
+    rover_pos = getattr(inputs.header, "approx_pos_ecef_m", None)
+    base_pos = getattr(base_header, "approx_pos_ecef_m", None)
+    if (rover_pos is not None and base_pos is not None and np.linalg.norm(rover_pos - base_pos) < 0.01
+            and inputs.series.n_rows == base.n_rows and np.array_equal(inputs.series.t_gpst_ns, base.t_gpst_ns)):
+        raise UsageError(f"{rover} and {', '.join(bases)} hold the same observations: the base file was given "
+                         "as the rover")
+
+
+def _print_pair(args, options, bases: list[str], report, base_t_ns: np.ndarray, rover_t_ns: np.ndarray) -> None:
+    """What ``solve`` says before a differential run: a swapped-files warning, the setup line, the pair report."""
+    from pathlib import Path
+
+    from gnssaug.datasets.pairing import off_second_ms, systems_text
+
+    base_off_ms, rover_off_ms = off_second_ms(base_t_ns), off_second_ms(rover_t_ns)
+    # Reference stations tag epochs on the whole second, u-blox rovers a few ms off it.
     if base_off_ms > 1.0 and rover_off_ms < 0.1:
         print(f"gnssaug: warning: the base epochs are tagged {base_off_ms:.0f} ms off the whole second and the "
-              "rover's on it, as a rover receiver and a reference station would be the other way round: are the "
-              "rover and base files swapped?", file=sys.stderr)
+              "rover's on it (a reference station tags on it): are the rover and base files swapped?",
+              file=sys.stderr)
     n_files = f" ({len(bases)} files joined in time)" if len(bases) > 1 else ""
     print(f"{args.mode}: systems {systems_text(options.systems)}, {options.n_freq} frequencies, elevation mask "
           f"{options.elmask_deg:g} deg; base {', '.join(Path(b).name for b in bases)}{n_files}", file=sys.stderr)

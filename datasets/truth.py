@@ -8,6 +8,9 @@ or a trajectory sampled at GPST epochs. :meth:`Truth.at` matches solution epochs
 - TST 2020 (``groundTruth_TST.csv``): rows ``TOW, TOW, lat, lon, h`` of a static point (the first
   2.6 min of the rover file); the GPS week comes from the caller (the observation file).
 - WUHN: the published coordinate of the co-located IGS station WUH2, a metre-level reference.
+
+Files a user hands to ``gnssaug evaluate`` (CSV with a header, NovAtel Inertial Explorer exports, week-less
+TOW rows) are read by :func:`gnssaug.datasets.truth_formats.load_truth_table`.
 """
 
 from __future__ import annotations
@@ -124,55 +127,6 @@ def load_tst2019_trajectory(path: str | Path) -> Truth:
     order = np.argsort(t, kind="stable")
     pos = np.atleast_2d(ecef_from_llh_deg(rows[:, 2], rows[:, 3], rows[:, 4]))
     return Truth(pos[order], t_gpst_ns=np.asarray(t)[order], name=Path(path).name)
-
-
-#: Column names a trajectory CSV header may use (lower case), per quantity.
-_TIME_NS_COLS = ("t_gpst_ns",)
-_WEEK_COLS, _TOW_COLS = ("week", "gps_week"), ("tow", "tow_s", "gps_tow")
-_XYZ_COLS = (("x_m", "y_m", "z_m"), ("x", "y", "z"), ("x_ecef_m", "y_ecef_m", "z_ecef_m"))
-_LLH_COLS = (("lat_deg", "lon_deg", "height_m"), ("lat_deg", "lon_deg", "h_m"), ("lat", "lon", "height"),
-             ("latitude", "longitude", "height"), ("lat", "lon", "h"))
-
-
-def load_trajectory_csv(path: str | Path) -> Truth:
-    """A trajectory from a CSV file with a header naming its columns (e.g. ``gnssaug sim``'s
-    ``<rover>.truth.csv``).
-
-    Time: ``t_gpst_ns``, or ``week`` and ``tow`` [s] (GPST). Position: ``x_m, y_m, z_m`` (ECEF
-    [m]), else ``lat_deg, lon_deg, height_m`` (WGS-84 [deg], ellipsoidal height [m]); the
-    alternatives in :data:`_XYZ_COLS` / :data:`_LLH_COLS` are accepted too.
-    """
-    path = Path(path)
-    lines = [ln for ln in path.read_text().splitlines() if ln.strip() and not ln.startswith(("%", "#"))]
-    if not lines:
-        raise FileFormatError(path, None, "no reference positions in the file")
-    names = [c.strip().lower() for c in lines[0].split(",")]
-
-    def pick(options):
-        return next((tuple(names.index(c) for c in cols) for cols in options if all(c in names for c in cols)), None)
-
-    t_col, wt_cols = pick([_TIME_NS_COLS]), pick([(w, t) for w in _WEEK_COLS for t in _TOW_COLS])
-    xyz_cols, llh_cols = pick(_XYZ_COLS), pick(_LLH_COLS)
-    if (t_col is None and wt_cols is None) or (xyz_cols is None and llh_cols is None):
-        raise FileFormatError(path, 1, f"header {lines[0]!r} names no time (t_gpst_ns, or week and tow) or no "
-                                       "position (x_m y_m z_m, or lat_deg lon_deg height_m) columns")
-    t_ns, pos = [], []
-    for line_no, line in enumerate(lines[1:], 2):
-        cells = line.split(",")
-        try:
-            if t_col is not None:
-                t_ns.append(int(cells[t_col[0]]))
-            else:
-                t_ns.append(int(gpst_ns_from_week_tow(int(cells[wt_cols[0]]), float(cells[wt_cols[1]]))))
-            pos.append([float(cells[i]) for i in (xyz_cols or llh_cols)])
-        except (ValueError, IndexError):
-            raise FileFormatError(path, line_no, f"bad trajectory row {line.strip()!r}") from None
-    pos_m = np.array(pos)
-    if xyz_cols is None:
-        pos_m = np.atleast_2d(ecef_from_llh_deg(pos_m[:, 0], pos_m[:, 1], pos_m[:, 2]))
-    t = np.array(t_ns, dtype=np.int64)
-    order = np.argsort(t, kind="stable")
-    return Truth(pos_m[order], t_gpst_ns=t[order], name=path.name)
 
 
 def load_tst2020_static(path: str | Path, gps_week: int) -> Truth:

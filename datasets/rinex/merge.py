@@ -63,13 +63,29 @@ def concat_series(parts: list[ObsSeries]) -> ObsSeries:
                      meta=meta, **arrays)
 
 
+#: An epoch this close to a grid time is on the grid (u-blox receivers tag a few ms off the second; the
+#: RTK engine's pairing tolerance).
+GRID_TOL_NS = 25_000_000
+
+
 def decimate(series: ObsSeries, interval_s: float) -> ObsSeries:
-    """The epochs of ``series`` on the ``interval_s`` grid of GPST (whole multiples, within 25 ms)."""
+    """The epochs of ``series`` on the ``interval_s`` grid of GPST (whole multiples, within :data:`GRID_TOL_NS`).
+
+    Parameters
+    ----------
+    series : ObsSeries
+    interval_s : float
+        Grid step [s], > 0 (5 or 30 for the archive's decimated files).
+
+    Returns
+    -------
+    ObsSeries
+    """
     step_ns = int(round(interval_s * NS_PER_S))
     if step_ns <= 0:
         raise InvalidInputError(f"decimation interval must be > 0 s, got {interval_s}")
     phase = np.mod(series.t_gpst_ns + step_ns // 2, step_ns) - step_ns // 2
-    return select_epochs(series, np.abs(phase) <= 25_000_000)
+    return select_epochs(series, np.abs(phase) <= GRID_TOL_NS)
 
 
 def read_obs_files(paths, systems: str | None = None):

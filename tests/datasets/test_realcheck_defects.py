@@ -112,3 +112,10 @@ def test_wider_ephemeris_window_note_counts_only_the_extra_epochs():
     notes = wider_window_notes([("BeiDou", 0, 1, 61)], [("BeiDou", 0, 1, 20)], DIFFERENTIAL_WINDOWS_S)
     assert len(notes) == 1 and "serve 41 epochs that the 1 h limit" in notes[0]
     assert wider_window_notes([("GPS", 0, 1, 61)], [("GPS", 0, 1, 61)], DIFFERENTIAL_WINDOWS_S) == []
+
+
+def test_merge_interval_zero_is_an_error(nagoya_dir, tmp_path, capsys):
+    rc = main(["merge", str(nagoya_dir / "base.obs"), "-o", str(tmp_path / "m.rnx"), "--interval", "0"])
+    assert rc == 2
+    assert "interval must be > 0" in capsys.readouterr().err
+    assert not (tmp_path / "m.rnx").exists()
