@@ -390,6 +390,11 @@ class RtkEngine:
         self._fixed_int = np.zeros((N_SAT, N_SAT, nf), dtype=np.int64)
         self._fixed_arc_i = np.full((N_SAT, N_SAT, nf), -1, dtype=np.int32)
         self._fixed_arc_j = np.full((N_SAT, N_SAT, nf), -1, dtype=np.int32)
+        # Flat views of those tables and of the arcs: one index array per lookup, not three.
+        self._fixed_int_flat = self._fixed_int.reshape(-1)
+        self._fixed_arc_i_flat = self._fixed_arc_i.reshape(-1)
+        self._fixed_arc_j_flat = self._fixed_arc_j.reshape(-1)
+        self._arc_flat = self._arc.reshape(-1)
         self._last_ns = np.zeros((N_SAT, nf), dtype=np.int64)
         self._gf = np.full(N_SAT, np.nan)
         self._mw = np.full(N_SAT, np.nan)
@@ -1324,19 +1329,27 @@ class RtkEngine:
         one cycle off for 45 s at ratio 4; fixes 16-19 cm off). The integer of the earlier,
         validated fix stands; the satellite is left out and the rest tried.
         """
-        si, sj = sat[rows], sat[ref]
-        same_arcs = ((self._fixed_arc_i[si, sj, fs] == self._arc[si, fs])
-                     & (self._fixed_arc_j[si, sj, fs] == self._arc[sj, fs]))
-        changed = same_arcs & (self._fixed_int[si, sj, fs] != np.round(b_fix_cyc))
+        k, ai, aj = self._integer_index(sat, rows, fs, ref)
+        same_arcs = ((self._fixed_arc_i_flat[k] == self._arc_flat[ai])
+                     & (self._fixed_arc_j_flat[k] == self._arc_flat[aj]))
+        changed = same_arcs & (self._fixed_int_flat[k] != np.round(b_fix_cyc))
         first = np.flatnonzero(changed)
         return int(rows[first[0]]) if first.size else -1
 
     def _remember_integers(self, sat, rows, fs, ref, b_fix_cyc):
         """Keep the DD integers of an accepted fix (see :meth:`_changed_integer`)."""
+        k, ai, aj = self._integer_index(sat, rows, fs, ref)
+        self._fixed_int_flat[k] = np.round(b_fix_cyc)
+        self._fixed_arc_i_flat[k] = self._arc_flat[ai]
+        self._fixed_arc_j_flat[k] = self._arc_flat[aj]
+
+    def _integer_index(self, sat, rows, fs, ref):
+        """Flat indices of DD ambiguities: integer tables, then arcs of satellite and reference (int64[m] each).
+
+        The tables are (satellite, reference, frequency), the arcs (satellite, frequency), C order.
+        """
         si, sj = sat[rows], sat[ref]
-        self._fixed_int[si, sj, fs] = np.round(b_fix_cyc)
-        self._fixed_arc_i[si, sj, fs] = self._arc[si, fs]
-        self._fixed_arc_j[si, sj, fs] = self._arc[sj, fs]
+        return (si * N_SAT + sj) * self.nf + fs, si * self.nf + fs, sj * self.nf + fs
 
     def _fixed_dd_phase(self, obs, rows, fs, ref, res, with_h=True):
         """DD phase residuals [m] at the fixed position with the fixed integers, and their geometry.
