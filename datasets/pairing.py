@@ -308,6 +308,8 @@ def nav_coverage(nav, t_gpst_ns: np.ndarray, systems: str, observed: set[int],
         System letters in use.
     observed : set of int
         System indices the observations hold.
+    windows_s : dict, optional
+        System index -> validity half-window [s] replacing the store's default for that system.
 
     Returns
     -------
@@ -342,7 +344,22 @@ def nav_coverage(nav, t_gpst_ns: np.ndarray, systems: str, observed: set[int],
 
 def check_nav_coverage(coverage, t_gpst_ns: np.ndarray, nav_paths: list[str]) -> list[str]:
     """Raise a :class:`UsageError` naming the files and spans when no system's records serve any
-    epoch; else return notes for systems served only in part or not at all."""
+    epoch; else return notes for systems served only in part or not at all.
+
+    Parameters
+    ----------
+    coverage : list of (system name, first_ns, last_ns, epochs served)
+        :func:`nav_coverage`.
+    t_gpst_ns : int64[n]
+        Epochs to solve.
+    nav_paths : list of str
+        The navigation files (named in the error).
+
+    Returns
+    -------
+    list of str
+        One note per system served in part or not at all.
+    """
     n = t_gpst_ns.shape[0]
     spans = "; ".join(f"{name} {_span_text((a, b)) if b else 'no records'}" for name, a, b, _ in coverage)
     rover = _span_text((int(t_gpst_ns[0]), int(t_gpst_ns[-1]))) if n else "no epochs"

@@ -87,7 +87,19 @@ def _is_header(line: str) -> bool:
 
 
 def unwrap_tow_s(tow_s: np.ndarray) -> np.ndarray:
-    """Times of week [s] made continuous across week rollovers (a drop of more than half a week)."""
+    """Times of week [s] made continuous across week rollovers.
+
+    Parameters
+    ----------
+    tow_s : float64[n]
+        GPS times of week [s] in file order.
+
+    Returns
+    -------
+    float64[n]
+        The same times, plus one week [s] after each drop of more than half a week (Saturday -> Sunday)
+        and minus one after each rise of more than half a week (a file written backwards in time).
+    """
     tow = np.asarray(tow_s, dtype=np.float64)
     jumps = np.concatenate(([0.0], np.where(np.diff(tow) < -SECONDS_PER_WEEK / 2, SECONDS_PER_WEEK, 0.0)))
     jumps -= np.concatenate(([0.0], np.where(np.diff(tow) > SECONDS_PER_WEEK / 2, SECONDS_PER_WEEK, 0.0)))
@@ -99,10 +111,22 @@ def gpst_ns_from_tow(path: Path, tow_s: np.ndarray, t_ref_ns: np.ndarray | None)
 
     Parameters
     ----------
+    path : Path
+        The truth file (named in the error).
     tow_s : float64[n]
         GPS times of week [s], in file order (unwrapped across a rollover).
     t_ref_ns : int64[m] or None
         Epochs of the solutions to evaluate (GPST ns); None is an error naming the file.
+
+    Returns
+    -------
+    int64[n]
+        GPST [ns], in the week whose median time is nearest the median reference epoch.
+
+    Raises
+    ------
+    UsageError
+        When there are no reference epochs to take the week from.
     """
     if t_ref_ns is None or len(t_ref_ns) == 0:
         raise UsageError(f"{path}: the rows carry a time of week but no GPS week; the week comes from the "
@@ -130,19 +154,21 @@ def _numbers(path: Path, rows: list[tuple[int, str]]) -> np.ndarray:
 
 def _headerless(path: Path, rows: list[tuple[int, str]], t_ref_ns) -> tuple[np.ndarray | None, np.ndarray]:
     """(t_gpst_ns or None for a point, llh rows) of numeric rows without a header."""
-    a = _numbers(path, rows)
-    n_cols = a.shape[1]
+    values = _numbers(path, rows)
+    n_cols = values.shape[1]
     if n_cols == 3:
-        return None, a[:1]
+        return None, values[:1]
     if n_cols == 4:
-        return gpst_ns_from_tow(path, a[:, 0], t_ref_ns), a[:, 1:4]
+        return gpst_ns_from_tow(path, values[:, 0], t_ref_ns), values[:, 1:4]
     if n_cols == 5:
-        first = a[:, 0]
+        first = values[:, 0]
+        # TST 2020 repeats the TOW in its first two columns; a week is a small integer.
         is_week = bool(np.all(first == np.round(first)) and np.all((first >= 0) & (first < MAX_GPS_WEEK))
-                       and not np.array_equal(first, a[:, 1]))
+                       and not np.array_equal(first, values[:, 1]))
         if is_week:
-            return np.asarray(gpst_ns_from_week_tow(first.astype(np.int64), a[:, 1]), dtype=np.int64), a[:, 2:5]
-        return gpst_ns_from_tow(path, a[:, 1], t_ref_ns), a[:, 2:5]
+            t_ns = gpst_ns_from_week_tow(first.astype(np.int64), values[:, 1])
+            return np.asarray(t_ns, dtype=np.int64), values[:, 2:5]
+        return gpst_ns_from_tow(path, values[:, 1], t_ref_ns), values[:, 2:5]
     raise FileFormatError(path, rows[0][0], f"{n_cols} numbers per row; {LAYOUTS}")
 
 

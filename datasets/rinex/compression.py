@@ -49,6 +49,7 @@ def rinex_file_type(path: str | Path) -> str:
     Reads only the start of the file (gzip is inflated as a stream); Hatanaka files are observations.
     """
     import gzip
+    import zlib
 
     path = Path(path)
     try:
@@ -59,7 +60,7 @@ def rinex_file_type(path: str | Path) -> str:
                 head = fh.read(4096)
         elif is_packed(head) and b"COMPACT RINEX" not in head[:80] and b"CRINEX" not in head[:80]:
             head = unpack_bytes(path.read_bytes(), path)[:4096]
-    except (OSError, EOFError, FileFormatError):
+    except (OSError, EOFError, zlib.error, FileFormatError):  # zlib.error: gzip header intact, data damaged
         return "?"
     first = head.split(b"\n", 1)[0].decode("ascii", errors="replace")
     if "COMPACT RINEX" in first or "CRINEX" in first:

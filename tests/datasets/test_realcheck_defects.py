@@ -119,3 +119,18 @@ def test_merge_interval_zero_is_an_error(nagoya_dir, tmp_path, capsys):
     assert rc == 2
     assert "interval must be > 0" in capsys.readouterr().err
     assert not (tmp_path / "m.rnx").exists()
+
+
+def test_damaged_gzip_among_the_inputs_is_a_clear_error(nagoya_dir, tmp_path, capsys):
+    import gzip
+
+    from gnssaug.datasets.rinex.compression import rinex_file_type
+
+    packed = gzip.compress((nagoya_dir / "base.nav").read_bytes())
+    damaged = tmp_path / "hksc1550.24o.gz"
+    damaged.write_bytes(packed[:10] + bytes(b ^ 0x55 for b in packed[10:]))  # header intact, deflate data not
+    assert rinex_file_type(damaged) == "?"
+    rc = main(["solve", "--mode", "rtk", str(nagoya_dir / "rover.obs"), str(damaged), str(nagoya_dir / "base.nav"),
+               "-o", str(tmp_path / "x.pos")])
+    assert rc == 2
+    assert "hksc1550.24o.gz is not a RINEX observation file" in capsys.readouterr().err
