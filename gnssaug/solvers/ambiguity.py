@@ -110,8 +110,9 @@ def try_fix(x, p, amb_i, amb_j, ratio_threshold: float, max_failure_rate: float 
         return _not_fixed(ratio), ratio
     pos = np.empty(3)
     cov = np.empty((3, 3))
-    fixed_position(x, p, b, cand[:, 0].copy(), qb, qab, pos, cov)
-    return ArResult(True, ratio, pos, cov, amb_i, amb_j, cand[:, 0].copy()), ratio
+    b_fix = cand[:, 0].copy()  # (read only by fixed_position)
+    fixed_position(x, p, b, b_fix, qb, qab, pos, cov)
+    return ArResult(True, ratio, pos, cov, amb_i, amb_j, b_fix), ratio
 
 
 def resolve(

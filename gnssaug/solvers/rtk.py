@@ -951,6 +951,8 @@ class RtkEngine:
         """
         changed = obs["half"] != self._prev_half[:, sat]
         self._prev_half[:, sat] = obs["half"]
+        if not changed.any():  # (the usual epoch; the slip kernel only reads its flags)
+            return obs["lli"]
         return np.where(changed, obs["lli"] | LLI_SLIP, obs["lli"]).astype(np.uint8)
 
     def _predicted_position(self, t_ns):
