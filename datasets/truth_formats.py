@@ -194,10 +194,13 @@ def _expand_dms(names: list[str], cells: list[str], dms_cols: set[int]) -> list[
 
 
 def _calendar_ns(date_text: str, clock_text: str, utc: bool) -> int:
+    """GPST [ns] of a date (YYYY-MM-DD, YYYY/MM/DD or MM/DD/YYYY) and a clock (H:MM:SS[.s][+HH:MM]),
+    read as UTC when ``utc`` or when the clock carries a UTC offset, else as GPST."""
     parts = date_text.replace("-", "/").split("/")
     if len(parts) == 3 and len(parts[2]) == 4:  # MM/DD/YYYY (Inertial Explorer's UTCDate)
         parts = [parts[2], parts[0], parts[1]]
-    stamp = f"{'-'.join(p.zfill(2) for p in parts)}T{clock_text}"
+    hour, sep, rest = clock_text.strip().partition(":")
+    stamp = f"{'-'.join(p.zfill(2) for p in parts)}T{hour.zfill(2)}{sep}{rest}"  # fromisoformat wants 03:, not 3:
     t = _dt.datetime.fromisoformat(stamp)
     if utc or t.tzinfo is not None:  # a clock with a UTC offset (03:00:00+08:00) is civil time, UTC-based
         return utc_to_gpst_ns(t)
@@ -288,6 +291,8 @@ def _row_time(cols: _Columns, cells: list[str], tows: list[float]) -> int:
         tows.append(float(cells[cols.tow]))
         return 0
     if cols.utc is not None:
+        if cols.date is not None and ":" in cells[cols.utc]:  # UTCTime as H:MM:SS.ss beside a UTCDate
+            return _calendar_ns(cells[cols.date], cells[cols.utc], utc=True)
         value = float(cells[cols.utc])
         if cols.date is not None:
             midnight = _calendar_ns(cells[cols.date], "00:00:00", utc=True)

@@ -134,3 +134,10 @@ def test_damaged_gzip_among_the_inputs_is_a_clear_error(nagoya_dir, tmp_path, ca
                "-o", str(tmp_path / "x.pos")])
     assert rc == 2
     assert "hksc1550.24o.gz is not a RINEX observation file" in capsys.readouterr().err
+
+
+def test_truth_clock_with_an_unpadded_hour(tmp_path):
+    path = tmp_path / "unpadded_hour.csv"
+    path.write_text("UTCDate,UTCTime,Latitude,Longitude,H-Ell\n06/03/2020,3:00:00.50,22.3,114.1,10\n")
+    truth = load_truth_table(path)
+    assert truth.t_gpst_ns[0] == gpst_ns_from_calendar(2020, 6, 3, 3, 0, 18_500_000_000)
