@@ -99,13 +99,33 @@ def write_rinex2(path: str | Path, header, series, systems: str = "GEC") -> Path
 
     Types :data:`RINEX2_TYPES`; GPS band 2 as ``P2``/``L2`` (semi-codeless, what geodetic
     receivers write), BeiDou B1I as ``C1``/``L1``, B2I ``C7``/``L7``, B3I ``C6``/``L6`` (the
-    RINEX 2.12 draft convention), Galileo E1 ``C1``, E5a ``C5``, E5b ``C7``. No Doppler or C/N0.
+    RINEX 2.12 draft convention), Galileo E1 ``C1``, E5a ``C5``, E5b ``C7``. No Doppler, C/N0,
+    loss-of-lock or signal-strength indicators.
+
+    Parameters
+    ----------
+    path : str or Path
+    header : ObsHeader
+        Marker, receiver, antenna and approximate position are copied.
+    series : ObsSeries
+        Observations; at least one epoch.
+    systems : str
+        System letters to write (of G, E, C).
     """
     letters = np.array([SYSTEMS[s] for s in SAT_SYSTEM[:N_SAT]])
+    lines = _rinex2_header(header, int(series.t_gpst_ns[0]))
+    for i in range(len(series)):
+        lines += _rinex2_epoch(series, i, letters, systems)
+    Path(path).write_text("\n".join(lines) + "\n")
+    return Path(path)
+
+
+def _rinex2_header(header, t_first_gpst_ns: int) -> list[str]:
+    """The RINEX 2.11 header lines (Table A1) for :data:`RINEX2_TYPES`."""
     types = RINEX2_TYPES
     pos = header.approx_pos_ecef_m if header.approx_pos_ecef_m is not None else np.zeros(3)
-    t0 = datetime_from_gpst_ns(int(series.t_gpst_ns[0]))
-    head = [
+    t0 = datetime_from_gpst_ns(t_first_gpst_ns)
+    return [
         f"{'2.11':>9s}{'':11s}{'OBSERVATION DATA':20s}{'M (MIXED)':20s}RINEX VERSION / TYPE",
         f"{'gnssaug realcheck':20s}{'':40s}PGM / RUN BY / DATE",
         f"{header.marker_name or 'BASE':60s}MARKER NAME",
@@ -115,37 +135,37 @@ def write_rinex2(path: str | Path, header, series, systems: str = "GEC") -> Path
         f"{pos[0]:14.4f}{pos[1]:14.4f}{pos[2]:14.4f}{'':18s}APPROX POSITION XYZ",
         f"{0.0:14.4f}{0.0:14.4f}{0.0:14.4f}{'':18s}ANTENNA: DELTA H/E/N",
         f"{1:6d}{1:6d}{'':48s}WAVELENGTH FACT L1/2",
-        f"{len(types):6d}" + "".join(f"{t:>6s}" for t in types[:9]) + f"{'':0s}# / TYPES OF OBSERV",
+        # Nine types per line; the rest on a continuation line.
+        f"{len(types):6d}" + "".join(f"{t:>6s}" for t in types[:9]) + "# / TYPES OF OBSERV",
         f"{'':6s}" + "".join(f"{t:>6s}" for t in types[9:]) + " " * (54 - 6 * len(types[9:])) + "# / TYPES OF OBSERV",
         f"{t0.year:6d}{t0.month:6d}{t0.day:6d}{t0.hour:6d}{t0.minute:6d}"
         f"{t0.second + t0.microsecond / 1e6:13.7f}{'':5s}{'GPS':3s}{'':9s}TIME OF FIRST OBS",
         f"{'':60s}END OF HEADER",
     ]
-    body = []
-    for i in range(len(series)):
-        lo, hi = int(series.offsets[i]), int(series.offsets[i + 1])
-        sats = [k for k in range(lo, hi) if _rinex2_writes(letters[series.sat[k]], systems)]
-        t = datetime_from_gpst_ns(int(series.t_gpst_ns[i]))
-        names = [sv_name(int(series.sat[k])) for k in sats]
-        first = (f" {t.year % 100:02d} {t.month:2d} {t.day:2d} {t.hour:2d} {t.minute:2d}"
-                 f"{t.second + t.microsecond / 1e6:11.7f}  {int(series.flag[i]):1d}{len(sats):3d}")
-        for j in range(0, max(len(names), 1), 12):
-            chunk = "".join(names[j:j + 12])
-            body.append((first if j == 0 else " " * 32) + chunk)
-        for k in sats:
-            table = _RINEX2_SLOT[letters[series.sat[k]]]
-            fields = []
-            for typ in types:
-                slot = table.get(typ)
-                if slot is None:
-                    fields.append(" " * 16)
-                    continue
+
+
+def _rinex2_epoch(series, i: int, letters: np.ndarray, systems: str) -> list[str]:
+    """The RINEX 2.11 lines of epoch ``i`` (Table A2): the epoch line with up to 12 satellites and its
+    continuations, then 5 observation fields of 16 characters per line for each satellite."""
+    lo, hi = int(series.offsets[i]), int(series.offsets[i + 1])
+    rows = [k for k in range(lo, hi) if _rinex2_writes(letters[series.sat[k]], systems)]
+    t = datetime_from_gpst_ns(int(series.t_gpst_ns[i]))
+    names = [sv_name(int(series.sat[k])) for k in rows]
+    first = (f" {t.year % 100:02d} {t.month:2d} {t.day:2d} {t.hour:2d} {t.minute:2d}"
+             f"{t.second + t.microsecond / 1e6:11.7f}  {int(series.flag[i]):1d}{len(rows):3d}")
+    out = [(first if j == 0 else " " * 32) + "".join(names[j:j + 12]) for j in range(0, max(len(names), 1), 12)]
+    for k in rows:
+        table = _RINEX2_SLOT[letters[series.sat[k]]]
+        fields = []
+        for typ in RINEX2_TYPES:
+            slot = table.get(typ)
+            if slot is None:
+                fields.append(" " * 16)
+            else:
                 value = series.cp_cyc[k, slot] if typ[0] == "L" else series.pr_m[k, slot]
                 fields.append(_f14(value) + "  ")
-            for j in range(0, len(fields), 5):
-                body.append("".join(fields[j:j + 5]).rstrip())
-    Path(path).write_text("\n".join(head + body) + "\n")
-    return Path(path)
+        out += ["".join(fields[j:j + 5]).rstrip() for j in range(0, len(fields), 5)]
+    return out
 
 
 def _rinex2_writes(letter: str, systems: str) -> bool:
