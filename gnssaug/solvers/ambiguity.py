@@ -176,7 +176,7 @@ def resolve(
             return _not_fixed(best_ratio, dropped)
         keep &= drop_sat != sats_by_key[dropped]
         dropped += 1
-        if keep.sum() < min_ambiguities:
+        if np.count_nonzero(keep) < min_ambiguities:
             return _not_fixed(best_ratio, dropped)
         result, ratio = try_fix(x, p, amb_i[keep], amb_j[keep], ratio_threshold, max_failure_rate, transforms)
         best_ratio = max(best_ratio, ratio)

@@ -665,7 +665,7 @@ class RtkEngine:
             select_references(obs["group"], el, ok, N_CLOCK_GROUPS, self._ref)
             var_cp, var_pr = self._variances(el)
             res = pr_sd - sd_range[:, None]
-            m = ok.sum()
+            m = int(np.count_nonzero(ok))
             v = np.zeros(m)
             h = np.zeros((m, 3))
             r = np.zeros((m, m))
@@ -1057,9 +1057,9 @@ class RtkEngine:
         sol.cov_ecef_m2 = self.p[:3, :3].copy()
         sol.status = SolStatus.FLOAT
         used = cp_ok.any(axis=1) | pr_ok.any(axis=1)
-        sol.n_sat = int(used.sum())
+        sol.n_sat = int(np.count_nonzero(used))
         sol.sats = sat[used].astype(np.int16)
-        if o.ar_mode != "off" and int(cp_ok.sum()) >= 5:
+        if o.ar_mode != "off" and np.count_nonzero(cp_ok) >= 5:
             self._resolve(sol, obs, el, cp_ok, ref_cp, amb)
         self._history = [*self._history[-1:], (sol.t_gpst_ns, sol.pos_ecef_m.copy())]
         return sol
@@ -1099,7 +1099,7 @@ class RtkEngine:
         nv = form_dd(group, los, res_cp, var_cp, lam, amb_safe, self.x, cp_ok, ref_cp, ROW_PHASE,
                      self._v, self._h, self._r, self._row_sat, self._row_f)
         select_references(group, el, pr_ok, N_CLOCK_GROUPS, self._ref)
-        m_pr = int(pr_ok.sum())
+        m_pr = int(np.count_nonzero(pr_ok))
         # Code rows straight after the phase rows in the row buffers when they fit (they do unless
         # more satellites than max_sats are tracked): no second set of rows to allocate and join.
         joined = self._h.shape[0] - nv >= m_pr
