@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from gnssaug.errors import UsageError
+from gnssaug.errors import FileFormatError, UsageError
 from gnssaug.time import NS_PER_S
 
 if TYPE_CHECKING:
@@ -155,6 +155,8 @@ def load_truth_file(path: str | Path, t_ref_ns: np.ndarray | None = None) -> Tru
     path = Path(path)
     if path.suffix.lower() == ".pos":
         ref = read_pos(path)
+        if len(ref.t_gpst_ns) == 0:
+            raise FileFormatError(path, None, "no reference positions in the file")
         return Truth(ref.pos_ecef_m, t_gpst_ns=ref.t_gpst_ns, name=path.name)
     return load_truth_table(path, t_ref_ns)
 

@@ -141,3 +141,13 @@ def test_truth_clock_with_an_unpadded_hour(tmp_path):
     path.write_text("UTCDate,UTCTime,Latitude,Longitude,H-Ell\n06/03/2020,3:00:00.50,22.3,114.1,10\n")
     truth = load_truth_table(path)
     assert truth.t_gpst_ns[0] == gpst_ns_from_calendar(2020, 6, 3, 3, 0, 18_500_000_000)
+
+
+def test_empty_pos_as_truth_is_a_file_error(nagoya_dir, tmp_path):
+    from gnssaug.datasets.evaluate import load_truth_file
+
+    header = [ln for ln in (nagoya_dir / "rover_rtk.pos").read_text().splitlines()[:40] if ln.startswith("%")]
+    path = tmp_path / "header_only.pos"
+    path.write_text("\n".join(header) + "\n")
+    with pytest.raises(FileFormatError, match="header_only.pos: no reference positions"):
+        load_truth_file(path)
