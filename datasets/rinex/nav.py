@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import gzip
 import warnings
+import zlib
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -134,7 +135,7 @@ def read_text_lines(path: Path) -> list[str]:
     if data[:2] == b"\x1f\x8b":  # gzip, the common case, without the hatanaka import
         try:
             data = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, zlib.error) as exc:  # (zlib.error: damaged data after a good header)
             raise FileFormatError(path, None, f"cannot decompress: {exc}") from None
     else:
         data = unpack_bytes(data, path)

@@ -151,3 +151,15 @@ def test_empty_pos_as_truth_is_a_file_error(nagoya_dir, tmp_path):
     path.write_text("\n".join(header) + "\n")
     with pytest.raises(FileFormatError, match="header_only.pos: no reference positions"):
         load_truth_file(path)
+
+
+def test_damaged_gzip_navigation_file_is_a_file_error(nagoya_dir, tmp_path):
+    import gzip
+
+    from gnssaug.datasets.rinex.nav import read_nav
+
+    packed = gzip.compress((nagoya_dir / "base.nav").read_bytes())
+    damaged = tmp_path / "brdc1760.24n.gz"
+    damaged.write_bytes(packed[:10] + bytes(b ^ 0x55 for b in packed[10:]))  # header intact, deflate data not
+    with pytest.raises(FileFormatError, match="cannot decompress"):
+        read_nav([str(damaged)])
