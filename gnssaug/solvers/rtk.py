@@ -381,8 +381,7 @@ class RtkEngine:
         self._lock = np.zeros((N_SAT, nf), dtype=np.int64)
         # Ambiguities that were part of a validated fix since their last reset (see _resolve).
         self._proven = np.zeros((N_SAT, nf), dtype=bool)
-        # Arc number of each ambiguity (+1 at every reset) and the DD integers of the last fixes,
-        # {(satellite, reference, frequency): (integer, arc of the satellite, arc of the reference)}.
+        # Arc number of each ambiguity (+1 at every reset).
         self._arc = np.zeros((N_SAT, nf), dtype=np.int64)
         # DD integers of the last accepted fix per (satellite, reference, frequency), with the arcs of
         # both ambiguities then (-1: none); see _changed_integer. Dense (2.4 MB): looked up by
