@@ -313,7 +313,7 @@ def _check_pair(args, inputs: Inputs) -> None:
 
     Prints (unless ``--quiet``) the systems, both files' spans and intervals, the epochs matched
     and the signals matched per system (:mod:`gnssaug.datasets.pairing`); the report is kept in
-    ``args.pair_report``.
+    ``args.pair_report`` and the base as read (header, series) in ``args.base_read``.
     """
     from gnssaug.datasets.pairing import check_pair, pair_report
     from gnssaug.datasets.rinex import read_obs
@@ -328,6 +328,7 @@ def _check_pair(args, inputs: Inputs) -> None:
                          (inputs.header.version, base_header.version))
     check_pair(report, args.rover, ", ".join(bases), options.max_age_s)
     args.pair_report = report
+    args.base_read = (base_header, base)  # (the engine's driver takes it: one read of the base)
     if not args.quiet:
         _print_pair(args, options, bases, report, base.t_gpst_ns, inputs.series.t_gpst_ns)
 

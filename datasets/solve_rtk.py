@@ -104,7 +104,9 @@ def _run(args, inputs, mode: str):
     if not args.base:
         raise UsageError(f"--mode {mode} needs the base observation file: --base BASE_OBS")
     options = rtk_options_from_args(args, mode)
-    base_header, base = read_obs(args.base, systems=options.systems)
+    # Read once: solve's pairing check has read the base already with these systems.
+    read = getattr(args, "base_read", None)
+    base_header, base = read if read is not None else read_obs(args.base, systems=options.systems)
     base_pos = base_position(args, base_header)
     inputs.paths.append(args.base)
     args.pos_header = _header_lines(options, base_pos, args.combined)
