@@ -20,23 +20,16 @@ def run(args) -> int:
     """Run ``gnssaug merge``."""
     from dataclasses import replace
 
-    import numpy as np
-
     from gnssaug.datasets.rinex import read_obs, write_obs
-    from gnssaug.datasets.rinex.merge import decimate, select_epochs
-    from gnssaug.datasets.solve import check_output_file
+    from gnssaug.datasets.rinex.merge import decimate
+    from gnssaug.datasets.solve import check_output_file, slice_epochs
     from gnssaug.time import isoformat_gpst, parse_time_arg
 
     check_output_file(args.out)  # before reading hours of files
     header, series = read_obs(list(args.files), systems=args.systems)
-    if args.start or args.end:
-        t = series.t_gpst_ns
-        keep = np.ones(len(series), bool)
-        if args.start:
-            keep &= t >= parse_time_arg(args.start)
-        if args.end:
-            keep &= t <= parse_time_arg(args.end)
-        series = select_epochs(series, keep)
+    # (--end keeps epochs tagged a few ms after it, as solve does)
+    series = slice_epochs(series, parse_time_arg(args.start) if args.start else None,
+                          parse_time_arg(args.end) if args.end else None)
     if args.interval is not None:  # --interval 0 is an error, not "no decimation"
         series = decimate(series, args.interval)
         header = replace(header, interval_s=args.interval)

@@ -72,8 +72,14 @@ def _progress_printer(label: str):
 _END_GRACE_NS = 25_000_000
 
 
-def _slice_epochs(series, t0_ns: int | None, t1_ns: int | None):
-    """The epochs of ``series`` within ``[t0_ns, t1_ns + 25 ms]``."""
+def slice_epochs(series, t0_ns: int | None, t1_ns: int | None):
+    """The epochs of ``series`` within ``[t0_ns, t1_ns + 25 ms]`` (``--start``/``--end``; None: open).
+
+    Raises
+    ------
+    UsageError
+        When no epoch is left.
+    """
     from gnssaug.obs import OBS_FIELDS, ObsSeries
 
     if t0_ns is None and t1_ns is None:
@@ -116,7 +122,7 @@ def load_inputs(rover: str, nav_paths: list[str], systems: str | None, start: st
                          + " (a header-only file, or every epoch unreadable)")
     t0 = parse_time_arg(start) if start else None
     t1 = parse_time_arg(end) if end else None
-    series = _slice_epochs(series, t0, t1)
+    series = slice_epochs(series, t0, t1)
     nav = read_nav(nav_paths)
     observed = {int(v) for v in np.unique(SAT_SYSTEM[series.sat.astype(np.int64)])}
     used = used_systems or systems or SYSTEMS

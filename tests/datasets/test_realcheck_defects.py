@@ -163,3 +163,13 @@ def test_damaged_gzip_navigation_file_is_a_file_error(nagoya_dir, tmp_path):
     damaged.write_bytes(packed[:10] + bytes(b ^ 0x55 for b in packed[10:]))  # header intact, deflate data not
     with pytest.raises(FileFormatError, match="cannot decompress"):
         read_nav([str(damaged)])
+
+
+def test_merge_end_keeps_an_epoch_tagged_a_few_ms_after_it(data_dir, tmp_path, capsys):
+    # The TST 2020 u-blox rover tags its epochs 4 ms after the second; --end on the whole second keeps that
+    # epoch, as solve --end does (it was dropped).
+    rover = data_dir / "hk_tst_20200603" / "2020_06_03_TST_03.obs"
+    out = tmp_path / "cut.obs"
+    assert main(["merge", str(rover), "--start", "2020-06-03T03:02:27", "--end", "2020-06-03T03:02:30",
+                 "-o", str(out)]) == 0
+    assert "merge: 4 epochs" in capsys.readouterr().err
