@@ -14,7 +14,7 @@ import pytest
 
 from gnssaug.datasets.rinex import read_obs
 from gnssaug.datasets.rinex.nav import read_nav
-from gnssaug.datasets.solve import _slice_epochs
+from gnssaug.datasets.solve import slice_epochs
 from gnssaug.datasets.truth import accuracy, load_llh_point, wuhn_reference
 from gnssaug.ephemeris.store import EphStore
 from gnssaug.solvers.spp import SppOptions, solve_spp
@@ -52,7 +52,7 @@ def wuhn_day(wuhn_dir):
 def wuhn(wuhn_day):
     series, *rest = wuhn_day
     t = series.t_gpst_ns[WUHN_SLICE]
-    return _slice_epochs(series, int(t[0]), int(t[-1])), *rest
+    return slice_epochs(series, int(t[0]), int(t[-1])), *rest
 
 
 def _acc(data, **options):
