@@ -124,11 +124,9 @@ def _header_lines(options, base_pos, combined: bool) -> dict:
         "ref pos": f"{lat:14.9f} {lon:14.9f} {h:10.4f}",
         "ionos opt": "OFF (cancels in double differences)",
     }
-    if options.mode == "dgnss":
-        pass
-    elif options.iono == "est":
+    if options.mode != "dgnss" and options.iono == "est":
         lines["ionos opt"] = "Estimate STEC"
-    elif options.iono == "auto":
+    elif options.mode != "dgnss" and options.iono == "auto":
         lines["ionos opt"] = f"Estimate STEC beyond {options.iono_auto_km:g} km"
     if options.mode == "kinematic" and options.iono != "est" and options.iono_std_m_per_10km > 0.0:
         weighted = f"Weighted fixed solution ({options.iono_std_m_per_10km:g} m per 10 km)"
