@@ -100,6 +100,18 @@ class ObsEpoch:
             arrays[name] = np.full((n, N_BAND), fill, dtype=dtype)
         return cls(t_gpst_ns, sat, **arrays)
 
+    @classmethod
+    def _trusted(cls, t_gpst_ns: int, sat, pr_m, cp_cyc, dop_hz, cn0_dbhz, lli, code, flag: int) -> ObsEpoch:
+        """An epoch of arrays known to pass :meth:`__post_init__` (views of a checked series), unchecked.
+
+        ``t_gpst_ns`` and ``flag`` must be Python ints. The checks cost more than the rest of a
+        view (about 15 us against 3 us), and a solver takes two views per epoch.
+        """
+        epoch = object.__new__(cls)
+        epoch.__dict__.update(t_gpst_ns=t_gpst_ns, sat=sat, pr_m=pr_m, cp_cyc=cp_cyc, dop_hz=dop_hz,
+                              cn0_dbhz=cn0_dbhz, lli=lli, code=code, flag=flag)
+        return epoch
+
     def select(self, mask: np.ndarray) -> ObsEpoch:
         """The epoch restricted to the satellites where ``mask`` (bool[n]) is True."""
         arrays = {name: getattr(self, name)[mask] for name in OBS_FIELDS}
@@ -166,10 +178,47 @@ class ObsSeries:
         return int(self.sat.shape[0])
 
     def epoch(self, i: int) -> ObsEpoch:
-        """Epoch ``i`` as an :class:`ObsEpoch` (views into this series' arrays)."""
+        """Epoch ``i`` as an :class:`ObsEpoch` (views into this series' arrays).
+
+        Raises
+        ------
+        InvalidInputError
+            The epoch's satellites are not strictly increasing global indices.
+        """
+        checked = self.__dict__.get("_checked")
+        if checked is None:
+            checked = self._check_epochs()
+        valid, offsets = checked
+        if 0 <= i < len(valid) and valid[i]:
+            lo, hi = offsets[i], offsets[i + 1]
+            return ObsEpoch._trusted(int(self.t_gpst_ns[i]), self.sat[lo:hi], self.pr_m[lo:hi], self.cp_cyc[lo:hi],
+                                     self.dop_hz[lo:hi], self.cn0_dbhz[lo:hi], self.lli[lo:hi], self.code[lo:hi],
+                                     int(self.flag[i]))
+        # An epoch the series-wide check did not pass goes through ObsEpoch's own checks (and errors).
         lo, hi = int(self.offsets[i]), int(self.offsets[i + 1])
         arrays = {name: getattr(self, name)[lo:hi] for name in OBS_FIELDS}
         return ObsEpoch(int(self.t_gpst_ns[i]), self.sat[lo:hi], flag=int(self.flag[i]), **arrays)
+
+    def _check_epochs(self) -> tuple[list, list]:
+        """Which epochs hold strictly increasing satellites in 0..N_SAT-1, once per series.
+
+        ObsEpoch's checks for all epochs at once (the other ones hold for every row range of a
+        series that passed :meth:`__post_init__`), kept with the row offsets as lists for
+        :meth:`epoch`. Like the arrays it is derived from, it assumes ``sat`` and ``offsets`` are
+        not modified in place.
+        """
+        sat, offsets = self.sat, self.offsets
+        bad = (sat < 0) | (sat >= N_SAT)
+        bad[1:] |= sat[1:] <= sat[:-1]
+        counts = np.diff(offsets)
+        # A first row is not compared with the previous epoch's last one.
+        first = offsets[:-1][counts > 0]
+        bad[first] = (sat[first] < 0) | (sat[first] >= N_SAT)
+        valid = np.ones(len(self), dtype=bool)
+        valid[np.repeat(np.arange(len(self)), counts)[bad]] = False
+        checked = (valid.tolist(), offsets.tolist())
+        object.__setattr__(self, "_checked", checked)
+        return checked
 
     def __iter__(self):
         for i in range(len(self)):
