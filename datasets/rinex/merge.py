@@ -88,7 +88,7 @@ def decimate(series: ObsSeries, interval_s: float) -> ObsSeries:
     return select_epochs(series, np.abs(phase) <= GRID_TOL_NS)
 
 
-def read_obs_files(paths, systems: str | None = None):
+def read_obs_files(paths, systems: str | None = None, preferred_modes=None):
     """Read observation files of one receiver (e.g. consecutive hourly files) as one series.
 
     Parameters
@@ -97,6 +97,8 @@ def read_obs_files(paths, systems: str | None = None):
         RINEX observation files, any version or packing, in any order.
     systems : str, optional
         System letters to keep.
+    preferred_modes : uint8[N_SAT, N_BAND], optional
+        Tracking modes to prefer per satellite and slot, in every file (:func:`.obs.read_obs`).
 
     Returns
     -------
@@ -111,7 +113,7 @@ def read_obs_files(paths, systems: str | None = None):
     """
     from gnssaug.datasets.rinex.obs import read_obs
 
-    read = [read_obs(p, systems=systems) for p in paths]
+    read = [read_obs(p, systems=systems, preferred_modes=preferred_modes) for p in paths]
     read.sort(key=lambda hs: int(hs[1].t_gpst_ns[0]) if len(hs[1]) else 2**62)
     _check_one_station(read)
     series = concat_series([s for _, s in read]) if any(len(s) for _, s in read) else read[0][1]

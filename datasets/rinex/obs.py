@@ -17,7 +17,9 @@ Missing data: blank fields, fields of asterisks (Fortran overflow) and values eq
 NaN. Per slot, the tracking mode with the
 best :func:`gnssaug.gnss.attribute_rank` whose pseudorange or phase is present fills the slot, and
 its Doppler and C/N0 come from the same mode; a satellite record with no pseudorange or phase
-in any slot is dropped.
+in any slot is dropped. With ``preferred_modes`` (the base of a differential pair, given the
+rover's :func:`~.obs_codes.tracking_modes`), a satellite's preferred mode goes first where the file
+has its pseudorange and phase types (:func:`~.obs_codes.prefer_modes`).
 
 Broken records never raise from inside numpy: a bad header raises
 :class:`gnssaug.errors.FileFormatError` (file and line), a broken or truncated epoch is skipped
@@ -38,7 +40,7 @@ from gnssaug.obs import ObsSeries
 from gnssaug.time import gpst_ns_from_calendar
 
 from .compression import read_rinex_bytes
-from .obs_codes import build_tables
+from .obs_codes import build_tables, prefer_modes
 from .obs_header import _GLO_MINUS_UTC_NS, ObsHeader, _HeaderReader, parse_obs_header, seconds_to_ns, to_gpst_ns
 from .obs_write import write_obs
 from .timescale import utc_calendar_to_gpst_ns
@@ -357,7 +359,8 @@ def _systems_mask(system: np.ndarray, systems: str | None) -> np.ndarray:
     return wanted[system]
 
 
-def read_obs(path: str | Path | list, systems: str | None = None) -> tuple[ObsHeader, ObsSeries]:
+def read_obs(path: str | Path | list, systems: str | None = None,
+             preferred_modes: np.ndarray | None = None) -> tuple[ObsHeader, ObsSeries]:
     """Read a RINEX observation file into a header and an observation series.
 
     Parameters
@@ -369,6 +372,11 @@ def read_obs(path: str | Path | list, systems: str | None = None) -> tuple[ObsHe
         (:func:`gnssaug.datasets.rinex.merge.read_obs_files`).
     systems : str, optional
         System letters to keep (``"GC"``); all systems when None.
+    preferred_modes : uint8[N_SAT, N_BAND], optional
+        Tracking mode (ASCII attribute letter, 0: none) to prefer per satellite and slot, e.g. the
+        rover's :func:`~.obs_codes.tracking_modes` when reading the base of a differential pair:
+        it fills the slot where the file has its pseudorange and phase, the usual ranking elsewhere.
+        None (the default): the best-ranked mode of the file, per slot.
 
     Returns
     -------
@@ -392,12 +400,13 @@ def read_obs(path: str | Path | list, systems: str | None = None) -> tuple[ObsHe
         if len(path) != 1:
             from .merge import read_obs_files
 
-            return read_obs_files(path, systems)
+            return read_obs_files(path, systems, preferred_modes=preferred_modes)
         path = path[0]
-    return parse_obs_bytes(read_rinex_bytes(path), str(path), systems)
+    return parse_obs_bytes(read_rinex_bytes(path), str(path), systems, preferred_modes)
 
 
-def parse_obs_bytes(data: bytes, path: str = "<bytes>", systems: str | None = None) -> tuple[ObsHeader, ObsSeries]:
+def parse_obs_bytes(data: bytes, path: str = "<bytes>", systems: str | None = None,
+                    preferred_modes: np.ndarray | None = None) -> tuple[ObsHeader, ObsSeries]:
     """:func:`read_obs` for the plain text of a file already in memory (``path`` names it in messages)."""
     path_s = path
     header = parse_obs_header(path_s, _header_lines(data, path_s))
@@ -419,6 +428,11 @@ def parse_obs_bytes(data: bytes, path: str = "<bytes>", systems: str | None = No
     keep = _systems_mask(system, systems) & (sat >= 0)
     keep &= n_type[np.maximum(system, 0)] > 0
     row_epoch, row_line, system, sat = row_epoch[keep], row_line[keep], system[keep], sat[keep]
+    row_table = system  # the parse-table row of each record: its system, or a preference row
+    if preferred_modes is not None:
+        table_of_sat, (n_type, kind, slot, rank, attr) = prefer_modes((n_type, kind, slot, rank, attr),
+                                                                      preferred_modes)
+        row_table = table_of_sat[sat]
 
     n = row_line.size
     out = {
@@ -432,7 +446,7 @@ def parse_obs_bytes(data: bytes, path: str = "<bytes>", systems: str | None = No
     bad = np.zeros(n, dtype=np.bool_)
     if n:
         parse_obs_rows(
-            lines.buf, lines.start, lines.stop, row_line, system, n_type, kind, slot, rank, attr,
+            lines.buf, lines.start, lines.stop, row_line, row_table, n_type, kind, slot, rank, attr,
             col0, per_line, out["pr_m"], out["cp_cyc"], out["dop_hz"], out["cn0_dbhz"], out["lli"], out["code"], bad,
         )
     _apply_scale_factors(out, system, header)

@@ -15,14 +15,19 @@ to the RINEX 3 mode of the same signal, the choice RTKLIB and IGS conversions ma
 - BeiDou (RINEX 2.12 drafts): bands 1 and 2 -> B1I (``2I``), 7 -> ``7I``, 6 -> ``6I``.
 - BeiDou ``C1I``/``C1Q`` (and L, D, S) in a RINEX 3.03+ file -> B1I: the RINEX 3.02 label kept
   after a version change (B1C has no I or Q tracking mode, so nothing else is meant).
+
+Tracking-mode preference (:func:`prefer_modes`): the base of a differential pair can be read
+preferring, per satellite and slot, the mode the rover tracks (:func:`tracking_modes` of the rover),
+so that GPS L2 of a geodetic base holding C2W/L2W and C2L/L2L pairs L2L with a u-blox rover's L2L
+instead of L2W (RTKLIB's per-file code priority does the same job, ``-mopt -GL2L``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from gnssaug.errors import UnknownSignalError
-from gnssaug.gnss import BDS, GAL, GLO, SIGNAL_PLAN, SYSTEMS, attribute_rank, band_slot
+from gnssaug.errors import InvalidInputError, UnknownSignalError
+from gnssaug.gnss import BDS, GAL, GLO, N_BAND, N_SAT, SAT_SYSTEM, SIGNAL_PLAN, SYSTEMS, attribute_rank, band_slot
 from gnssaug.kernels.rinex_text import KIND_CN0, KIND_CP, KIND_DOP, KIND_PR, KIND_SKIP
 
 #: Observation type letter -> kind column of the parse tables.
@@ -133,3 +138,113 @@ def build_tables(obs_types: dict[str, list[str]], version: float, v2_types: list
             attr[s, j] = ord(code3[2])
             used.setdefault(letter, []).append(code3)
     return n_type, kind, slot, rank, attr, used
+
+
+#: Rank given to the preferred mode's types: better than every ranked mode (0 is the best rank).
+PREFERRED_RANK = -1
+#: Rows of the parse tables are indexed by ``int8`` (the kernel's ``row_sys``): at most this many.
+MAX_TABLE_ROWS = 127
+
+
+def tracking_modes(series) -> np.ndarray:
+    """The tracking mode a receiver mostly used, per satellite and slot (the rover's, for :func:`prefer_modes`).
+
+    Parameters
+    ----------
+    series : gnssaug.obs.ObsSeries
+        Observations as read (``code`` holds the attribute letter that filled each slot).
+
+    Returns
+    -------
+    uint8[N_SAT, N_BAND]
+        ASCII attribute letter (``ord("L")``) most rows of the satellite hold in each slot; for a
+        satellite the series lacks, the mode most rows of its system hold in that slot; 0 where the
+        system has no observation in the slot.
+    """
+    sat = np.asarray(series.sat, dtype=np.int64)
+    code = np.asarray(series.code)
+    key = (sat[:, None] * N_BAND + np.arange(N_BAND)) * 256 + code
+    counts = np.bincount(key[code != 0], minlength=N_SAT * N_BAND * 256).reshape(N_SAT, N_BAND, 256)
+    per_system = np.zeros((len(SYSTEMS), N_BAND, 256), dtype=np.int64)
+    np.add.at(per_system, SAT_SYSTEM, counts)
+    modes = np.where(counts.any(axis=2), counts.argmax(axis=2), per_system.argmax(axis=2)[SAT_SYSTEM])
+    return modes.astype(np.uint8)
+
+
+def _check_preferred(preferred_modes) -> np.ndarray:
+    pref = np.asarray(preferred_modes)
+    if pref.shape != (N_SAT, N_BAND) or pref.dtype != np.uint8:
+        raise InvalidInputError(f"preferred_modes must be uint8[{N_SAT}, {N_BAND}] (ASCII attribute letters per "
+                                f"satellite and slot, as tracking_modes returns), got {pref.dtype}{list(pref.shape)}")
+    return pref
+
+
+def _pairable_ranks(n_type, kind, slot, rank, attr) -> np.ndarray:
+    """int16[n_sys, N_BAND, 256]: the rank of each mode that has both a pseudorange and a phase type in the
+    file, per system and slot; 127 for the others (a code-only mode would take the slot from the phase)."""
+    has = np.zeros((len(SYSTEMS), N_BAND, 256, 2), dtype=bool)
+    ranks = np.full((len(SYSTEMS), N_BAND, 256), 127, dtype=np.int16)
+    for s in range(len(SYSTEMS)):
+        for j in range(int(n_type[s])):
+            if kind[s, j] in (KIND_PR, KIND_CP):
+                has[s, slot[s, j], attr[s, j], int(kind[s, j] == KIND_CP)] = True
+                ranks[s, slot[s, j], attr[s, j]] = rank[s, j]
+    ranks[~has.all(axis=3)] = 127
+    return ranks
+
+
+def prefer_modes(tables: tuple, preferred_modes: np.ndarray) -> tuple[np.ndarray, tuple]:
+    """Parse tables that rank a preferred tracking mode first, per satellite and slot.
+
+    A satellite's preferred mode in a slot goes before the usual ranking
+    (:func:`gnssaug.gnss.attribute_rank`) when the file has both its pseudorange and its phase type;
+    where an epoch lacks it, the usual ranking picks as before. Satellites whose preferences change
+    nothing read through their system's row; the others through extra rows (one per system and
+    distinct preference), so the kernel's per-row table index does the per-satellite choice.
+
+    Parameters
+    ----------
+    tables : tuple
+        ``(n_type, kind, slot, rank, attr)`` of :func:`build_tables`.
+    preferred_modes : uint8[N_SAT, N_BAND]
+        ASCII attribute letter per global satellite and slot, 0 for no preference
+        (:func:`tracking_modes` of the other receiver).
+
+    Returns
+    -------
+    table_of_sat : int8[N_SAT]
+        The table row each satellite reads through (its system's index when nothing changes).
+    tables : tuple
+        ``(n_type, kind, slot, rank, attr)`` with the extra rows appended.
+
+    Raises
+    ------
+    InvalidInputError
+        When ``preferred_modes`` is not ``uint8[N_SAT, N_BAND]``.
+    """
+    pref = _check_preferred(preferred_modes)
+    n_type, kind, slot, rank, attr = tables
+    ranks = _pairable_ranks(n_type, kind, slot, rank, attr)
+    best = ranks.min(axis=2)  # the usual choice per system and slot, among pairable modes
+    k = np.arange(N_BAND)
+    sys = SAT_SYSTEM.astype(np.int64)
+    pref_rank = ranks[sys[:, None], k[None, :], pref]
+    # A preference matters when its mode is pairable and not already the usual choice.
+    wanted = np.where((pref != 0) & (pref_rank < 127) & (pref_rank > best[sys]), pref, 0).astype(np.uint8)
+    table_of_sat = sys.astype(np.int8)
+    active = np.flatnonzero(wanted.any(axis=1))
+    if active.size == 0:
+        return table_of_sat, tables
+    keys, inverse = np.unique(np.column_stack((sys[active], wanted[active])), axis=0, return_inverse=True)
+    keys = keys[: MAX_TABLE_ROWS - len(SYSTEMS)]  # beyond (never seen): those satellites keep the usual ranking
+    inverse = inverse.reshape(-1)
+    fits = inverse < keys.shape[0]
+    table_of_sat[active[fits]] = (len(SYSTEMS) + inverse[fits]).astype(np.int8)
+    base_row = keys[:, 0]
+    extra_rank = rank[base_row].copy()
+    want = keys[:, 1:][np.arange(keys.shape[0])[:, None], slot[base_row]]
+    extra_rank[(want != 0) & (attr[base_row] == want)] = PREFERRED_RANK
+    out = (np.concatenate((n_type, n_type[base_row])), np.concatenate((kind, kind[base_row])),
+           np.concatenate((slot, slot[base_row])), np.concatenate((rank, extra_rank)),
+           np.concatenate((attr, attr[base_row])))
+    return table_of_sat, out
