@@ -12,6 +12,12 @@ observation slot of each frequency per clock group), whatever RINEX label each f
 A double-difference signal is a (satellite, frequency) whose carrier phase and pseudorange both
 receivers report, minus one reference per clock group and frequency; elevation masks and the
 engine's own screening come later, so this is the upper bound the engine starts from.
+
+Tracking modes: per clock group and frequency the report says which modes were paired on those
+signals (rover L2L with base L2L ...), and :meth:`PairReport.mode_warnings` names the signals
+differenced across tracking modes (per-satellite code biases, phases of two tracking loops).
+``solve`` reads the base preferring the rover's modes (:func:`gnssaug.datasets.rinex.obs_codes.tracking_modes`),
+so a warning is left only where the base file lacks the rover's mode.
 """
 
 from __future__ import annotations
@@ -49,7 +55,9 @@ class PairReport:
         Double-difference signals per rover epoch (NaN where unmatched).
     signals : list[dict]
         Per clock group and frequency: ``group``, ``freq`` (signal name), ``rover``/``base``
-        (RINEX codes that filled the slot in each file), ``mean`` (common satellites per matched epoch).
+        (RINEX phase codes that filled the slot in each file on the common signals), ``mean`` (common
+        satellites per matched epoch), ``modes`` (list of (rover code, base code, satellite-epochs),
+        most frequent first; codes of a RINEX 2 file are the RINEX 3 codes its types stand for).
     n_before, n_after : int
         Unpaired rover epochs before the base's first epoch / after its last one plus the age limit.
     n_in_gaps : int
@@ -104,9 +112,48 @@ class PairReport:
             out.append(f"double differences per matched epoch: mean {dd.mean():.1f}, min {dd.min():.0f}, "
                        f"max {dd.max():.0f} (before the elevation mask)")
         for s in self.signals:
-            codes = s["rover"] if s["rover"] == s["base"] else f"rover {s['rover']} <-> base {s['base']}"
-            out.append(f"  {s['group']:8s} {s['freq']:8s} {codes:34s} {s['mean']:5.1f} satellites per epoch")
+            out.append(f"  {s['group']:8s} {s['freq']:8s} {_modes_text(s):34s} {s['mean']:5.1f} satellites per epoch")
         return out
+
+    def mode_warnings(self) -> list[str]:
+        """One line per clock group and frequency whose common signals pair different tracking modes
+        (``"GPS L2: rover L2L, base L2W (differenced across tracking modes)"``); labels of one mode
+        (BDS B1I ``L1I`` in RINEX 3.02, ``L2I`` later) are no difference."""
+        out = []
+        for s in self.signals:
+            total = sum(n for *_, n in s["modes"])
+            cross = [(r, b, n) for r, b, n in s["modes"] if _attribute(r) != _attribute(b)]
+            if not cross or total == 0:
+                continue
+            n_cross = sum(n for *_, n in cross)
+            pairs = " and ".join(f"rover {r}, base {b}" for r, b, _ in cross)
+            share = "" if n_cross == total else f" on {_percent(n_cross, total)} of its {total} satellite-epochs"
+            out.append(f"{s['group']} {s['freq']}: {pairs} (differenced across tracking modes{share})")
+        return out
+
+
+def _percent(n: int, total: int) -> str:
+    """``"37 %"``; ``"<1 %"`` and ``">99 %"`` for shares that would round to none or all."""
+    share = 100.0 * n / max(total, 1)
+    if 0 < share < 0.5:
+        return "<1 %"
+    return ">99 %" if 99.5 <= share < 100.0 else f"{share:.0f} %"
+
+
+def _attribute(code: str) -> str:
+    """Tracking-mode letter of a reported code (``"L2W (RINEX 2)"`` -> ``"W"``)."""
+    return code.split()[0][2:3]
+
+
+def _modes_text(row: dict) -> str:
+    """The mode pairs of a signal row: ``L2W`` when both files used it, ``rover L2L <-> base L2W`` across
+    labels or modes, several pairs with their shares of the satellite-epochs."""
+    modes = row["modes"]
+    total = max(sum(n for *_, n in modes), 1)
+    parts = [r if r == b else f"rover {r} <-> base {b}" for r, b, _ in modes]
+    if len(parts) <= 1:
+        return parts[0] if parts else "-"
+    return ", ".join(f"{p} {_percent(n, total)}" for p, (*_, n) in zip(parts, modes, strict=True))
 
 
 def _span_text(span) -> str:
@@ -158,21 +205,32 @@ def _dense(series, has: np.ndarray, epoch: np.ndarray, n_sat: int) -> np.ndarray
     return out
 
 
-def _codes(series, slots: np.ndarray, has: np.ndarray, group: int, f: int, version: float) -> str:
-    """The RINEX phase code(s) that filled a clock group's frequency slot in a file (``"L2I"``, ``"L2W/L2L"``;
-    a RINEX 2 file's types as their RINEX 3 equivalents)."""
+def _dense_codes(series, slots: np.ndarray, epoch: np.ndarray, n_sat: int) -> np.ndarray:
+    """uint8[n_epoch, n_sat, n_freq]: the tracking mode (ASCII attribute) of each frequency's slot, 0 if none."""
+    sat = series.sat.astype(np.int64)
+    slot = slots[sat]
+    code = np.where(slot >= 0, series.code[np.arange(sat.shape[0])[:, None], np.maximum(slot, 0)], 0)
+    out = np.zeros((len(series), n_sat, slots.shape[1]), dtype=np.uint8)
+    out[epoch, sat] = code
+    return out
+
+
+def _code_name(system: int, slot: int, attribute: int, version: float) -> str:
+    """The RINEX phase code of a mode in a file (``"L2W"``; a RINEX 2 type as its RINEX 3 equivalent)."""
     from gnssaug.datasets.rinex.obs_codes import file_code
 
-    sat = series.sat.astype(np.int64)
-    rows = np.flatnonzero((SAT_CLOCK_GROUP[sat] == group) & has[:, f])
-    if rows.size == 0:
-        return "-"
-    slot = int(slots[sat[rows[0]], f])
-    system = int(SAT_SYSTEM[sat[rows[0]]])
-    attrs = np.unique(series.code[rows, slot])
-    codes = "/".join(file_code(system, slot, chr(a), "L", max(version, 3.04) if version < 3 else version)
-                     for a in attrs if a)
-    return f"{codes} (RINEX 2)" if version < 3 else codes
+    code = file_code(system, slot, chr(attribute), "L", max(version, 3.04) if version < 3 else version)
+    return f"{code} (RINEX 2)" if version < 3 else code
+
+
+def _mode_pairs(rover_codes: np.ndarray, base_codes: np.ndarray, system: int, slot: int,
+                versions: tuple) -> list[tuple[str, str, int]]:
+    """(rover code, base code, satellite-epochs) of the modes paired on common signals, most frequent first."""
+    key = rover_codes.astype(np.int64) * 256 + base_codes
+    values, counts = np.unique(key, return_counts=True)
+    order = np.argsort(-counts, kind="stable")
+    return [(_code_name(system, slot, int(values[i]) // 256, versions[0]),
+             _code_name(system, slot, int(values[i]) % 256, versions[1]), int(counts[i])) for i in order]
 
 
 def pair_report(rover, base, systems: str, n_freq: int, max_age_s: float, versions=(3.04, 3.04)) -> PairReport:
@@ -212,7 +270,8 @@ def pair_report(rover, base, systems: str, n_freq: int, max_age_s: float, versio
     per_group = np.stack([both[:, SAT_CLOCK_GROUP == g].sum(axis=1) for g in range(len(CLOCK_GROUPS))], axis=1)
     dd = np.full(len(rover), np.nan)
     dd[matched] = np.maximum(per_group - 1, 0).sum(axis=(1, 2))
-    signals = _signal_rows(per_group, slots, (rover, has_r, versions[0]), (base, has_b, versions[1]))
+    codes = (_dense_codes(rover, slots, ep_r, n_sat)[matched], _dense_codes(base, slots, ep_b, n_sat)[pairs[matched]])
+    signals = _signal_rows(per_group, slots, both, codes, versions)
     gaps_ns = _gaps_ns(base.t_gpst_ns, max_age_s)
     n_before = int(np.count_nonzero(~matched & (rover.t_gpst_ns < base.t_gpst_ns[0]))) if len(base) else 0
     n_after = int(np.count_nonzero(~matched & (rover.t_gpst_ns > base.t_gpst_ns[-1]))) if len(base) else 0
@@ -234,7 +293,8 @@ def _gaps_ns(t_ns: np.ndarray, max_age_s: float) -> list[tuple[int, int]]:
     return [(int(t_ns[i]), int(t_ns[i + 1])) for i in k]
 
 
-def _signal_rows(per_group: np.ndarray, slots: np.ndarray, rover_side: tuple, base_side: tuple) -> list[dict]:
+def _signal_rows(per_group: np.ndarray, slots: np.ndarray, both: np.ndarray, codes: tuple,
+                 versions: tuple) -> list[dict]:
     """One :attr:`PairReport.signals` row per clock group and frequency that some matched epoch shares.
 
     Parameters
@@ -243,21 +303,31 @@ def _signal_rows(per_group: np.ndarray, slots: np.ndarray, rover_side: tuple, ba
         Common satellites per matched epoch, clock group and frequency.
     slots : int64[N_SAT, n_freq]
         :func:`freq_slots`.
-    rover_side, base_side : (ObsSeries, bool[n_row, n_freq], float)
-        Each file's series, its :func:`_has_signal` mask and its RINEX version.
+    both : bool[n_matched, N_SAT, n_freq]
+        Signals both files hold at each matched epoch.
+    codes : (uint8[n_matched, N_SAT, n_freq], uint8[n_matched, N_SAT, n_freq])
+        Rover and base tracking modes there (:func:`_dense_codes`).
+    versions : (float, float)
+        RINEX versions of the rover and base files.
     """
     rows = []
     for g, name in enumerate(CLOCK_GROUPS):
+        group_sats = SAT_CLOCK_GROUP == g
         for f in range(slots.shape[1]):
             if not per_group[:, g, f].any():
                 continue
-            sat = np.flatnonzero(SAT_CLOCK_GROUP == g)[0]
+            sat = np.flatnonzero(group_sats)[0]
+            system, slot = int(SAT_SYSTEM[sat]), int(slots[sat, f])
+            common = both[:, group_sats, f]
+            modes = _mode_pairs(codes[0][:, group_sats, f][common], codes[1][:, group_sats, f][common], system, slot,
+                                versions)
             rows.append({
                 "group": name,
-                "freq": SIGNAL_PLAN[int(SAT_SYSTEM[sat])][int(slots[sat, f])].name,
-                "rover": _codes(rover_side[0], slots, rover_side[1], g, f, rover_side[2]),
-                "base": _codes(base_side[0], slots, base_side[1], g, f, base_side[2]),
+                "freq": SIGNAL_PLAN[system][slot].name,
+                "rover": "/".join(dict.fromkeys(r for r, _, _ in modes)),
+                "base": "/".join(dict.fromkeys(b for _, b, _ in modes)),
                 "mean": float(per_group[:, g, f].mean()),
+                "modes": modes,
             })
     return rows
 

@@ -317,18 +317,23 @@ def _base_paths(base) -> list[str]:
 def _check_pair(args, inputs: Inputs) -> None:
     """Differential modes: read the base, say what the pair shares, stop with a clear error when nothing.
 
-    Prints (unless ``--quiet``) the systems, both files' spans and intervals, the epochs matched
-    and the signals matched per system (:mod:`gnssaug.datasets.pairing`); the report is kept in
+    The base is read preferring, per satellite and slot, the tracking mode the rover mostly used
+    (:func:`gnssaug.datasets.rinex.obs_codes.tracking_modes`), the usual ranking where the base lacks
+    it: a geodetic base's L2C pairs a u-blox rover's L2C rather than its L2 P(Y).
+    Prints (unless ``--quiet``) the systems, both files' spans and intervals, the epochs matched,
+    the signals and tracking modes matched per system and a warning per signal still differenced
+    across tracking modes (:mod:`gnssaug.datasets.pairing`); the report is kept in
     ``args.pair_report`` and the base as read (header, series) in ``args.base_read``.
     """
     from gnssaug.datasets.pairing import check_pair, pair_report
     from gnssaug.datasets.rinex import read_obs
+    from gnssaug.datasets.rinex.obs_codes import tracking_modes
     from gnssaug.datasets.solve_rtk import rtk_options_from_args
 
     options = rtk_options_from_args(args, args.mode)
     bases = _base_paths(args.base)
     _refuse_rover_as_base(args.rover, bases)
-    base_header, base = read_obs(args.base, systems=options.systems)
+    base_header, base = read_obs(args.base, systems=options.systems, preferred_modes=tracking_modes(inputs.series))
     _refuse_same_observations(args.rover, bases, inputs, base_header, base)
     report = pair_report(inputs.series, base, options.systems, options.n_freq, options.max_age_s,
                          (inputs.header.version, base_header.version))
@@ -376,6 +381,8 @@ def _print_pair(args, options, bases: list[str], report, base_t_ns: np.ndarray, 
           f"{options.elmask_deg:g} deg; base {', '.join(Path(b).name for b in bases)}{n_files}", file=sys.stderr)
     for line in report.lines():
         print(f"  {line}", file=sys.stderr)
+    for line in report.mode_warnings():
+        print(f"gnssaug: warning: {line}", file=sys.stderr)
 
 
 def _summary(args, sols, n_written: int, seconds: float) -> str:
