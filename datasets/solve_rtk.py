@@ -12,6 +12,7 @@ and runs :func:`gnssaug.solvers.rtk.solve_rtk` over the rover epochs already loa
 from __future__ import annotations
 
 import argparse
+import sys
 
 import numpy as np
 
@@ -110,7 +111,37 @@ def _run(args, inputs, mode: str):
     base_pos = base_position(args, base_header)
     inputs.paths.append(args.base)
     args.pos_header = _header_lines(options, base_pos, args.combined)
-    return solve_rtk(inputs.series, base, inputs.eph, base_pos, options, combined=args.combined)
+    glo_fcn = glonass_channels_of(inputs.header, base_header, inputs.eph)
+    if not getattr(args, "quiet", False):
+        note = glonass_note(inputs.series, base, glo_fcn, options.systems)
+        if note:
+            print(f"gnssaug: note: {note}", file=sys.stderr)
+    return solve_rtk(inputs.series, base, inputs.eph, base_pos, options, combined=args.combined, glo_fcn=glo_fcn)
+
+
+def glonass_channels_of(rover_header, base_header, eph) -> np.ndarray:
+    """GLONASS frequency channels: the rover header's ``GLONASS SLOT / FRQ #``, else the base's, else the nav's.
+
+    Returns int8[N_SAT] (:func:`gnssaug.solvers.rtk.glonass_channels`).
+    """
+    from gnssaug.solvers.rtk import glonass_channels
+
+    return glonass_channels(getattr(rover_header, "glo_fcn", None), getattr(base_header, "glo_fcn", None),
+                            getattr(eph, "glo_fcn", None))
+
+
+def glonass_note(rover, base, glo_fcn, systems: str) -> str:
+    """The note ``solve`` prints when GLONASS satellites both files observe have no known channel ('' if none)."""
+    from gnssaug.gnss import sv_name
+    from gnssaug.solvers.rtk import glonass_without_channel
+
+    both = np.intersect1d(rover.sat, base.sat)
+    missing = glonass_without_channel(both, glo_fcn, systems)
+    if missing.shape[0] == 0:
+        return ""
+    names = " ".join(sv_name(int(s)) for s in missing)
+    return (f"GLONASS {names}: no frequency channel in the observation headers (GLONASS SLOT / FRQ #) or the "
+            "navigation data; left out")
 
 
 def _header_lines(options, base_pos, combined: bool) -> dict:

@@ -8,9 +8,11 @@ kernels of :mod:`gnssaug.kernels.dd`, :mod:`gnssaug.kernels.kalman` and
 
 Model (RTKLIB 2.4.3 manual Appendix E.7, with its proven defaults): an extended Kalman filter
 whose state is the rover position and one single-difference ambiguity per satellite and
-frequency; double differences against the highest satellite of each clock group (GPS, Galileo,
-QZSS, BDS-2, BDS-3 separately) and frequency; measurement variance
-``2 (a^2 + b^2 / sin^2 el)`` per single difference with a code/phase ratio of 100; cycle slips
+frequency; double differences against the highest satellite of each clock group (GPS, GLONASS,
+Galileo, QZSS, BDS-2, BDS-3 separately) and frequency; measurement variance
+``2 (a^2 + b^2 / sin^2 el)`` per single difference with a code/phase ratio of 100 (GLONASS code
+times :data:`EFACT_GLO`); GLONASS FDMA with each satellite's wavelength from its frequency channel
+and float ambiguities only (RTKLIB ``pos2-gloarmode=off``, :data:`FLOAT_ONLY_SYSTEMS`); cycle slips
 from loss-of-lock flags, geometry-free and Melbourne-Wubbena jumps and Doppler; ambiguity
 resolution by LAMBDA with ratio test, optional failure-rate bound, partial fixing (ambiguities not
 yet validated by a fix dropped first, then low elevation), and continuous, instantaneous or
@@ -24,6 +26,7 @@ the fixed solution.
 from __future__ import annotations
 
 import functools
+import logging
 import math
 from dataclasses import dataclass, replace
 
@@ -34,11 +37,15 @@ from gnssaug.errors import InvalidInputError
 from gnssaug.geodesy import llh_deg_from_ecef
 from gnssaug.gnss import (
     BAND_FREQ_HZ,
+    BAND_FREQ_STEP_HZ,
+    GLO,
+    GLO_FCN_UNKNOWN,
     N_BAND,
     N_CLOCK_GROUPS,
     N_SAT,
     SAT_CLOCK_GROUP,
     SAT_SYSTEM,
+    sv_name,
     system_index,
 )
 from gnssaug.kernels.dd import (
@@ -61,15 +68,19 @@ from gnssaug.obs import LLI_HALF_CYCLE, LLI_SLIP, ObsEpoch
 from gnssaug.solvers import ambiguity
 from gnssaug.solvers.types import SolStatus, Solution
 
+_log = logging.getLogger(__name__)
+
 # Observation slot of frequency f (columns) per clock group (rows, gnssaug.gnss.CLOCK_GROUPS).
-# The first two follow RTKLIB 2.4.3's "L1+L2" (GPS L1/L2, Galileo E1/E5b, QZSS L1/L2, BDS B1I/B2I);
-# BDS-3 broadcasts no B2I, so its second frequency is B3I (common to BDS-2 and BDS-3) and its third
-# B2a. Third frequencies: GPS/QZSS L5, Galileo E5a, BDS-2 B3I.
+# The first two follow RTKLIB 2.4.3's "L1+L2" (GPS L1/L2, GLONASS G1/G2, Galileo E1/E5b, QZSS L1/L2,
+# BDS B1I/B2I); BDS-3 broadcasts no B2I, so its second frequency is B3I (common to BDS-2 and BDS-3)
+# and its third B2a. Third frequencies: GPS/QZSS L5, Galileo E5a, BDS-2 B3I; GLONASS none (its CDMA
+# G3 is on few satellites). GLONASS G1/G2 are FDMA: each satellite's wavelength comes from its
+# frequency channel (see _tables), and its ambiguities stay float (see FLOAT_ONLY_SYSTEMS).
 _NO = -1
 FREQ_SLOTS = np.array(
     [
         [0, 1, 2],  # GPS L1 L2 L5
-        [_NO, _NO, _NO],  # GLONASS (FDMA: inter-channel biases, not used for RTK here)
+        [0, 1, _NO],  # GLONASS G1 G2 (FDMA)
         [0, 2, 1],  # Galileo E1 E5b E5a
         [0, 1, 2],  # QZSS L1 L2 L5
         [0, 2, 1],  # BDS-2 B1I B2I B3I
@@ -79,7 +90,19 @@ FREQ_SLOTS = np.array(
     ],
     dtype=np.int64,
 )
-RTK_SYSTEMS = "GEJC"
+RTK_SYSTEMS = "GREJC"
+#: Systems whose ambiguities are never fixed (RTKLIB 2.4.3 ``pos2-gloarmode=off``): GLONASS FDMA
+#: phases carry inter-channel biases that differ between receiver makes (a fraction of a cycle per
+#: channel, Wanninger 2012, "Carrier-phase inter-frequency biases of GLONASS receivers", J. Geodesy
+#: 86), so its double-difference ambiguities are not integers unless both receivers are calibrated.
+#: Their double differences still strengthen the float solution, and the fixed position is
+#: conditioned on the other systems' integers with them as floats.
+FLOAT_ONLY_SYSTEMS = "R"
+#: Standard-deviation factor of GLONASS code (RTKLIB 2.4.3 ``rtklib.h`` ``EFACT_GLO``, applied in
+#: ``rtkpos.c`` ``varerr``): FDMA inter-channel code biases, decimetres between receiver makes.
+#: RTKLIB scales the phase by it too; here the phase is not scaled, since its inter-channel biases
+#: are constant and go into the float ambiguities.
+EFACT_GLO = 1.5
 _POS_COLS = np.arange(3, dtype=np.int64)
 
 AR_MODES = ("continuous", "instantaneous", "fix-and-hold", "off")
@@ -100,7 +123,8 @@ class RtkOptions:
         ``"kinematic"`` (position re-estimated every epoch), ``"static"`` (one position) or
         ``"dgnss"`` (code differential with carrier-smoothed code, no ambiguities).
     systems : str
-        RINEX letters of the systems to use, among ``G E J C`` (``C`` is BDS-2 and BDS-3).
+        RINEX letters of the systems to use, among ``G R E J C`` (``C`` is BDS-2 and BDS-3; ``R``
+        GLONASS G1/G2 with float ambiguities only, see :data:`FLOAT_ONLY_SYSTEMS`).
     n_freq : int
         Frequencies per satellite (1-3, see :data:`FREQ_SLOTS`).
     elmask_deg : float
@@ -320,17 +344,78 @@ class RtkOptions:
         return self
 
 
-def _tables(options: RtkOptions):
-    """Per global satellite: allowed flag, observation slot and wavelength [m] of each frequency."""
+def _tables(options: RtkOptions, glo_fcn=None):
+    """Per global satellite: allowed flag, observation slot and wavelength [m] of each frequency.
+
+    GLONASS FDMA frequencies are ``f0 + k df`` for channel ``k`` (GLONASS ICD 5.1 §3.3.1.4);
+    a GLONASS satellite whose channel ``glo_fcn`` does not give is not allowed.
+    """
     allowed = np.zeros(N_SAT, dtype=bool)
     for letter in options.systems:
         allowed |= SAT_SYSTEM == system_index(letter)
     slots = FREQ_SLOTS[SAT_CLOCK_GROUP.astype(np.int64), : options.n_freq].copy()
     system = SAT_SYSTEM.astype(np.int64)
     freq = np.where(slots >= 0, BAND_FREQ_HZ[system[:, None], np.maximum(slots, 0)], np.nan)
+    step = np.where(slots >= 0, BAND_FREQ_STEP_HZ[system[:, None], np.maximum(slots, 0)], 0.0)
+    fdma = step != 0.0
+    channel = glonass_channels(glo_fcn).astype(np.float64)
+    known = channel != GLO_FCN_UNKNOWN
+    freq = np.where(fdma, np.where(known[:, None], freq + channel[:, None] * step, np.nan), freq)
     lam = C_MPS / freq
     allowed &= np.isfinite(lam[:, 0])
     return allowed, slots, lam
+
+
+def glonass_channels(*tables) -> np.ndarray:
+    """One GLONASS frequency-channel table from several sources, the first known channel per satellite.
+
+    Parameters
+    ----------
+    *tables : int8[N_SAT] or None
+        Channel tables in order of preference (e.g. the rover's RINEX header ``GLONASS SLOT /
+        FRQ #``, the base's, the navigation data's), :data:`gnssaug.gnss.GLO_FCN_UNKNOWN` where
+        unknown; None is skipped. Channels outside -7..+13 (RINEX 3.05 §5.2, ``GLONASS SLOT / FRQ
+        #``) count as unknown.
+
+    Returns
+    -------
+    int8[N_SAT]
+        Channel per global satellite, :data:`gnssaug.gnss.GLO_FCN_UNKNOWN` where no table knows it.
+    """
+    out = np.full(N_SAT, GLO_FCN_UNKNOWN, dtype=np.int8)
+    for table in tables:
+        if table is None:
+            continue
+        k = np.asarray(table)
+        if k.shape != (N_SAT,):
+            raise InvalidInputError(f"a GLONASS channel table must have {N_SAT} entries, got shape {k.shape}")
+        take = (out == GLO_FCN_UNKNOWN) & (k >= -7) & (k <= 13)
+        out[take] = k[take]
+    return out
+
+
+def glonass_without_channel(sat, glo_fcn, systems: str = RTK_SYSTEMS) -> np.ndarray:
+    """GLONASS satellites among ``sat`` that the engine leaves out for want of a frequency channel.
+
+    Parameters
+    ----------
+    sat : int[n]
+        Global satellite indices (e.g. every row of a series; repeats allowed).
+    glo_fcn : int8[N_SAT] or None
+        Channel table (see :func:`glonass_channels`).
+    systems : str
+        Systems in use; none is returned unless ``R`` is among them.
+
+    Returns
+    -------
+    int16[k]
+        Sorted satellites.
+    """
+    if "R" not in systems:
+        return np.zeros(0, dtype=np.int16)
+    sat = np.unique(np.asarray(sat, dtype=np.int64))
+    missing = (SAT_SYSTEM[sat] == GLO) & (glonass_channels(glo_fcn)[sat] == GLO_FCN_UNKNOWN)
+    return sat[missing].astype(np.int16)
 
 
 class RtkEngine:
@@ -349,9 +434,14 @@ class RtkEngine:
         Settings.
     max_sats : int
         Most satellites tracked at once (sizes the ambiguity part of the state).
+    glo_fcn : int8[N_SAT], optional
+        GLONASS frequency channel per global satellite (:func:`glonass_channels`); default the
+        ``glo_fcn`` table of ``satellites`` (the broadcast EphStore's), if it has one. GLONASS
+        satellites without a channel are left out (:func:`glonass_without_channel`).
     """
 
-    def __init__(self, satellites, base_pos_ecef_m, options: RtkOptions | None = None, max_sats: int = 80):
+    def __init__(self, satellites, base_pos_ecef_m, options: RtkOptions | None = None, max_sats: int = 80,
+                 glo_fcn=None):
         self.options = (options or RtkOptions()).validated()
         base = np.asarray(base_pos_ecef_m, dtype=np.float64)
         if base.shape != (3,) or not np.all(np.isfinite(base)) or np.linalg.norm(base) < 6.0e6:
@@ -359,7 +449,20 @@ class RtkEngine:
         self.base_pos_ecef_m = base
         self._lat_rad = float(np.radians(llh_deg_from_ecef(base)[0]))  # Niell wet mapping's latitude
         self._sats = satellites
-        self._allowed, self._slot, self._lam = _tables(self.options)
+        if glo_fcn is None:
+            glo_fcn = getattr(satellites, "glo_fcn", None)
+        self._allowed, self._slot, self._lam = _tables(self.options, glo_fcn)
+        # Satellites whose ambiguities stay float (FLOAT_ONLY_SYSTEMS), and the clock groups of
+        # GLONASS code (EFACT_GLO), or None when no such system is in use.
+        float_only = np.zeros(N_SAT, dtype=bool)
+        for letter in FLOAT_ONLY_SYSTEMS:
+            if letter in self.options.systems:
+                float_only |= SAT_SYSTEM == system_index(letter)
+        self._float_only = float_only if float_only.any() else None
+        self._glo_group = int(SAT_CLOCK_GROUP[SAT_SYSTEM == GLO][0]) if "R" in self.options.systems else None
+        # GLONASS satellites left out for want of a frequency channel (said once each, in the log).
+        self._no_channel = ((SAT_SYSTEM == GLO) & ~self._allowed) if "R" in self.options.systems else None
+        self.skipped_no_channel: set[int] = set()
         nf = self.options.n_freq
         self.nf = nf
         # State: position, max_sats * nf ambiguity slots, then (ionosphere estimation possible)
@@ -486,7 +589,20 @@ class RtkEngine:
         return sol
 
     # ------------------------------------------------------------------------------------------
+    def _note_no_channel(self, sat):
+        """Log, once per satellite, the GLONASS satellites of ``sat`` left out for want of a channel."""
+        missing = sat[self._no_channel[sat]]
+        if missing.shape[0] == 0:
+            return
+        new = sorted(set(missing.tolist()) - self.skipped_no_channel)
+        if new:
+            self.skipped_no_channel.update(new)
+            _log.warning("GLONASS %s: no frequency channel in the observation headers or navigation data; left out",
+                         " ".join(sv_name(s) for s in new))
+
     def _gather(self, rover: ObsEpoch, base: ObsEpoch, new_base: bool = True):
+        if self._no_channel is not None:
+            self._note_no_channel(rover.sat)
         m = min(rover.sat.shape[0], base.sat.shape[0])
         ir, ib, sat = np.empty(m, dtype=np.int64), np.empty(m, dtype=np.int64), np.empty(m, dtype=np.int64)
         n = common_sats(rover.sat, base.sat, self._allowed, ir, ib, sat)
@@ -627,29 +743,36 @@ class RtkEngine:
         sd_range -= obs["dclk_m"]
         return los, el, sd_range
 
-    def _variances(self, el):
+    def _variances(self, el, group):
         """Single-difference phase and code variances [m^2], float64[n, nf] each.
 
         ``2 (a^2 + a^2 / sin^2 el)`` (RTKLIB 2.4.3 ``varerr`` with ``a = b``), plus the satellite
-        clock's unpredictable drift over the age of differential ``(c * stability * age)^2``.
+        clock's unpredictable drift over the age of differential ``(c * stability * age)^2``;
+        GLONASS code times :data:`EFACT_GLO` squared (``group``: clock group of each satellite).
         The arrays are shared with later calls for the same ``el`` (read them, never write).
         """
         # The code screen, the measurements and the code solution ask with the geometry cache's
-        # ``el``: the last answer is kept (held here, so its identity cannot be reused).
+        # ``el`` (one per epoch's satellites): the last answer is kept (held here, so its identity
+        # cannot be reused).
         cached = self._variance_cache
         if cached is not None and cached[0] is el and cached[1] == self._age_s:
             return cached[2]
-        out = self._variances_of(el)
+        out = self._variances_of(el, group)
         self._variance_cache = (el, self._age_s, out)
         return out
 
-    def _variances_of(self, el):
+    def _variances_of(self, el, group):
         a = self.options.phase_std_m
         sin_el = np.maximum(np.sin(el), 0.05)
         var_cp = 2.0 * (a * a + a * a / sin_el**2) + (C_MPS * self.options.sat_clock_stability * self._age_s) ** 2
         out = np.empty((var_cp.shape[0], self.nf))
         out[:] = var_cp[:, None]  # (one column per frequency; a broadcast copy is cheaper than np.repeat)
-        return out, out * self.options.code_phase_ratio**2
+        var_pr = out * self.options.code_phase_ratio**2
+        if self._glo_group is not None:
+            glo = group == self._glo_group
+            if glo.any():
+                var_pr[glo] *= EFACT_GLO**2
+        return out, var_pr
 
     def _code_solution(self, pos0, obs, pr_sd, mask_el):
         """Weighted least squares on DD code from ``pos0`` (a few Gauss-Newton iterations)."""
@@ -662,7 +785,7 @@ class RtkEngine:
             # solution or extrapolation gone astray) gives NaN ranges: no rows, never a NaN state.
             ok = np.isfinite(pr_sd) & (el[:, None] >= mask_el) & np.isfinite(sd_range)[:, None]
             select_references(obs["group"], el, ok, N_CLOCK_GROUPS, self._ref)
-            var_cp, var_pr = self._variances(el)
+            var_cp, var_pr = self._variances(el, obs["group"])
             res = pr_sd - sd_range[:, None]
             m = int(np.count_nonzero(ok))
             v = np.zeros(m)
@@ -1087,7 +1210,7 @@ class RtkEngine:
             pr_ok &= (ion >= 0)[:, None]
         res_cp = obs["sd_cp_m"] - sd_range[:, None]
         res_pr = pr_sd - sd_range[:, None]
-        var_cp, var_pr = self._variances(el)
+        var_cp, var_pr = self._variances(el, obs["group"])
         group = obs["group"]
         amb_safe = np.maximum(amb, 0)
         ref_cp = np.empty_like(self._ref)
@@ -1164,7 +1287,7 @@ class RtkEngine:
         """
         o = self.options
         _, el, sd_range = self._geometry(self.x[:3].copy(), obs)
-        _, var_pr = self._variances(el)
+        _, var_pr = self._variances(el, obs["group"])
         screen_codes(obs["pr"], sd_range, el, mask_el, obs["group"], N_CLOCK_GROUPS, var_pr, o.code_screen_k)
 
     def _reject_outliers(self, obs, have, amb, mask_el, ion, rows, x0, p0, drop_pr):
@@ -1256,6 +1379,10 @@ class RtkEngine:
         # A phase with an unresolved half cycle at either receiver may sit half a cycle off an
         # integer ambiguity: it stays in the float solution only (RTKLIB ``ssat.half``).
         can &= ~obs["half"].any(axis=0)
+        if self._float_only is not None:
+            # GLONASS (FLOAT_ONLY_SYSTEMS): never in the integer set, never validated, remembered or
+            # held; the fixed position is conditioned on the others with these as floats.
+            can &= ~self._float_only[sat][:, None]
         rows, fs = np.nonzero(can)
         ref = ref_cp[group[rows], fs]
         keep = (ref >= 0) & (ref != rows)
@@ -1365,7 +1492,7 @@ class RtkEngine:
         if self._trop_on:
             mw = self._map_wet(el)
             v -= (mw[rows] - mw[ref]) * self.x[self._trop]
-        var_cp, _ = self._variances(el)
+        var_cp, _ = self._variances(el, obs["group"])
         return v, (-(los[rows] - los[ref]) if with_h else None), el, var_cp
 
     def _worst_fixed_residual(self, obs, rows, fs, ref, res):
@@ -1643,7 +1770,8 @@ def _combine(fwd: Solution, bwd: Solution) -> Solution:
     return out
 
 
-def solve_rtk(rover, base, satellites, base_pos_ecef_m, options: RtkOptions | None = None, combined: bool = False):
+def solve_rtk(rover, base, satellites, base_pos_ecef_m, options: RtkOptions | None = None, combined: bool = False,
+              glo_fcn=None):
     """Solve every rover epoch of a file pair (forward filter, or forward-backward combination).
 
     Parameters
@@ -1661,6 +1789,8 @@ def solve_rtk(rover, base, satellites, base_pos_ecef_m, options: RtkOptions | No
         real-time rover has); the backward pass the earliest not older (see
         :func:`match_base_epochs`), so with a sparse base the combination uses base epochs on
         both sides of the rover's.
+    glo_fcn : int8[N_SAT], optional
+        GLONASS frequency channels (see :class:`RtkEngine`).
 
     Returns
     -------
@@ -1671,9 +1801,9 @@ def solve_rtk(rover, base, satellites, base_pos_ecef_m, options: RtkOptions | No
     options = (options or RtkOptions()).validated()
     pairs = match_base_epochs(rover.t_gpst_ns, base.t_gpst_ns, options.max_age_s)
     n = len(rover)
-    sols = _run(RtkEngine(satellites, base_pos_ecef_m, options), rover, base, pairs, range(n))
+    sols = _run(RtkEngine(satellites, base_pos_ecef_m, options, glo_fcn=glo_fcn), rover, base, pairs, range(n))
     if combined and options.mode != "dgnss":
-        engine = RtkEngine(satellites, base_pos_ecef_m, options)
+        engine = RtkEngine(satellites, base_pos_ecef_m, options, glo_fcn=glo_fcn)
         engine.backward = True
         back_pairs = match_base_epochs(rover.t_gpst_ns, base.t_gpst_ns, options.max_age_s, backward=True)
         back = _run(engine, rover, base, back_pairs, range(n - 1, -1, -1))
