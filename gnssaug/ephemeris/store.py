@@ -183,6 +183,10 @@ class EphStore:
         self._kep_start = _starts(self.kepler.sat)
         self._glo_start = _starts(self.glonass.sat)
         self._kep_system = SAT_SYSTEM[self.kepler.sat].astype(np.int8)
+        # Issue of data and accuracy of every record, Keplerian then GLONASS, and a last row for
+        # "no record" (index -1): one gather per query instead of masked assignments.
+        self._iode_table = np.concatenate([self.kepler.iode, self.glonass.iode, [-1]]).astype(np.int32)
+        self._acc_table_m = np.concatenate([self.kepler.param[:, rec.K_ACC_M], self.glonass.acc_m, [np.nan]])
         self.glo_fcn = (nav.glo_fcn.copy() if nav is not None else np.full(N_SAT, -128, dtype=np.int8))
         self.glo_fcn[self.glonass.sat] = self.glonass.fcn
 
@@ -238,10 +242,10 @@ class EphStore:
         sat = np.ascontiguousarray(sat, dtype=np.int16)
         if sat.ndim != 1:
             raise InvalidInputError(f"sat must be 1-D, got shape {sat.shape}")
-        if sat.size and (sat.min() < 0 or sat.max() >= N_SAT):
+        # One reduction for both bounds: a negative int16 is 32768 or more as uint16.
+        if sat.size and sat.view(np.uint16).max() >= N_SAT:
             raise InvalidInputError(f"sat holds values outside 0..{N_SAT - 1}")
-        t = np.broadcast_to(np.asarray(t_gpst_ns, dtype=np.int64), sat.shape)
-        return sat, np.ascontiguousarray(t)
+        return sat, _per_row(t_gpst_ns, sat.shape[0])
 
     def sat_states(self, sat, t_gpst_ns, dt_s=None, t_select_ns=None) -> SatStates:
         """Satellite states at the transmission times ``t_gpst_ns + dt_s``.
@@ -275,7 +279,7 @@ class EphStore:
             whole_s = np.where(np.isfinite(dt), np.round(dt), 0.0).astype(np.int64)
             t_sel = t + whole_s * NS_PER_S
         else:
-            t_sel = np.ascontiguousarray(np.broadcast_to(np.asarray(t_select_ns, dtype=np.int64), (n,)))
+            t_sel = _per_row(t_select_ns, n)
         pos, vel = np.empty((n, 3)), np.empty((n, 3))
         clk, drift = np.empty(n), np.empty(n)
         kep, glo = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
@@ -284,16 +288,12 @@ class EphStore:
                      self._kep_healthy, k.param, self._kep_system, k.is_geo, k.toe_s, self._glo_start, g.toe_gpst_ns,
                      self._glo_window_ns, self._glo_healthy, g.pos_m, g.vel_mps, g.acc_mps2, g.tau_n_s, g.gamma_n,
                      kep, glo, pos, vel, clk, drift)
-        is_kep, is_glo = kep >= 0, glo >= 0
-        iode = np.full(n, -1, dtype=np.int32)
-        acc = np.full(n, np.nan)
-        if is_kep.any():
-            iode[is_kep] = k.iode[kep[is_kep]]
-            acc[is_kep] = k.param[kep[is_kep], rec.K_ACC_M]
-        if is_glo.any():
-            iode[is_glo] = g.iode[glo[is_glo]]
-            acc[is_glo] = g.acc_m[glo[is_glo]]
-        return SatStates(pos, vel, clk, drift, is_kep | is_glo, iode, acc, np.where(is_glo, glo, kep))
+        # The kernel gives a row a GLONASS record only when it has no Keplerian one.
+        is_glo = glo >= 0
+        used = np.where(is_glo, glo, kep)
+        table_row = np.where(is_glo, glo + len(k), kep)  # -1 (no record): the tables' last row
+        return SatStates(pos, vel, clk, drift, table_row >= 0, self._iode_table[table_row],
+                         self._acc_table_m[table_row], used)
 
     # ------------------------------------------------------------------------------------------
     def group_delay_s(self, sat, slot: int, t_gpst_ns=None) -> np.ndarray:
@@ -342,6 +342,15 @@ class EphStore:
             gd = 0.0 if slot == 0 else self.glonass.delta_tau_n_s[np.maximum(glo, 0)]
             out = np.where((glo >= 0) & (system == GLO), gd, out)
         return out
+
+
+def _per_row(t_ns, n: int) -> np.ndarray:
+    """``t_ns`` (int64 or int64[n]) as a C-contiguous int64[n] for the kernels (no copy if it is one)."""
+    if type(t_ns) is np.ndarray and t_ns.shape == (n,) and t_ns.dtype == np.int64 and t_ns.flags.c_contiguous:
+        return t_ns
+    if isinstance(t_ns, (int, np.integer)):
+        return np.full(n, t_ns, dtype=np.int64)
+    return np.ascontiguousarray(np.broadcast_to(np.asarray(t_ns, dtype=np.int64), (n,)))
 
 
 def _ratio2(system: int, slot_a: int, slot_b: int) -> float:

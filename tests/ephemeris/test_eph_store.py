@@ -194,3 +194,46 @@ def test_selection_time_is_explicit_when_given(store):
     assert store.kepler.toe_gpst_ns[chosen.rec[0]] == toes[3] == store.kepler.toe_gpst_ns[older.rec[0]]
     # evaluated at its own time all the same: 2 ms of motion from the older query
     assert 1.0 < np.linalg.norm(chosen.pos_ecef_m - older.pos_ecef_m) < 20.0
+
+
+def test_record_fields_per_row_mix_kepler_glonass_and_none(store):
+    # Rows of both record tables and rows without a record (C08 far past its last toe) in one call.
+    svs = ("G05", "R01", "C08", "E02", "R01", "C08")
+    sat = np.array([parse_sv(s) for s in svs], dtype=np.int16)
+    t = np.full(sat.size, T0, dtype=np.int64)
+    t[5] = store.kepler.toe_gpst_ns[store.kepler.sat == sat[5]][-1] + 7200 * NS_PER_S
+    st = store.sat_states(sat, t)
+    kep, glo = store.select(sat, t)
+    assert st.valid.tolist() == [True, True, True, True, True, False]
+    assert st.rec.tolist() == np.where(glo >= 0, glo, kep).tolist() and st.rec[5] == -1
+    k, g = store.kepler, store.glonass
+    want_iode = [k.iode[kep[i]] if kep[i] >= 0 else g.iode[glo[i]] if glo[i] >= 0 else -1 for i in range(6)]
+    want_acc = [k.param[kep[i], rec.K_ACC_M] if kep[i] >= 0 else g.acc_m[glo[i]] if glo[i] >= 0 else np.nan
+                for i in range(6)]
+    assert st.iode.dtype == np.int32 and st.iode.tolist() == want_iode
+    assert st.acc_m.dtype == np.float64
+    np.testing.assert_array_equal(st.acc_m, want_acc)
+    assert np.isnan(st.acc_m[5]) and np.isfinite(st.acc_m[[0, 2, 3]]).all()
+
+
+def test_time_arguments_of_any_layout_give_the_same_states(store):
+    sat = np.array([parse_sv(s) for s in SVS], dtype=np.int16)
+    n = sat.size
+    dt = np.linspace(-0.08, -0.06, n)
+    ref = store.sat_states(sat, T0, dt, t_select_ns=T0)
+    strided = np.repeat(np.full(n, T0, dtype=np.int64), 2)[::2]
+    readonly = np.full(n, T0, dtype=np.int64)
+    readonly.flags.writeable = False
+    for t in (np.int64(T0), np.full(n, T0, dtype=np.int64), strided, readonly, [T0] * n):
+        for t_sel in (T0, np.int64(T0), strided, readonly):
+            st = store.sat_states(sat, t, dt, t_select_ns=t_sel)
+            np.testing.assert_array_equal(st.pos_ecef_m, ref.pos_ecef_m)
+            np.testing.assert_array_equal(st.clk_s, ref.clk_s)
+            assert st.rec.tolist() == ref.rec.tolist()
+
+
+def test_negative_satellite_index_is_rejected(store):
+    with pytest.raises(InvalidInputError, match="outside"):
+        store.sat_states(np.array([3, -1], dtype=np.int16), T0)
+    with pytest.raises(InvalidInputError, match="outside"):
+        store.sat_states(np.array([3, -32768], dtype=np.int16), T0)
