@@ -27,7 +27,19 @@ from __future__ import annotations
 import numpy as np
 
 from gnssaug.errors import InvalidInputError, UnknownSignalError
-from gnssaug.gnss import BDS, GAL, GLO, N_BAND, N_SAT, SAT_SYSTEM, SIGNAL_PLAN, SYSTEMS, attribute_rank, band_slot
+from gnssaug.gnss import (
+    BDS,
+    GAL,
+    GLO,
+    N_BAND,
+    N_SAT,
+    SAT_SYSTEM,
+    SIGNAL_PLAN,
+    SYSTEM_OFFSET,
+    SYSTEMS,
+    attribute_rank,
+    band_slot,
+)
 from gnssaug.kernels.rinex_text import KIND_CN0, KIND_CP, KIND_DOP, KIND_PR, KIND_SKIP
 
 #: Observation type letter -> kind column of the parse tables.
@@ -165,8 +177,8 @@ def tracking_modes(series) -> np.ndarray:
     code = np.asarray(series.code)
     key = (sat[:, None] * N_BAND + np.arange(N_BAND)) * 256 + code
     counts = np.bincount(key[code != 0], minlength=N_SAT * N_BAND * 256).reshape(N_SAT, N_BAND, 256)
-    per_system = np.zeros((len(SYSTEMS), N_BAND, 256), dtype=np.int64)
-    np.add.at(per_system, SAT_SYSTEM, counts)
+    bounds = np.concatenate((SYSTEM_OFFSET, [N_SAT]))
+    per_system = np.add.reduceat(counts, bounds[:-1], axis=0)  # satellites of a system are contiguous
     modes = np.where(counts.any(axis=2), counts.argmax(axis=2), per_system.argmax(axis=2)[SAT_SYSTEM])
     return modes.astype(np.uint8)
 
