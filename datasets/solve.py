@@ -479,7 +479,9 @@ def register(subparsers) -> None:
                         "navigation file(s); spp: the navigation file(s)")
     p.add_argument("-o", "--out", required=True, help="output solution file")
     p.add_argument("--base", help="base station observation file (differential modes)")
-    p.add_argument("--systems", default="GREJC", help="systems to use, RINEX letters (default GREJC)")
+    p.add_argument("--systems", default="GREJC",
+                   help="systems to use, RINEX letters (default GREJC); differential modes take G R E J C, "
+                        "GLONASS (R) with float ambiguities only")
     p.add_argument("--elmask", type=float, default=15.0, help="elevation mask [deg] (default 15)")
     p.add_argument("--format", choices=("llh", "xyz", "nmea"), default="llh", help="output format (default llh)")
     p.add_argument("--iono", choices=("broadcast", "if", "none", "est", "auto"), default="broadcast",
