@@ -57,7 +57,8 @@ class PairReport:
         Per clock group and frequency: ``group``, ``freq`` (signal name), ``rover``/``base``
         (RINEX phase codes that filled the slot in each file on the common signals), ``mean`` (common
         satellites per matched epoch), ``modes`` (list of (rover code, base code, satellite-epochs),
-        most frequent first; codes of a RINEX 2 file are the RINEX 3 codes its types stand for).
+        most frequent first; codes of a RINEX 2 file are the RINEX 3 codes its types stand for),
+        ``system`` and ``slot`` (the signal's system index and observation slot).
     n_before, n_after : int
         Unpaired rover epochs before the base's first epoch / after its last one plus the age limit.
     n_in_gaps : int
@@ -117,8 +118,11 @@ class PairReport:
 
     def mode_warnings(self) -> list[str]:
         """One line per clock group and frequency whose common signals pair different tracking modes
-        (``"GPS L2: rover L2L, base L2W (differenced across tracking modes)"``); labels of one mode
-        (BDS B1I ``L1I`` in RINEX 3.02, ``L2I`` later) are no difference."""
+        (``"GPS L2: rover L2L, base L2W (differenced across tracking modes)"``; "of one signal" for
+        components of one signal, e.g. L2C's L2L and L2X); labels of one mode (BDS B1I ``L1I`` in
+        RINEX 3.02, ``L2I`` later) are no difference."""
+        from gnssaug.datasets.rinex.obs_codes import same_signal
+
         out = []
         for s in self.signals:
             total = sum(n for *_, n in s["modes"])
@@ -127,8 +131,10 @@ class PairReport:
                 continue
             n_cross = sum(n for *_, n in cross)
             pairs = " and ".join(f"rover {r}, base {b}" for r, b, _ in cross)
+            one = all(same_signal(s["system"], s["slot"], _attribute(r), _attribute(b)) for r, b, _ in cross)
             share = "" if n_cross == total else f" on {_percent(n_cross, total)} of its {total} satellite-epochs"
-            out.append(f"{s['group']} {s['freq']}: {pairs} (differenced across tracking modes{share})")
+            out.append(f"{s['group']} {s['freq']}: {pairs} (differenced across tracking modes"
+                       f"{' of one signal' if one else ''}{share})")
         return out
 
 
@@ -328,6 +334,8 @@ def _signal_rows(per_group: np.ndarray, slots: np.ndarray, both: np.ndarray, cod
                 "base": "/".join(dict.fromkeys(b for _, b, _ in modes)),
                 "mean": float(per_group[:, g, f].mean()),
                 "modes": modes,
+                "system": system,
+                "slot": slot,
             })
     return rows
 

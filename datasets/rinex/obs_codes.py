@@ -31,9 +31,13 @@ from gnssaug.gnss import (
     BDS,
     GAL,
     GLO,
+    GPS,
+    IRN,
     N_BAND,
     N_SAT,
+    QZS,
     SAT_SYSTEM,
+    SBS,
     SIGNAL_PLAN,
     SYSTEM_OFFSET,
     SYSTEMS,
@@ -152,6 +156,27 @@ def build_tables(obs_types: dict[str, list[str]], version: float, v2_types: list
     return n_type, kind, slot, rank, attr, used
 
 
+#: Tracking modes of one signal (the same ranging codes; data, pilot or both components), per system
+#: and slot (RINEX 3.05 Tables 4-10): where a file lacks the mode preferred, a mode of the same
+#: signal goes before the usual ranking (a u-blox rover's GPS L2L pairs a Trimble base's L2X, the
+#: same L2C signal, rather than its L2W). Letters alone in a slot are signals of their own.
+SIGNAL_FAMILIES = {
+    (GPS, 0): ("SLX", "PWY"), (GPS, 1): ("SLX", "PWY"), (GPS, 2): ("IQX",),
+    (GLO, 2): ("IQX",),
+    (GAL, 0): ("BCX", "AZ"), (GAL, 1): ("IQX",), (GAL, 2): ("IQX",), (GAL, 3): ("BCX", "AZ"), (GAL, 4): ("IQX",),
+    (QZS, 0): ("SLX",), (QZS, 1): ("SLX",), (QZS, 2): ("IQX", "DPZ"), (QZS, 3): ("SLX", "EZ"),
+    (BDS, 0): ("IQX",), (BDS, 1): ("IQX",), (BDS, 2): ("IQX", "DPZ"), (BDS, 3): ("DPX", "SLZ"), (BDS, 4): ("DPX",),
+    (BDS, 5): ("DPX",),
+    (SBS, 1): ("IQX",),
+    (IRN, 0): ("BCX",), (IRN, 1): ("BCX",),
+}
+
+
+def same_signal(system: int, slot: int, a: str, b: str) -> bool:
+    """True when tracking modes ``a`` and ``b`` of a slot are one signal (:data:`SIGNAL_FAMILIES`)."""
+    return a == b or any(a in f and b in f for f in SIGNAL_FAMILIES.get((system, slot), ()))
+
+
 #: Rank given to the preferred mode's types: better than every ranked mode (0 is the best rank).
 PREFERRED_RANK = -1
 #: Rows of the parse tables are indexed by ``int8`` (the kernel's ``row_sys``): at most this many.
@@ -205,12 +230,26 @@ def _pairable_ranks(n_type, kind, slot, rank, attr) -> np.ndarray:
     return ranks
 
 
+def _targets(ranks: np.ndarray) -> np.ndarray:
+    """uint8[n_sys, N_BAND, 256]: for each preferred mode, the mode to read: itself where the file can pair
+    it, else the best-ranked pairable mode of the same signal (:data:`SIGNAL_FAMILIES`), else 0."""
+    target = np.where(ranks < 127, np.arange(256), 0).astype(np.uint8)
+    for (s, k), families in SIGNAL_FAMILIES.items():
+        for family in families:
+            members = np.frombuffer(family.encode(), dtype=np.uint8)
+            r = ranks[s, k, members]
+            if r.min() < 127:
+                target[s, k, members[r >= 127]] = members[int(r.argmin())]
+    return target
+
+
 def prefer_modes(tables: tuple, preferred_modes: np.ndarray) -> tuple[np.ndarray, tuple]:
     """Parse tables that rank a preferred tracking mode first, per satellite and slot.
 
     A satellite's preferred mode in a slot goes before the usual ranking
-    (:func:`gnssaug.gnss.attribute_rank`) when the file has both its pseudorange and its phase type;
-    where an epoch lacks it, the usual ranking picks as before. Satellites whose preferences change
+    (:func:`gnssaug.gnss.attribute_rank`) when the file has both its pseudorange and its phase type,
+    else the best-ranked such mode of the same signal (:data:`SIGNAL_FAMILIES`: L2X for L2L); where
+    an epoch lacks it, the usual ranking picks as before. Satellites whose preferences change
     nothing read through their system's row; the others through extra rows (one per system and
     distinct preference), so the kernel's per-row table index does the per-satellite choice.
 
@@ -240,9 +279,10 @@ def prefer_modes(tables: tuple, preferred_modes: np.ndarray) -> tuple[np.ndarray
     best = ranks.min(axis=2)  # the usual choice per system and slot, among pairable modes
     k = np.arange(N_BAND)
     sys = SAT_SYSTEM.astype(np.int64)
-    pref_rank = ranks[sys[:, None], k[None, :], pref]
-    # A preference matters when its mode is pairable and not already the usual choice.
-    wanted = np.where((pref != 0) & (pref_rank < 127) & (pref_rank > best[sys]), pref, 0).astype(np.uint8)
+    goal = _targets(ranks)[sys[:, None], k[None, :], pref]
+    goal_rank = ranks[sys[:, None], k[None, :], goal]
+    # A preference matters when a mode of its signal is pairable and not already the usual choice.
+    wanted = np.where((pref != 0) & (goal != 0) & (goal_rank > best[sys]), goal, 0).astype(np.uint8)
     table_of_sat = sys.astype(np.int8)
     active = np.flatnonzero(wanted.any(axis=1))
     if active.size == 0:

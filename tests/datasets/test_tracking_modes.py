@@ -37,6 +37,8 @@ gnssaug tests                           20261122 000000 UTC PGM / RUN BY / DATE
 VALUES = {
     "C1C": 20_000_000.0, "L1C": 105_000_000.0, "C1X": 20_000_000.5, "L1X": 105_000_000.25,
     "C2W": 20_000_003.0, "L2W": 82_000_000.0, "C2L": 20_000_003.5, "L2L": 82_000_000.25,
+    "C2X": 20_000_003.75, "L2X": 82_000_000.5, "C1W": 20_000_000.25, "L1W": 105_000_000.75,
+    "C1L": 20_000_000.125, "L1L": 105_000_000.125,
     "C1": 20_000_000.0, "L1": 105_000_000.0, "P2": 20_000_003.0, "L2": 82_000_000.0, "C2": 20_000_003.5,
 }
 T0_NS = 1403166000 * 10**9  # 2024-06-24 08:20:00 GPST, the epochs written below
@@ -142,6 +144,25 @@ def test_per_satellite_preference_and_per_epoch_fallback(tmp_path):
                                       "its 6 satellite-epochs)"]
 
 
+def test_base_without_the_rovers_mode_takes_one_of_the_same_signal(tmp_path):
+    """A Trimble-style base reports L2C as L2X (M+L): it pairs a u-blox L2L better than L2W does."""
+    types = {"G": ["C1C", "L1C", "C2W", "L2W", "C2X", "L2X"]}
+    base_path = write_rnx3(tmp_path / "base.rnx", types, {"G01": types["G"]})
+    rover_path = write_rnx3(tmp_path / "rover.rnx", GPS_L2C, {"G01": GPS_L2C["G"]})
+    _, rover = read_obs(rover_path)
+    _, base = read_obs(base_path, preferred_modes=tracking_modes(rover))
+    assert _slot(base, "G01", 1) == ("X", VALUES["C2X"] + 1, VALUES["L2X"] + 1)
+    assert pair_report(rover, base, "G", 2, 30.0).mode_warnings() == [
+        "GPS L2: rover L2L, base L2X (differenced across tracking modes of one signal)"]
+    # GPS L1: a rover tracking the L1C pilot (L1L) against a base of C/A, P(Y) and L1C (L1X): L1X,
+    # not the C/A code the usual ranking puts first.
+    l1 = {"G": ["C1C", "L1C", "C1W", "L1W", "C1X", "L1X"]}
+    base_l1 = write_rnx3(tmp_path / "base_l1.rnx", l1, {"G03": l1["G"]})
+    rover_l1 = write_rnx3(tmp_path / "rover_l1.rnx", {"G": ["C1L", "L1L"]}, {"G03": ["C1L", "L1L"]})
+    _, base = read_obs(base_l1, preferred_modes=tracking_modes(read_obs(rover_l1)[1]))
+    assert _slot(base, "G03", 0) == ("X", VALUES["C1X"] + 3, VALUES["L1X"] + 3)
+
+
 def test_a_mode_without_phase_in_the_base_is_not_preferred(tmp_path):
     # C2L without L2L: taking it would leave the slot without a phase; the base keeps L2W.
     types = {"G": ["C1C", "L1C", "C2W", "L2W", "C2L"]}
@@ -165,7 +186,7 @@ def test_galileo_e1_c_and_x(tmp_path):
     only_c = write_rnx3(tmp_path / "base_c.rnx", {"E": ["C1C", "L1C"]}, {"E11": ["C1C", "L1C"]})
     _, base_c = read_obs(only_c, preferred_modes=tracking_modes(rover))
     assert pair_report(rover, base_c, "E", 1, 30.0).mode_warnings() == [
-        "Galileo E1: rover L1X, base L1C (differenced across tracking modes)"]
+        "Galileo E1: rover L1X, base L1C (differenced across tracking modes of one signal)"]
 
 
 def test_rinex2_base_keeps_its_implied_modes(tmp_path):
