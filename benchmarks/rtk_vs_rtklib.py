@@ -19,7 +19,11 @@ Inputs:
   split printed under the table. RTKLIB's ``L1+2`` gives BDS-3 satellites B1I only (they do not
   broadcast B2I); gnssaug uses B1I+B3I for them.
 - ``nagoya-C`` (``--nagoya-systems``, default ``GEC,C``): the same pair with BeiDou alone
-  (BDS-2 and BDS-3, each with its own reference satellite).
+  (BDS-2 and BDS-3, each with its own reference satellite). A set with ``R`` (e.g. ``GREC``) adds
+  GLONASS G1/G2 on both sides with float ambiguities only (RTKLIB ``pos2-gloarmode=off``).
+- ``--epoch-cost SYS[,SYS...]``: in-process per-epoch time of the engine on the Nagoya pair for
+  each system set (e.g. ``GEC,GREC``: what GLONASS adds, its orbits being RK4-integrated), and the
+  share of it spent in the satellite states.
 - ``nagoya-base<S>s`` (``--base-every S[,S...]``): the same pair with the base decimated to the
   epochs whose second is a multiple of S (what reference networks publish: 5 s, 30 s files), both
   sides forward: each rover epoch with the latest base epoch not newer than it (age of
@@ -52,7 +56,8 @@ from gnssaug.datasets.posfile import read_pos
 from gnssaug.datasets.truth import Truth, load_llh_point
 from gnssaug.geodesy import llh_deg_from_ecef
 
-_NAVSYS = {"G": 1, "E": 8, "J": 16, "C": 32}
+#: RTKLIB ``pos1-navsys`` bits (``SYS_GPS`` 1, ``SYS_GLO`` 4, ``SYS_GAL`` 8, ``SYS_QZS`` 16, ``SYS_CMP`` 32).
+_NAVSYS = {"G": 1, "R": 4, "E": 8, "J": 16, "C": 32}
 
 
 def rtklib_conf(base_llh_deg, systems: str, ionoopt: str = "brdc") -> str:
@@ -73,7 +78,7 @@ def rtklib_conf(base_llh_deg, systems: str, ionoopt: str = "brdc") -> str:
         "pos1-sateph": "brdc",
         "pos1-navsys": str(sum(_NAVSYS[c] for c in systems)),
         "pos2-armode": "continuous",
-        "pos2-gloarmode": "off",
+        "pos2-gloarmode": "off",  # GLONASS ambiguities float, as gnssaug (FLOAT_ONLY_SYSTEMS)
         "pos2-bdsarmode": "on",
         "pos2-arthres": "3",
         "out-solformat": "llh",
@@ -191,6 +196,57 @@ def print_unrounded_reference(ours, theirs, reference, truth: Truth) -> None:
               f"mean {mean[0]:6.2f} {mean[1]:6.2f} {mean[2]:6.2f}")
 
 
+class _TimedStates:
+    """A satellite-state source that adds up the time spent in ``sat_states``."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.glo_fcn = getattr(inner, "glo_fcn", None)
+        self.seconds = 0.0
+
+    def sat_states(self, *args, **kwargs):
+        t0 = time.perf_counter()
+        out = self.inner.sat_states(*args, **kwargs)
+        self.seconds += time.perf_counter() - t0
+        return out
+
+
+def epoch_cost(nagoya: Path, system_sets: list[str], rounds: int) -> None:
+    """Per-epoch engine time on the Nagoya pair per system set, in-process, alternated ``rounds`` times.
+
+    Prints, per set, the minimum and median over rounds of the mean time of ``RtkEngine.step`` per
+    epoch, and of the part of it in ``sat_states``. The first round of each set is a warm-up.
+    """
+    from gnssaug.datasets.rinex import read_obs
+    from gnssaug.datasets.rinex.nav import read_nav
+    from gnssaug.ephemeris.store import EphStore
+    from gnssaug.solvers.rtk import RtkEngine, RtkOptions, match_base_epochs
+
+    eph = EphStore(read_nav(nagoya / "base.nav"))
+    _, rover = read_obs(nagoya / "rover.obs")
+    _, base = read_obs(nagoya / "base.obs")
+    base_ecef = load_llh_point(nagoya / "base_position.txt").pos_ecef_m[0]
+    pairs = match_base_epochs(rover.t_gpst_ns, base.t_gpst_ns, 30.0)
+    epochs = [(rover.epoch(k), base.epoch(pairs[k])) for k in range(len(rover))]
+    step_ms = {s: [] for s in system_sets}
+    states_ms = {s: [] for s in system_sets}
+    for r in range(rounds + 1):
+        for systems in system_sets:
+            source = _TimedStates(eph)
+            engine = RtkEngine(source, base_ecef, RtkOptions(systems=systems))
+            t0 = time.process_time()
+            for rov, bas in epochs:
+                engine.step(rov, bas)
+            if r:  # (round 0 warms up)
+                step_ms[systems].append(1e3 * (time.process_time() - t0) / len(epochs))
+                states_ms[systems].append(1e3 * source.seconds / len(epochs))
+    print(f"\n== per-epoch engine time on the Nagoya pair ({len(epochs)} epochs, CPU time, {rounds} alternated rounds)")
+    print(f"{'systems':8} {'step min ms':>12} {'step median':>12} {'sat_states min':>15} {'sat_states median':>18}")
+    for systems in system_sets:
+        print(f"{systems:8} {min(step_ms[systems]):12.3f} {statistics.median(step_ms[systems]):12.3f} "
+              f"{min(states_ms[systems]):15.3f} {statistics.median(states_ms[systems]):18.3f}")
+
+
 def decimated_base(src: Path, dst: Path, every_s: int) -> Path:
     """Copy of a RINEX 3 observation file with only the epochs whose second is a multiple of ``every_s``."""
     header, sep, body = src.read_text().partition("END OF HEADER")
@@ -235,7 +291,13 @@ def main(argv=None) -> int:
                              "alone, BDS-2+BDS-3)")
     parser.add_argument("--base-every", default="", metavar="S[,S...]",
                         help="also Nagoya with the base decimated to every S seconds (e.g. 5,30)")
+    parser.add_argument("--epoch-cost", default="", metavar="SYS[,SYS...]",
+                        help="only the in-process per-epoch engine time on Nagoya per system set (e.g. GEC,GREC)")
+    parser.add_argument("--epoch-cost-rounds", type=int, default=7, help="alternated rounds of --epoch-cost")
     args = parser.parse_args(argv)
+    if args.epoch_cost:
+        epoch_cost(shared_data_file("jp_nagoya_static_20240624"), args.epoch_cost.split(","), args.epoch_cost_rounds)
+        return 0
     if shutil.which("rnx2rtkp") is None:
         print("rnx2rtkp (RTKLIB) is not installed", file=sys.stderr)
         return 1
