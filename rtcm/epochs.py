@@ -176,9 +176,12 @@ class _Cells:
         if not self.parts:
             return ObsEpoch.empty(t_gpst_ns, np.zeros(0, np.int16))
         cat = {k: np.concatenate([p[k] for p in self.parts]) for k in self.parts[0]}
-        # one signal per slot: keep the most preferred tracking mode
+        # one signal per slot: keep the most preferred tracking mode among the cells that carry the
+        # most data, so a preferred mode whose range and phase are flagged invalid (NaN) does not hide
+        # a valid cell of another mode of the same band
         key = cat["sat"] * N_BAND + cat["slot"]
-        order = np.lexsort((cat["rank"], key))
+        n_invalid = np.isnan(cat["pr_m"]).astype(np.int64) + np.isnan(cat["cp_cyc"])
+        order = np.lexsort((cat["rank"], n_invalid, key))
         keep = order[np.unique(key[order], return_index=True)[1]]
         sats, row = np.unique(cat["sat"][keep], return_inverse=True)
         epoch = ObsEpoch.empty(t_gpst_ns, sats.astype(np.int16))

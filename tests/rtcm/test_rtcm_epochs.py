@@ -167,3 +167,33 @@ def test_bds3_signals_survive_msm7():
     assert np.all(np.abs(d.pr_m - e.pr_m)[ok] <= TOL[7]["pr_m"])
     lam = C / freq
     assert np.all(np.abs((d.cp_cyc - e.cp_cyc) * lam)[ok] <= TOL[7]["cp_m"] * 1.0001)
+
+
+def test_valid_cell_of_another_mode_wins_over_invalid_preferred_one():
+    """A station sending GPS L2 as P(Y) (2W) and L2C (2L): where the preferred mode's range and phase
+    are flagged invalid, the slot takes the valid mode instead of NaN."""
+    from gnssaug.gnss import GPS, attribute_rank, band_slot, sat_index
+    from gnssaug.rtcm.epochs import _Cells
+
+    sat = np.array([sat_index(GPS, 5)], dtype=np.int16)
+    k = band_slot(GPS, "2", "W")
+    assert band_slot(GPS, "2", "L") == k
+    rank_w, rank_l = attribute_rank(GPS, k, "W"), attribute_rank(GPS, k, "L")
+    best, other = ("W", "L") if rank_w < rank_l else ("L", "W")
+
+    def cell(attr, pr_m, cp_cyc):
+        return dict(pr_m=np.array([pr_m]), cp_cyc=np.array([cp_cyc]), dop_hz=np.array([0.0], np.float32),
+                    cn0_dbhz=np.array([40.0], np.float32), lli=np.array([0], np.uint8),
+                    code=np.array([ord(attr)], np.uint8))
+
+    both_valid = _Cells()
+    both_valid.add(sat, np.array([k]), np.array([min(rank_w, rank_l)]), **cell(best, 2.1e7, 1.1e8))
+    both_valid.add(sat, np.array([k]), np.array([max(rank_w, rank_l)]), **cell(other, 2.2e7, 1.2e8))
+    assert chr(both_valid.to_epoch(0).code[0, k]) == best
+
+    preferred_invalid = _Cells()
+    preferred_invalid.add(sat, np.array([k]), np.array([min(rank_w, rank_l)]), **cell(best, np.nan, np.nan))
+    preferred_invalid.add(sat, np.array([k]), np.array([max(rank_w, rank_l)]), **cell(other, 2.2e7, 1.2e8))
+    e = preferred_invalid.to_epoch(0)
+    assert chr(e.code[0, k]) == other
+    assert e.pr_m[0, k] == 2.2e7 and e.cp_cyc[0, k] == 1.2e8
