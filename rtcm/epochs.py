@@ -47,6 +47,9 @@ from gnssaug.rtcm.messages import Message
 from gnssaug.rtcm.msm import MAX_CELLS, MS_TO_M, MSM_SYSTEM, SIGNAL_IDS, SIGNAL_SLOTS, Msm
 from gnssaug.time import NS_PER_DAY, NS_PER_WEEK, leap_seconds_at_gpst_ns
 
+#: Size of tables indexed by MSM signal ID (IDs 1-32, RTCM 10403.3 DF395).
+N_MSM_SIGNAL_ID = 33
+
 C_MPS = 299_792_458.0
 _BDT_OFFSET_NS = 14 * NS_PER_S
 _GLOT_OFFSET_NS = 3 * 3600 * NS_PER_S
@@ -192,29 +195,34 @@ class _Cells:
 
 
 class LockState:
-    """Lock times seen at the previous epoch per satellite and slot, to turn MSM lock-time indicators
-    into loss-of-lock flags (a lock time that went down, or restarted from zero, is a slip)."""
+    """Lock times seen at the previous epoch per satellite and MSM signal, to turn MSM lock-time
+    indicators into loss-of-lock flags (a lock time that went down, or restarted from zero, is a slip).
+
+    Keyed by signal ID (RTCM 10403.3 Tables 3.5-91 ff.), not by observation slot: a station sending two
+    tracking modes of one band (GPS L2 P(Y) and L2C) runs two tracking loops, each with its own lock time.
+    """
 
     def __init__(self):
-        self.t_gpst_ns = np.full((N_SAT, N_BAND), -1, dtype=np.int64)
-        self.lock_ms = np.zeros((N_SAT, N_BAND), dtype=np.int64)
+        self.t_gpst_ns = np.full((N_SAT, N_MSM_SIGNAL_ID), -1, dtype=np.int64)
+        self.lock_ms = np.zeros((N_SAT, N_MSM_SIGNAL_ID), dtype=np.int64)
 
-    def update(self, sats: np.ndarray, slots: np.ndarray, lock_ms: np.ndarray, t_gpst_ns: int) -> np.ndarray:
-        """Record this epoch's lock times; returns bool[n], True where the signal slipped."""
-        prev_t = self.t_gpst_ns[sats, slots]
-        prev = self.lock_ms[sats, slots]
+    def update(self, sats: np.ndarray, sig_ids: np.ndarray, lock_ms: np.ndarray, t_gpst_ns: int) -> np.ndarray:
+        """Record this epoch's lock times of the cells ``(sats[i], sig_ids[i])`` (MSM signal IDs 1-32);
+        returns bool[n], True where the signal slipped."""
+        prev_t = self.t_gpst_ns[sats, sig_ids]
+        prev = self.lock_ms[sats, sig_ids]
         elapsed_ms = (t_gpst_ns - prev_t) // 1_000_000
         slip = (prev_t >= 0) & (lock_ms < prev + elapsed_ms) & ((lock_ms < prev) | (lock_ms == 0))
-        self.t_gpst_ns[sats, slots] = t_gpst_ns
-        self.lock_ms[sats, slots] = lock_ms
+        self.t_gpst_ns[sats, sig_ids] = t_gpst_ns
+        self.lock_ms[sats, sig_ids] = lock_ms
         return slip
 
 
 def _signal_tables(system: int):
     # MSM signal ID (0..32) -> ObsEpoch slot (-1: none), attribute letter, preference rank
-    slot = np.full(33, -1, dtype=np.int64)
-    letter = np.zeros(33, dtype=np.uint8)
-    rank = np.zeros(33, dtype=np.int64)
+    slot = np.full(N_MSM_SIGNAL_ID, -1, dtype=np.int64)
+    letter = np.zeros(N_MSM_SIGNAL_ID, dtype=np.uint8)
+    rank = np.zeros(N_MSM_SIGNAL_ID, dtype=np.int64)
     for sig, (k, attr) in SIGNAL_SLOTS[system].items():
         slot[sig], letter[sig], rank[sig] = k, ord(attr), attribute_rank(system, k, attr)
     return slot, letter, rank
@@ -255,7 +263,7 @@ def _add_msm(cells: _Cells, m: Msm, glo_fcn: np.ndarray, lock_state: LockState |
     if lock_state is not None:
         table_ms = LOCK_MS_MSM_EXT if m.level >= 6 else LOCK_MS_MSM
         lock_ms = table_ms[np.minimum(m.lock[idx], len(table_ms) - 1)]
-        lli |= np.where(lock_state.update(sats, slot, lock_ms, t_gpst_ns), LLI_SLIP, 0).astype(np.uint8)
+        lli |= np.where(lock_state.update(sats, sig_ids, lock_ms, t_gpst_ns), LLI_SLIP, 0).astype(np.uint8)
     cells.add(sats, slot, rank, pr_m=pr_m, cp_cyc=cp_cyc, dop_hz=dop, cn0_dbhz=m.cn0_dbhz[idx], lli=lli,
               code=letter)
 

@@ -197,3 +197,50 @@ def test_valid_cell_of_another_mode_wins_over_invalid_preferred_one():
     e = preferred_invalid.to_epoch(0)
     assert chr(e.code[0, k]) == other
     assert e.pr_m[0, k] == 2.2e7 and e.cp_cyc[0, k] == 1.2e8
+
+
+def test_two_tracking_modes_of_one_band_keep_their_own_lock_times():
+    """A station sends GPS L2 P(Y) and L2C of one satellite, the two loops locked for different times
+    (1 and 10 min). Each keeps its own lock history: no slip is flagged on a steady stream (keyed by
+    slot, the shorter lock was compared with the other's and slipped every epoch)."""
+    from dataclasses import replace
+
+    from gnssaug.gnss import GPS, attribute_rank, band_slot, sat_index
+    from gnssaug.obs import ObsEpoch
+    from gnssaug.rtcm.epochs import LockState, msm_to_obs
+
+    sat = np.array([sat_index(GPS, 5)], dtype=np.int16)
+    k = band_slot(GPS, "2", "W")
+    t0 = 1_403_252_400 * 10**9
+    freq = sat_freq_hz(sat)[0, k]
+
+    def epoch(t, attr):
+        e = ObsEpoch.empty(t, sat)
+        e.pr_m[0, k] = 21_000_000.0 + (t - t0) * 1e-6
+        e.cp_cyc[0, k] = e.pr_m[0, k] * freq / C
+        e.cn0_dbhz[0, k] = 45.0
+        e.code[0, k] = ord(attr)
+        return e
+
+    encoders = {attr: MsmEncoder(7) for attr in "WL"}
+    # the mode that fills the slot has the shorter lock: keyed by slot, it was compared with the other's
+    best = min("WL", key=lambda a: attribute_rank(GPS, k, a))
+    started_s = {a: -60 if a == best else -600 for a in "WL"}
+    for attr, enc in encoders.items():  # lock since the start time of each loop
+        enc.encode(epoch(t0 + started_s[attr] * 10**9, attr))
+    lock = LockState()
+    out = []
+    for i in range(5):
+        t = t0 + i * 10**9
+        msgs = [m for attr in "WL" for m in encoders[attr].encode(epoch(t, attr))]
+        out.append(msm_to_obs(msgs, t, lock_state=lock))
+    assert all(chr(o.code[0, k]) == best for o in out)
+    assert not any(o.lli[0, k] & LLI_SLIP for o in out[1:])
+    # a real slip of the loop that fills the slot is still seen
+    kept = chr(out[0].code[0, k])
+    enc = encoders[kept]
+    e = epoch(t0 + 5 * 10**9, kept)
+    slipped = replace(e, lli=np.full_like(e.lli, LLI_SLIP))
+    other = "L" if kept == "W" else "W"
+    msgs = enc.encode(slipped) + encoders[other].encode(epoch(t0 + 5 * 10**9, other))
+    assert msm_to_obs(msgs, t0 + 5 * 10**9, lock_state=lock).lli[0, k] & LLI_SLIP
