@@ -589,6 +589,43 @@ class RtkEngine:
         return sol
 
     # ------------------------------------------------------------------------------------------
+    def set_glonass_channels(self, glo_fcn) -> np.ndarray:
+        """Take a new GLONASS channel table, e.g. when ephemerides (RTCM 1020) arrive after the start.
+
+        Satellites whose wavelengths change (a channel now known, or a different one) start again:
+        their ambiguities and slip-detector history are dropped, as after a long outage.
+
+        Parameters
+        ----------
+        glo_fcn : int8[N_SAT]
+            Channel per global satellite (:func:`glonass_channels`).
+
+        Returns
+        -------
+        int16[k]
+            The satellites whose wavelengths changed.
+        """
+        allowed, _, lam = _tables(self.options, glo_fcn)
+        same = (lam == self._lam) | (np.isnan(lam) & np.isnan(self._lam))
+        changed = np.flatnonzero(~same.all(axis=1))
+        if changed.shape[0] == 0:
+            return changed.astype(np.int16)
+        held = self._amb[changed]
+        self._release(held[held >= 0])
+        self._amb[changed] = -1
+        self._lock[changed] = 0
+        self._gf[changed] = np.nan
+        self._mw[changed] = np.nan
+        self._mw_n[changed] = 0.0
+        self._prev_cp[:, changed] = np.nan
+        self._drift_rate_mps[changed] = np.nan
+        self._drift_cp_m[changed] = np.nan
+        self._allowed, self._lam = allowed, lam
+        self._iono_coef = (IONO_REF_FREQ_HZ * lam / C_MPS) ** 2
+        if self._no_channel is not None:
+            self._no_channel = (SAT_SYSTEM == GLO) & ~allowed
+        return changed.astype(np.int16)
+
     def _note_no_channel(self, sat):
         """Log, once per satellite, the GLONASS satellites of ``sat`` left out for want of a channel."""
         missing = sat[self._no_channel[sat]]

@@ -165,6 +165,12 @@ def test_glonass_satellite_without_channel_is_left_out(nagoya, caplog):
     said = [r.getMessage() for r in caplog.records if "R01" in r.getMessage()]
     assert len(said) == 1  # once, not every epoch
     assert engine.skipped_no_channel == {r01}
+    # Its channel arrives later (a live stream's GLONASS ephemeris): from then on it is used.
+    assert engine.set_glonass_channels(glo_fcn).tolist() == [r01]
+    assert engine.set_glonass_channels(glo_fcn).size == 0
+    later = [engine.step(rover.epoch(k), base.epoch(pairs[k])) for k in range(60, 90)]
+    assert all(s.status == SolStatus.FIX for s in later)
+    assert all(r01 in s.sats for s in later)
 
 
 def test_channel_tables_merge_in_order_of_preference():
