@@ -345,12 +345,16 @@ class EphStore:
 
 
 def _per_row(t_ns, n: int) -> np.ndarray:
-    """``t_ns`` (int64 or int64[n]) as a C-contiguous int64[n] for the kernels (no copy if it is one)."""
-    if type(t_ns) is np.ndarray and t_ns.shape == (n,) and t_ns.dtype == np.int64 and t_ns.flags.c_contiguous:
+    """``t_ns`` (int64 or int64[n]) as a C-contiguous writeable int64[n] (no copy if it is one).
+
+    Always writeable, although the kernels only read it: their ahead-of-time entries are compiled
+    for the arrays the workload passes, and a read-only one would match none of them.
+    """
+    if type(t_ns) is np.ndarray and t_ns.shape == (n,) and t_ns.dtype == np.int64 and t_ns.flags.carray:
         return t_ns
     if isinstance(t_ns, (int, np.integer)):
         return np.full(n, t_ns, dtype=np.int64)
-    return np.ascontiguousarray(np.broadcast_to(np.asarray(t_ns, dtype=np.int64), (n,)))
+    return np.array(np.broadcast_to(np.asarray(t_ns, dtype=np.int64), (n,)), order="C")  # a copy
 
 
 def _ratio2(system: int, slot_a: int, slot_b: int) -> float:

@@ -237,3 +237,17 @@ def test_negative_satellite_index_is_rejected(store):
         store.sat_states(np.array([3, -1], dtype=np.int16), T0)
     with pytest.raises(InvalidInputError, match="outside"):
         store.sat_states(np.array([3, -32768], dtype=np.int16), T0)
+
+
+def test_times_reach_the_kernels_as_writeable_c_arrays():
+    # The ahead-of-time entries are compiled for writeable arrays: a read-only or strided time
+    # array from a caller is copied (else the process would switch to JIT), a fitting one is not.
+    from gnssaug.ephemeris.store import _per_row
+
+    fitting = np.arange(4, dtype=np.int64)
+    assert _per_row(fitting, 4) is fitting
+    readonly = np.arange(4, dtype=np.int64)
+    readonly.flags.writeable = False
+    for t in (readonly, np.arange(8, dtype=np.int64)[::2], np.arange(4, dtype=np.int32), 7, np.int64(7)):
+        out = _per_row(t, 4)
+        assert out.flags.carray and out.dtype == np.int64 and out.shape == (4,)
