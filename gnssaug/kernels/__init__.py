@@ -109,6 +109,21 @@ _FLAG_ATTRS = {"C_CONTIGUOUS": "c_contiguous", "F_CONTIGUOUS": "f_contiguous"}
 _matchers: dict = {}
 
 
+def _flags_test(i: int, flag, writeable: bool) -> str:
+    """The flag part of argument ``i``'s test, with as few reads of numpy's flags object as can be.
+
+    ``carray`` is C-contiguous, aligned and writeable and ``behaved`` aligned and writeable, each
+    one read (numpy's ``farray`` also demands not C-contiguous, so F-contiguous entries read their
+    flags one by one).
+    """
+    if flag == "C_CONTIGUOUS" and writeable:
+        return f"a{i}.flags.carray"
+    if flag is None:
+        return f"a{i}.flags.behaved" if writeable else f"a{i}.flags.aligned"
+    names = [_FLAG_ATTRS[flag], "aligned"] + (["writeable"] if writeable else [])
+    return f"(f{i} := a{i}.flags) is not None and " + " and ".join(f"f{i}.{name}" for name in names)
+
+
 def _matcher(specs: tuple):
     """A function ``args -> bool`` testing :func:`_matches` for one entry's ``specs``.
 
@@ -124,13 +139,8 @@ def _matcher(specs: tuple):
         a = f"a{i}"
         if spec[0] == _ARRAY:
             env[f"d{i}"] = spec[1]
-            flags = [f"f{i}.aligned"]
-            if spec[3]:
-                flags.append(f"f{i}.{_FLAG_ATTRS[spec[3]]}")
-            if spec[4]:
-                flags.append(f"f{i}.writeable")
             terms.append(f"(type({a}) is _ndarray and {a}.ndim == {int(spec[2])} and ({a}.dtype is d{i} or "
-                         f"{a}.dtype == d{i}) and (f{i} := {a}.flags) is not None and {' and '.join(flags)})")
+                         f"{a}.dtype == d{i}) and {_flags_test(i, spec[3], spec[4])})")
         else:
             env[f"t{i}"] = spec[1]
             terms.append(f"type({a}) in t{i}")
@@ -164,17 +174,22 @@ class AotKernel:
         self.__doc__ = fn.__doc__
         self._options = options
         self._entries = entries
-        self._calls = None  # (compiled, matcher) per entry, made at the first call
+        self._calls = None  # [compiled, specs, matcher or None] per entry, made at the first call
         self._dispatcher = None
 
     def __call__(self, *args):
         calls = self._calls
         if calls is None:
-            # Generated at the first call, not at import: a process calls a few of the ~90 entries.
-            calls = self._calls = [(compiled, _matcher(specs)) for compiled, specs in self._entries]
-        for compiled, match in calls:
+            calls = self._calls = [[compiled, specs, None] for compiled, specs in self._entries]
+        for entry in calls:
+            match = entry[2]
+            if match is None:
+                # Generated when a call first reaches the entry, not at import nor for every entry
+                # of the kernel: a generation costs 0.3-3 ms, and a process reaches about half of the
+                # entries of the kernels it calls (the strided variants rarely).
+                match = entry[2] = _matcher(entry[1])
             if match(args):
-                return compiled(*args)
+                return entry[0](*args)
         return self.dispatcher(*args)
 
     @property

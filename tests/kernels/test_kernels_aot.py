@@ -154,3 +154,40 @@ def test_each_signature_also_gets_a_variant_for_strided_views():
     strided = np.zeros((4, 6))[:, ::2]
     assert not kernels._matches(_specs(F8_2D_C), (strided,))
     assert kernels._matches(_specs(["array", "<f8", 2, "A", False]), (strided,))
+
+
+def _test_arrays():
+    """Arrays of every layout the flag tests tell apart: C, F (2-D), strided, read-only, unaligned."""
+    c2 = np.zeros((4, 3))
+    readonly = np.zeros((4, 3))
+    readonly.flags.writeable = False
+    raw = np.zeros(4 * 3 * 8 + 1, dtype=np.uint8)[1:].view("<f8").reshape(4, 3)
+    return {"C": c2, "F": np.asfortranarray(c2), "strided": c2[:, ::2], "readonly": readonly, "unaligned": raw,
+            "1-D": np.zeros(5), "1-D strided": np.zeros(10)[::2], "1-D readonly": np.broadcast_to(1.0, (5,))}
+
+
+@pytest.mark.parametrize("layout", ["C", "F", "A"])
+@pytest.mark.parametrize("readonly", [False, True])
+@pytest.mark.parametrize("ndim", [1, 2])
+def test_layout_and_write_flags_follow_the_entry(layout, readonly, ndim):
+    for name, a in _test_arrays().items():
+        want = (a.ndim == ndim and a.flags.aligned and (readonly or a.flags.writeable)
+                and {"C": a.flags.c_contiguous, "F": a.flags.f_contiguous, "A": True}[layout])
+        assert kernels._matches(_specs(["array", "<f8", ndim, layout, readonly]), (a,)) == want, name
+
+
+def test_a_matcher_is_made_only_when_a_call_reaches_its_entry():
+    made = []
+
+    def first(*args):
+        made.append("first")
+
+    def second(*args):
+        made.append("second")
+
+    proxy = kernels.AotKernel(lambda a: None, {}, [(first, _specs(F8_2D_C)),
+                                                    (second, _specs(["array", "<f8", 2, "A", False]))])
+    proxy(np.zeros((2, 2)))
+    assert made == ["first"] and proxy._calls[0][2] is not None and proxy._calls[1][2] is None
+    proxy(np.zeros((2, 4))[:, ::2])  # strided: the second entry, now with its matcher
+    assert made == ["first", "second"] and proxy._calls[1][2] is not None
