@@ -374,8 +374,8 @@ def glonass_channels(*tables) -> np.ndarray:
     *tables : int8[N_SAT] or None
         Channel tables in order of preference (e.g. the rover's RINEX header ``GLONASS SLOT /
         FRQ #``, the base's, the navigation data's), :data:`gnssaug.gnss.GLO_FCN_UNKNOWN` where
-        unknown; None is skipped. Channels outside -7..+13 (RINEX 3.05 §5.2, ``GLONASS SLOT / FRQ
-        #``) count as unknown.
+        unknown; None is skipped. Values outside -7..+13 (the channels of the GLONASS ICD 5.1
+        §3.3.1.4, -7..+6, and the older ones up to +13 some files still carry) count as unknown.
 
     Returns
     -------
@@ -452,8 +452,8 @@ class RtkEngine:
         if glo_fcn is None:
             glo_fcn = getattr(satellites, "glo_fcn", None)
         self._allowed, self._slot, self._lam = _tables(self.options, glo_fcn)
-        # Satellites whose ambiguities stay float (FLOAT_ONLY_SYSTEMS), and the clock groups of
-        # GLONASS code (EFACT_GLO), or None when no such system is in use.
+        # Satellites whose ambiguities stay float (FLOAT_ONLY_SYSTEMS), and the clock group whose
+        # code is weighted by EFACT_GLO; None when no such system is in use.
         float_only = np.zeros(N_SAT, dtype=bool)
         for letter in FLOAT_ONLY_SYSTEMS:
             if letter in self.options.systems:
@@ -618,6 +618,7 @@ class RtkEngine:
         self._mw[changed] = np.nan
         self._mw_n[changed] = 0.0
         self._prev_cp[:, changed] = np.nan
+        self._hatch[:, changed] = np.nan
         self._drift_rate_mps[changed] = np.nan
         self._drift_cp_m[changed] = np.nan
         self._allowed, self._lam = allowed, lam
