@@ -203,3 +203,16 @@ def test_nagoya_dgnss_uses_glonass(nagoya):
     assert np.all(with_glo.n_sat >= without.n_sat + 6)
     enu = enu_errors(with_glo.pos_ecef_m, truth)
     assert np.sqrt(np.mean(enu[:, 0] ** 2 + enu[:, 1] ** 2)) < 0.3 and np.sqrt(np.mean(enu[:, 2] ** 2)) < 0.5
+
+
+def test_pairing_report_lists_glonass_signals(nagoya):
+    from gnssaug.datasets.pairing import pair_report
+
+    rover, base, *_ = nagoya
+    report = pair_report(rover, base, "GREC", 2, 30.0)
+    glonass = [s for s in report.signals if s["group"] == "GLONASS"]
+    assert [s["freq"] for s in glonass] == ["G1", "G2"]
+    assert all(s["mean"] >= 7.0 for s in glonass)  # 8 GLONASS satellites common to both files
+    without = pair_report(rover, base, "GEC", 2, 30.0)
+    assert not any(s["group"] == "GLONASS" for s in without.signals)
+    assert np.nanmean(report.dd_per_epoch) > np.nanmean(without.dd_per_epoch) + 12
