@@ -127,7 +127,9 @@ class ObsSeries:
     """Many epochs of one receiver, stored as rows (one row per satellite and epoch).
 
     The rows of epoch ``i`` are ``offsets[i]:offsets[i+1]``; within an epoch they are sorted by
-    satellite. :meth:`epoch` returns an :class:`ObsEpoch` view of one epoch without copying.
+    satellite. :meth:`epoch` returns an :class:`ObsEpoch` view of one epoch without copying; the
+    satellite order of all epochs is checked once, at the first view, so ``sat`` and ``offsets``
+    must not be modified in place afterwards (the observation arrays may).
 
     Attributes
     ----------
