@@ -240,6 +240,8 @@ class EphStore:
     @staticmethod
     def _queries(sat, t_gpst_ns):
         sat = np.ascontiguousarray(sat, dtype=np.int16)
+        if not sat.flags.writeable:
+            sat = sat.copy()  # the kernels' entries are compiled for writeable arrays (see _per_row)
         if sat.ndim != 1:
             raise InvalidInputError(f"sat must be 1-D, got shape {sat.shape}")
         # One reduction for both bounds: a negative int16 is 32768 or more as uint16.
@@ -273,8 +275,8 @@ class EphStore:
         sat, t = self._queries(sat, t_gpst_ns)
         n = sat.shape[0]
         dt = np.zeros(n) if dt_s is None else np.asarray(dt_s, dtype=np.float64)
-        if dt.shape != (n,):
-            dt = np.ascontiguousarray(np.broadcast_to(dt, (n,)))
+        if dt.shape != (n,) or not dt.flags.carray:
+            dt = np.array(np.broadcast_to(dt, (n,)), order="C")
         if t_select_ns is None:
             whole_s = np.where(np.isfinite(dt), np.round(dt), 0.0).astype(np.int64)
             t_sel = t + whole_s * NS_PER_S

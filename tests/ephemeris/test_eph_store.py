@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
+from gnssaug import kernels
 from gnssaug.datasets.rinex.nav import read_nav
 from gnssaug.ephemeris import records as rec
 from gnssaug.ephemeris.store import EphStore
@@ -230,6 +235,11 @@ def test_time_arguments_of_any_layout_give_the_same_states(store):
             np.testing.assert_array_equal(st.pos_ecef_m, ref.pos_ecef_m)
             np.testing.assert_array_equal(st.clk_s, ref.clk_s)
             assert st.rec.tolist() == ref.rec.tolist()
+    frozen_sat, frozen_dt = sat.copy(), dt.copy()
+    frozen_sat.flags.writeable = frozen_dt.flags.writeable = False
+    for s, d in ((frozen_sat, frozen_dt), (sat, np.repeat(dt, 2)[::2]), (sat.astype(np.int64), list(dt))):
+        st = store.sat_states(s, T0, d, t_select_ns=T0)
+        np.testing.assert_array_equal(st.pos_ecef_m, ref.pos_ecef_m)
 
 
 def test_negative_satellite_index_is_rejected(store):
@@ -251,3 +261,35 @@ def test_times_reach_the_kernels_as_writeable_c_arrays():
     for t in (readonly, np.arange(8, dtype=np.int64)[::2], np.arange(4, dtype=np.int32), 7, np.int64(7)):
         out = _per_row(t, 4)
         assert out.flags.carray and out.dtype == np.int64 and out.shape == (4,)
+
+
+_AOT_SCRIPT = r"""
+import sys
+import numpy as np
+from gnssaug import kernels
+from gnssaug.datasets.rinex.nav import read_nav
+from gnssaug.ephemeris.store import EphStore
+
+store = EphStore(read_nav(sys.argv[1]))
+sat = np.array([5, 40, 120], dtype=np.int16)
+t = np.full(3, %(t0)d, dtype=np.int64)
+dt = np.full(3, -0.07)
+for a in (sat, t, dt):
+    a.flags.writeable = False
+store.sat_states(sat, t, dt, t_select_ns=t)
+store.sat_states(sat, np.repeat(t, 2)[::2], np.repeat(dt, 2)[::2], t_select_ns=%(t0)d)
+print(kernels.kernel_mode(), "numba" in sys.modules)
+"""
+
+
+@pytest.mark.skipif(not (kernels.aot_dir() / kernels.AOT_TABLE).exists(),
+                    reason="no ahead-of-time build for these kernel sources")
+def test_read_only_and_strided_queries_stay_ahead_of_time(wuhn_dir):
+    # Compiled entries exist only for the argument types the build's workload passed; sat_states
+    # copies what would match none, rather than switching the process to JIT.
+    env = {k: v for k, v in os.environ.items() if k != "GNSSAUG_KERNELS"}
+    proc = subprocess.run([sys.executable, "-c", _AOT_SCRIPT % {"t0": T0},
+                           str(wuhn_dir / "BRDC00IGS_R_20250010000_01D_MN.rnx.gz")],
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.split() == ["aot", "False"]
