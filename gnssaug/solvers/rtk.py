@@ -543,6 +543,9 @@ class RtkEngine:
         # Per-epoch constants, computed once: the masks [rad], the kinematic position prior's
         # covariance, and the buffers the prior state of an update is kept in (see _rtk).
         self._mask_el_rad = np.radians(o.elmask_deg)
+        lat, lon = np.radians(llh_deg_from_ecef(base)[:2])
+        self._up_b = np.array([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])
+        self._sin_mask = math.sin(self._mask_el_rad)
         self._ar_mask_el_rad = np.radians(o.ar_elmask_deg)
         self._pos_prior_p = np.eye(3) * o.pos_init_std_m**2
         self._x0 = np.empty_like(self.x)
@@ -850,6 +853,43 @@ class RtkEngine:
         return pos, nv, cov
 
     # ------------------------------------------------------------------------------------------
+    def _pdop(self, obs) -> float:
+        """Position dilution of precision of the epoch's code geometry, one clock per clock group.
+
+        Satellites above the elevation mask (at the base) with a code at both receivers. With a
+        clock per group (the double differences cancel each group's clock), the position block of
+        the normal matrix is the sum over the satellites of ``r r^T``, ``r`` the line-of-sight unit
+        vector less its group's mean (the clocks eliminated); PDOP is the root of the trace of its
+        inverse (closed form, 3x3). Infinite when the geometry is singular.
+        """
+        d = obs["sat_b"] - self.base_pos_ecef_m
+        range_m = np.sqrt(np.einsum("ij,ij->i", d, d))
+        pr = obs["pr"]
+        # (a NaN in either receiver's code makes the sum NaN)
+        ok = (d @ self._up_b >= self._sin_mask * range_m) & np.isfinite(pr[0] + pr[1]).any(axis=1)
+        g = obs["group"][ok].astype(np.int64)
+        u = d[ok] / range_m[ok][:, None]
+        count = np.bincount(g, minlength=N_CLOCK_GROUPS)
+        if g.shape[0] < 3 + np.count_nonzero(count):
+            return math.inf
+        mean = np.zeros((N_CLOCK_GROUPS, 3))
+        np.add.at(mean, g, u)
+        r = u - mean[g] / count[g][:, None]
+        (a00, a01, a02), (_, a11, a12), (_, _, a22) = (r.T @ r).tolist()
+        c00, c11, c22 = a11 * a22 - a12 * a12, a00 * a22 - a02 * a02, a00 * a11 - a01 * a01
+        det = a00 * c00 - a01 * (a01 * a22 - a12 * a02) + a02 * (a01 * a12 - a11 * a02)
+        if not det > 1e-12:
+            return math.inf
+        return math.sqrt(max((c00 + c11 + c22) / det, 0.0))
+
+    def _too_weak(self, sol, obs) -> bool:
+        """Whether the epoch's geometry is beyond :data:`MAX_PDOP` (then ``sol.reason`` says so)."""
+        pdop = self._pdop(obs)
+        if pdop <= MAX_PDOP:
+            return False
+        sol.reason = f"satellite geometry too weak: PDOP {pdop:.0f} > {MAX_PDOP:g}"
+        return True
+
     def _dgnss(self, sol, obs):
         o = self.options
         sat = obs["sat"]
@@ -863,6 +903,8 @@ class RtkEngine:
                 continue
             smoothed[k] = self._hatch_update(k, sat, obs["pr"][k], obs["cp"][k], obs["lam"], obs["lli"][k])
         pr_sd = smoothed[0] - smoothed[1]
+        if self._too_weak(sol, obs):
+            return sol
         start = self.x[:3] if self._pos_ok else self.base_pos_ecef_m
         pos, nv, cov = self._code_solution(start, obs, pr_sd, np.radians(o.elmask_deg))
         if pos is None:
@@ -1158,6 +1200,10 @@ class RtkEngine:
     def _rtk(self, sol, obs):
         o = self.options
         mask_el = self._mask_el_rad
+        if self._too_weak(sol, obs):
+            # No solution, but the ambiguities and slip detectors follow the phases through the epoch.
+            self._update_ambiguities(obs, sol.t_gpst_ns, self.x[:3])
+            return sol
         ok, predicted = self._position_prior(obs, sol.t_gpst_ns, mask_el, use_prediction=True)
         if not ok:
             sol.reason = "too few double differences for the code solution"
@@ -1693,6 +1739,12 @@ BASE_DRIFT_MAX_MPS = 0.1
 #: A kinematic update that moves the position further than this from its prior's centre [m] is
 #: done again from the updated position (see RtkEngine._rtk).
 RELINEARISE_M = 1.0
+
+#: Epochs whose code geometry has a larger PDOP get no solution (RTKLIB 2.4.3 ``prcopt_t.maxgdop``,
+#: default 30, applied to GDOP in ``pntpos.c`` ``valsol``, without which ``rtkpos`` has no epoch).
+#: With four GPS satellites above 30 deg on the Nagoya pair (PDOP 270-620) the code solution alone
+#: is 80-190 m off, and the ratio test then passed at 3-4 on fixes 50-200 m off.
+MAX_PDOP = 30.0
 
 #: Fix attempts per epoch when a fixed solution's own phase residuals reject a satellite.
 FIX_VALIDATION_TRIES = 3
