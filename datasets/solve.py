@@ -124,7 +124,8 @@ def load_inputs(rover: str, nav_paths: list[str], systems: str | None, start: st
     t1 = parse_time_arg(end) if end else None
     series = slice_epochs(series, t0, t1)
     nav = read_nav(nav_paths)
-    observed = {int(v) for v in np.unique(SAT_SYSTEM[series.sat.astype(np.int64)])}
+    # bincount, not np.unique: numpy 2.4's plain unique imports numpy.ma (~18 ms per process)
+    observed = {int(v) for v in np.flatnonzero(np.bincount(SAT_SYSTEM[series.sat.astype(np.int64)]))}
     used = used_systems or systems or SYSTEMS
     coverage = nav_coverage(nav, series.t_gpst_ns, used, observed, windows_s)
     notes = check_nav_coverage(coverage, series.t_gpst_ns, nav_paths)

@@ -132,10 +132,15 @@ def glonass_channels_of(rover_header, base_header, eph) -> np.ndarray:
 
 def glonass_note(rover, base, glo_fcn, systems: str) -> str:
     """The note ``solve`` prints when GLONASS satellites both files observe have no known channel ('' if none)."""
-    from gnssaug.gnss import sv_name
+    from gnssaug.gnss import N_SAT, sv_name
     from gnssaug.solvers.rtk import glonass_without_channel
 
-    both = np.intersect1d(rover.sat, base.sat)
+    seen_rover, seen_base = np.zeros(N_SAT, dtype=bool), np.zeros(N_SAT, dtype=bool)
+    seen_rover[rover.sat] = True
+    seen_base[base.sat] = True
+    # satellite tables, not np.intersect1d over every row: no sort of the whole files (and numpy 2.4's
+    # plain unique imports numpy.ma, ~18 ms per process)
+    both = np.flatnonzero(seen_rover & seen_base)
     missing = glonass_without_channel(both, glo_fcn, systems)
     if missing.shape[0] == 0:
         return ""

@@ -399,7 +399,7 @@ def _select_slots(series: ObsSeries, sys_row: np.ndarray, iono: str) -> tuple[np
 def _group_delays_m(eph: SatStateSource, sat: np.ndarray, slot: np.ndarray, t_ns: np.ndarray) -> np.ndarray:
     """c x group delay of each row's slot at the row's time (0 where the ephemeris gives none)."""
     out = np.zeros(sat.shape[0])
-    for s in np.unique(slot[slot >= 0]):
+    for s in np.flatnonzero(np.bincount(slot[slot >= 0], minlength=1)):  # not np.unique: it imports numpy.ma
         rows = slot == s
         gd = np.asarray(eph.group_delay_s(sat[rows], int(s), t_ns[rows]), dtype=np.float64)
         out[rows] = np.where(np.isfinite(gd), gd, 0.0) * C_MPS
