@@ -254,6 +254,35 @@ def attribute_rank(system: int, slot: int, attribute: str) -> int:
     return i if i >= 0 else len(attrs)
 
 
+#: Tracking-mode order per system and slot for rovers that track civil and pilot signals only
+#: (u-blox ZED-F9P class receivers, phones, machine-control and 5G modules), most preferred first;
+#: ``CIVIL_FIRST[system][slot]``, the same letters as ``SIGNAL_PLAN[system][slot].attributes``.
+#:
+#: Only GPS L2 differs from the default order: the default puts the semi-codeless P(Y) (``W``) first,
+#: which geodetic receivers track on every satellite, but a low-cost rover tracks L2C only and
+#: cannot use P(Y) corrections. Here L2C comes first: ``L`` (CL, the dataless pilot whose phase the
+#: rover tracks; RTCM MSM signal 2L), ``X`` (CM+CL), ``S`` (CM), ``C``, and only then ``W`` and the
+#: other P(Y) modes, which stay for satellites without L2C (GPS IIR). The other slots already rank
+#: the civil pilot first (Galileo E1/E6 ``C``, E5a/E5b ``Q``, GPS L5 ``Q``, BDS-3 B1C/B2a ``P``,
+#: QZSS L2 ``L``) or carry civil signals only (B1I, B3I, GLONASS C/A). IS-GPS-200 §3.3.1.5 (L2C),
+#: RINEX 3.05 Table 4 (attributes).
+CIVIL_FIRST: tuple[tuple[str, ...], ...] = tuple(
+    tuple("LXSCWPYMDN" if (s == GPS and band.name == "L2") else band.attributes for band in bands)
+    for s, bands in enumerate(SIGNAL_PLAN)
+)
+
+
+def civil_rank(system: int, slot: int, attribute: str) -> int:
+    """Preference rank of a tracking mode in the :data:`CIVIL_FIRST` order (0 is the most preferred).
+
+    A drop-in for :func:`attribute_rank` where observations go to civil-signal rovers (the MSM4
+    profile mountpoint); letters outside the slot's plan rank last.
+    """
+    attrs = CIVIL_FIRST[system][slot]
+    i = attrs.find(attribute)
+    return i if i >= 0 else len(attrs)
+
+
 def sat_freq_hz(sat: np.ndarray, glo_fcn: np.ndarray | None = None) -> np.ndarray:
     """Carrier frequencies of each satellite's slots.
 

@@ -218,22 +218,31 @@ class LockState:
         return slip
 
 
-def _signal_tables(system: int):
+def _signal_tables(system: int, rank_fn=attribute_rank):
     # MSM signal ID (0..32) -> ObsEpoch slot (-1: none), attribute letter, preference rank
     slot = np.full(N_MSM_SIGNAL_ID, -1, dtype=np.int64)
     letter = np.zeros(N_MSM_SIGNAL_ID, dtype=np.uint8)
     rank = np.zeros(N_MSM_SIGNAL_ID, dtype=np.int64)
     for sig, (k, attr) in SIGNAL_SLOTS[system].items():
-        slot[sig], letter[sig], rank[sig] = k, ord(attr), attribute_rank(system, k, attr)
+        slot[sig], letter[sig], rank[sig] = k, ord(attr), rank_fn(system, k, attr)
     return slot, letter, rank
 
 
-_SIG_TABLES = {s: _signal_tables(s) for s in SIGNAL_SLOTS}
+# tables per (rank function, system), built at the first use of a ranking
+_SIG_TABLES: dict = {(attribute_rank, s): _signal_tables(s) for s in SIGNAL_SLOTS}
 
 
-def _add_msm(cells: _Cells, m: Msm, glo_fcn: np.ndarray, lock_state: LockState | None, t_gpst_ns: int) -> None:
+def _sig_tables(system: int, rank_fn):
+    key = (rank_fn, system)
+    if key not in _SIG_TABLES:
+        _SIG_TABLES[key] = _signal_tables(system, rank_fn)
+    return _SIG_TABLES[key]
+
+
+def _add_msm(cells: _Cells, m: Msm, glo_fcn: np.ndarray, lock_state: LockState | None, t_gpst_ns: int,
+             rank=attribute_rank) -> None:
     system = m.system
-    slot_of, letter_of, rank_of = _SIG_TABLES[system]
+    slot_of, letter_of, rank_of = _sig_tables(system, rank)
     sat_pos, sig_pos = m.cell_index()
     sig_ids = m.sig[sig_pos]
     slot = slot_of[sig_ids]
@@ -269,7 +278,7 @@ def _add_msm(cells: _Cells, m: Msm, glo_fcn: np.ndarray, lock_state: LockState |
 
 
 def msm_to_obs(messages: list[Msm], t_ref_gpst_ns: int, glo_fcn: np.ndarray | None = None,
-               lock_state: LockState | None = None) -> ObsEpoch:
+               lock_state: LockState | None = None, rank=attribute_rank) -> ObsEpoch:
     """One ObsEpoch from the MSMs of one epoch (any systems, any levels).
 
     Parameters
@@ -284,6 +293,11 @@ def msm_to_obs(messages: list[Msm], t_ref_gpst_ns: int, glo_fcn: np.ndarray | No
     lock_state : LockState, optional
         Per-signal lock times of the previous epoch, updated; a shorter lock time sets the LLI slip
         bit. Without it only the half-cycle bit is set.
+    rank : callable, optional
+        ``rank(system, slot, attribute) -> int`` (0 most preferred): which tracking mode fills a
+        slot where a satellite has several (e.g. GPS L2 W and L). Default
+        :func:`gnssaug.gnss.attribute_rank`; :func:`gnssaug.gnss.civil_rank` for civil-signal rovers.
+        A cell with valid range and phase beats a preferred one without them.
 
     Returns
     -------
@@ -297,7 +311,7 @@ def msm_to_obs(messages: list[Msm], t_ref_gpst_ns: int, glo_fcn: np.ndarray | No
     for m in messages:
         t_m = msm_epoch_gpst_ns(m.msg_type // 10, m.epoch_ms, t_ref_gpst_ns, m.glo_dow)
         t = t_m if t is None else t
-        _add_msm(cells, m, glo_fcn, lock_state, t_m)
+        _add_msm(cells, m, glo_fcn, lock_state, t_m, rank)
     return cells.to_epoch(t if t is not None else t_ref_gpst_ns)
 
 
@@ -360,6 +374,7 @@ class MsmEncoder:
         self.systems = tuple(systems) if systems is not None else tuple(sorted(_MSM_GROUP))
         self._lock_start = np.full((N_SAT, N_BAND), -1, dtype=np.int64)
         self._last_seen = np.full((N_SAT, N_BAND), -1, dtype=np.int64)
+        self._mode = np.zeros((N_SAT, N_BAND), dtype=np.uint8)  # tracking mode (attribute) last sent
         self._last_epoch = -1
         self.dropped_signals = 0
 
@@ -465,15 +480,20 @@ class MsmEncoder:
         return np.where(bad | ~np.isfinite(q), np.nan, q * scale)
 
     def _lock_ms(self, epoch: ObsEpoch, sats: np.ndarray, slots: np.ndarray) -> np.ndarray:
-        # Lock time per signal: restarted at a slip (LLI bit 0) or after an epoch without phase.
+        # Lock time per signal: restarted at a slip (LLI bit 0), after an epoch without phase, and when
+        # the slot's tracking mode changes (GPS L2 from L2C to P(Y) and back): the phase then comes
+        # from another tracking loop, another arc, and a rover keying lock times by band must see a slip.
         t = epoch.t_gpst_ns
         rows = np.searchsorted(epoch.sat, sats)
         start = self._lock_start[sats, slots]
         slip = ((epoch.lli[rows, slots] & LLI_SLIP) != 0) | ~np.isfinite(epoch.cp_cyc[rows, slots])
         gap = self._last_seen[sats, slots] != self._last_epoch
-        reset = slip | gap | (start < 0)
+        mode = epoch.code[rows, slots]
+        switched = self._mode[sats, slots] != mode
+        reset = slip | gap | switched | (start < 0)
         start = np.where(reset, t, start)
         self._lock_start[sats, slots] = start
+        self._mode[sats, slots] = mode
         self._last_seen[sats, slots] = t
         return (t - start) // 1_000_000
 
@@ -621,6 +641,13 @@ class EpochAssembler:
     t_ref_gpst_ns : int
         Reference time (within half a week, or half a day with GLONASS) of the first epoch; later
         epochs use the previous epoch as reference.
+    rank : callable, optional
+        Tracking-mode preference ``rank(system, slot, attribute) -> int`` used where a satellite
+        sends several modes of one band (see :func:`msm_to_obs`). The default,
+        :func:`gnssaug.gnss.attribute_rank`, serves ingest, the solvers and the legacy profile;
+        :func:`gnssaug.gnss.civil_rank` (GPS L2C before P(Y)) serves the MSM4 profile. Lock times are
+        kept per MSM signal ID either way, so switching modes in a slot is not itself a slip here; an
+        encoder of the result must restart the slot's lock time (:class:`MsmEncoder` does).
 
     Attributes
     ----------
@@ -628,8 +655,9 @@ class EpochAssembler:
         GLONASS frequency channels learned so far (MSM5/7, 1009-1012, 1020).
     """
 
-    def __init__(self, t_ref_gpst_ns: int):
+    def __init__(self, t_ref_gpst_ns: int, rank=attribute_rank):
         self.t_ref_gpst_ns = int(t_ref_gpst_ns)
+        self.rank = rank
         self.glo_fcn = np.full(N_SAT, GLO_FCN_UNKNOWN, dtype=np.int8)
         self._pending: list = []
         self._pending_t: int | None = None
@@ -684,7 +712,7 @@ class EpochAssembler:
         t = self._pending_t
         parts = []
         if msms:
-            parts.append(msm_to_obs(msms, t, self.glo_fcn, self._lock_state))
+            parts.append(msm_to_obs(msms, t, self.glo_fcn, self._lock_state, self.rank))
         for m in self._pending:
             if isinstance(m, Message):
                 parts.append(legacy_to_obs(m, t, self.glo_fcn))

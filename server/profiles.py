@@ -7,6 +7,20 @@ epoch's MSMs (:class:`gnssaug.rtcm.epochs.EpochAssembler`), re-encodes the epoch
 publishes it on the profile mountpoint, with the station's other messages (ARP, antenna,
 ephemerides, biases) relayed unchanged. Message layouts: RTCM 10403.3 §3.5.12 (MSM) and §3.5.2
 (1004, 1012).
+
+Tracking modes. An ``ObsEpoch`` holds one mode per satellite and band, and a geodetic station sends
+several (GPS L2 as semi-codeless P(Y) ``2W`` and L2C ``2L``). The two profiles serve different rovers:
+
+- ``_MSM4`` is for low-cost dual-frequency rovers (u-blox ZED-F9P class: farm machines, 5G modules),
+  which track L2C only and cannot use P(Y) corrections. Its epochs are joined with
+  :func:`gnssaug.gnss.civil_rank` (:data:`gnssaug.gnss.CIVIL_FIRST`): L2C (L, X, S) before P(Y) per
+  satellite, P(Y) ``2W`` kept for satellites without L2C (GPS IIR). Where the mode in a slot changes
+  from one epoch to the next (a satellite that loses 2L for an epoch), the output lock time restarts,
+  so the rover sees a slip (the other mode's phase is another tracking loop's arc).
+- ``_LEGACY`` (1004/1012) keeps the default ranking (:func:`gnssaug.gnss.attribute_rank`, P(Y) first):
+  its users are older geodetic rovers that track P(Y) semi-codeless on every satellite, and 1004's
+  L2 code indicator (DF016) then says P(Y) for the whole constellation, not P(Y) for some satellites
+  and L2C for others.
 """
 
 from __future__ import annotations
@@ -14,6 +28,7 @@ from __future__ import annotations
 import logging
 import time
 
+from gnssaug.gnss import attribute_rank, civil_rank
 from gnssaug.rtcm.codec import decode_many, encode_frame
 from gnssaug.rtcm.epochs import EpochAssembler, MsmEncoder, obs_to_legacy
 from gnssaug.rtcm.framing import iter_frames
@@ -23,6 +38,8 @@ log = logging.getLogger(__name__)
 
 #: Mountpoint suffix -> profile name.
 PROFILES = {"_MSM4": "msm4", "_LEGACY": "legacy"}
+#: Profile name -> tracking-mode ranking of its epoch assembly (see the module notes).
+PROFILE_RANK = {"msm4": civil_rank, "legacy": attribute_rank}
 _LEGACY_OBS = (1001, 1002, 1003, 1004, 1009, 1010, 1011, 1012)
 _GPS_EPOCH_UNIX_S = 315_964_800
 
@@ -71,7 +88,7 @@ class ProfileEncoder:
         self.mount = station + {v: k for k, v in PROFILES.items()}[profile]
         # the reference time only has to be within half a week of the data for the epoch to be
         # joined; re-encoding writes back the same time of week
-        self.assembler = EpochAssembler(int((time.time() - _GPS_EPOCH_UNIX_S + 18) * 1e9))
+        self.assembler = EpochAssembler(int((time.time() - _GPS_EPOCH_UNIX_S + 18) * 1e9), PROFILE_RANK[profile])
         self.encoder: MsmEncoder | None = None
         self.station_id = 0
         self.errors = 0
