@@ -657,11 +657,12 @@ class Caster:
             counts = dict(ing.health.message_types)
             infos.append(MountInfo(st.mount, st.identifier, lat, lon, st.country, counts,
                                    elapsed, self.hub.bytes_published[st.mount]))
-            for suffix, label in (("_MSM4", "msm4"), ("_LEGACY", "legacy")):
+            # the misc text names the GPS L2 mode each profile prefers (server/profiles.py notes)
+            for suffix, label, l2 in (("_MSM4", "msm4", "L2C first"), ("_LEGACY", "legacy", "L2 P(Y)")):
                 infos.append(MountInfo(st.mount + suffix, st.identifier, lat, lon, st.country,
                                        profile_message_counts(counts, label), elapsed,
                                        self.hub.bytes_published[st.mount + suffix],
-                                       misc=f"{label.upper()} re-encoded from {st.mount}"))
+                                       misc=f"{label.upper()} re-encoded from {st.mount} GPS {l2}"))
         if infos:
             lat = sum(m.lat_deg for m in infos) / len(infos)
             lon = sum(m.lon_deg for m in infos) / len(infos)
