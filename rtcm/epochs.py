@@ -372,10 +372,7 @@ class MsmEncoder:
         self.station_id = station_id
         self.glo_fcn = glo_fcn if glo_fcn is not None else np.full(N_SAT, GLO_FCN_UNKNOWN, dtype=np.int8)
         self.systems = tuple(systems) if systems is not None else tuple(sorted(_MSM_GROUP))
-        self._lock_start = np.full((N_SAT, N_BAND), -1, dtype=np.int64)
-        self._last_seen = np.full((N_SAT, N_BAND), -1, dtype=np.int64)
-        self._mode = np.zeros((N_SAT, N_BAND), dtype=np.uint8)  # tracking mode (attribute) last sent
-        self._last_epoch = -1
+        self._lock = SlotLockClock()
         self.dropped_signals = 0
 
     def encode(self, epoch: ObsEpoch) -> list[Msm]:
@@ -383,7 +380,7 @@ class MsmEncoder:
         out: list[Msm] = []
         for system in self.systems:
             out.extend(self._system(epoch, system))
-        self._last_epoch = epoch.t_gpst_ns
+        self._lock.end_epoch(epoch.t_gpst_ns)
         for m in out[:-1]:
             m.multiple = 1
         return out
@@ -448,7 +445,7 @@ class MsmEncoder:
         cn0_step = 2.0**-4 if ext else 1.0
         cn0 = np.where(np.isfinite(cn0) & (cn0 > 0), np.clip(np.round(cn0 / cn0_step) * cn0_step, cn0_step,
                                                               (1023 if ext else 63) * cn0_step), np.nan)
-        lock_ms = self._lock_ms(epoch, epoch.sat[rows_a], slots_a)
+        lock_ms = self._lock.lock_ms(epoch, epoch.sat[rows_a], slots_a)
         lock = lock_indicator(lock_ms, LOCK_MS_MSM_EXT if ext else LOCK_MS_MSM).astype(np.uint16)
         half = ((epoch.lli[rows_a, slots_a] & LLI_HALF_CYCLE) != 0).astype(np.uint8)
         ext_info = np.zeros(nsat, np.uint8)
@@ -479,23 +476,42 @@ class MsmEncoder:
         self.dropped_signals += int(bad.sum())
         return np.where(bad | ~np.isfinite(q), np.nan, q * scale)
 
-    def _lock_ms(self, epoch: ObsEpoch, sats: np.ndarray, slots: np.ndarray) -> np.ndarray:
-        # Lock time per signal: restarted at a slip (LLI bit 0), after an epoch without phase, and when
-        # the slot's tracking mode changes (GPS L2 from L2C to P(Y) and back): the phase then comes
-        # from another tracking loop, another arc, and a rover keying lock times by band must see a slip.
+
+class SlotLockClock:
+    """Lock times of an output stream, per satellite and observation slot, for encoders.
+
+    A slot's lock time restarts at a slip (LLI bit 0), after an epoch without the signal, without
+    phase, and when the slot's tracking mode (``ObsEpoch.code``) changes, e.g. GPS L2 from L2C to
+    P(Y) and back: the phase then comes from another tracking loop, another arc, and a rover that keys
+    lock times by band (RTKLIB) must see a slip. Call :meth:`lock_ms` for the cells of an epoch (in
+    one or several calls), then :meth:`end_epoch`.
+    """
+
+    def __init__(self):
+        self._start = np.full((N_SAT, N_BAND), -1, dtype=np.int64)
+        self._last_seen = np.full((N_SAT, N_BAND), -1, dtype=np.int64)
+        self._mode = np.zeros((N_SAT, N_BAND), dtype=np.uint8)  # tracking mode (attribute) last sent
+        self._last_epoch = -1
+
+    def lock_ms(self, epoch: ObsEpoch, sats: np.ndarray, slots: np.ndarray) -> np.ndarray:
+        """int64[n] lock time [ms] of the cells ``(sats[i], slots[i])`` of ``epoch`` (satellites in it)."""
         t = epoch.t_gpst_ns
         rows = np.searchsorted(epoch.sat, sats)
-        start = self._lock_start[sats, slots]
+        start = self._start[sats, slots]
         slip = ((epoch.lli[rows, slots] & LLI_SLIP) != 0) | ~np.isfinite(epoch.cp_cyc[rows, slots])
         gap = self._last_seen[sats, slots] != self._last_epoch
         mode = epoch.code[rows, slots]
         switched = self._mode[sats, slots] != mode
         reset = slip | gap | switched | (start < 0)
         start = np.where(reset, t, start)
-        self._lock_start[sats, slots] = start
+        self._start[sats, slots] = start
         self._mode[sats, slots] = mode
         self._last_seen[sats, slots] = t
         return (t - start) // 1_000_000
+
+    def end_epoch(self, t_gpst_ns: int) -> None:
+        """Close the epoch ``t_gpst_ns``: signals not seen in it restart at their next epoch."""
+        self._last_epoch = t_gpst_ns
 
 
 # ---------------------------------------------------------------------------------------------
@@ -550,6 +566,13 @@ def obs_to_legacy(epoch: ObsEpoch, station_id: int, glo_fcn: np.ndarray | None =
 
     L1 must be C/A (or P) and L2 present for a satellite to be written. The phase is written
     relative to the L1 pseudorange; a difference over the field span (±262 m) is written invalid.
+
+    Parameters
+    ----------
+    lock_s : dict, optional
+        ``{(sat, slot): lock time [s]}`` for the L1/L2 lock-time indicators (DF013, DF019, DF043,
+        DF049), e.g. from a :class:`SlotLockClock`; a missing key is 0 s. None writes the maximum
+        indicator (127, over 937 s) everywhere, i.e. no slips.
     """
     out = []
     for system, msg_type in ((GPS, 1004), (GLO, 1012)):
@@ -735,5 +758,6 @@ def merge_epochs(parts: list[ObsEpoch], t_gpst_ns: int) -> ObsEpoch:
 
 
 __all__ = ["BDS", "EpochAssembler", "LOCK_MS_MSM", "LOCK_MS_MSM_EXT", "LOCK_S_LEGACY", "LockState", "MsmEncoder",
+           "SlotLockClock",
            "epoch_fields", "legacy_to_obs", "lock_indicator", "merge_epochs", "msm_epoch_gpst_ns", "msm_to_obs",
            "obs_to_legacy"]

@@ -20,7 +20,9 @@ several (GPS L2 as semi-codeless P(Y) ``2W`` and L2C ``2L``). The two profiles s
 - ``_LEGACY`` (1004/1012) keeps the default ranking (:func:`gnssaug.gnss.attribute_rank`, P(Y) first):
   its users are older geodetic rovers that track P(Y) semi-codeless on every satellite, and 1004's
   L2 code indicator (DF016) then says P(Y) for the whole constellation, not P(Y) for some satellites
-  and L2C for others.
+  and L2C for others. Where a satellite's 2W is missing for an epoch, its L2C fills the slot (DF016
+  then says L2C) and the L1/L2 lock times (:class:`gnssaug.rtcm.epochs.SlotLockClock`) restart
+  at such mode changes, slips and gaps, as on the MSM4 profile.
 """
 
 from __future__ import annotations
@@ -28,9 +30,11 @@ from __future__ import annotations
 import logging
 import time
 
+import numpy as np
+
 from gnssaug.gnss import attribute_rank, civil_rank
 from gnssaug.rtcm.codec import decode_many, encode_frame
-from gnssaug.rtcm.epochs import EpochAssembler, MsmEncoder, obs_to_legacy
+from gnssaug.rtcm.epochs import EpochAssembler, MsmEncoder, SlotLockClock, obs_to_legacy
 from gnssaug.rtcm.framing import iter_frames
 from gnssaug.rtcm.msm import is_msm
 
@@ -90,6 +94,7 @@ class ProfileEncoder:
         # joined; re-encoding writes back the same time of week
         self.assembler = EpochAssembler(int((time.time() - _GPS_EPOCH_UNIX_S + 18) * 1e9), PROFILE_RANK[profile])
         self.encoder: MsmEncoder | None = None
+        self.legacy_lock = SlotLockClock()
         self.station_id = 0
         self.errors = 0
         self.epochs = 0
@@ -118,7 +123,16 @@ class ProfileEncoder:
     def _encode(self, epoch) -> list[bytes]:
         self.epochs += 1
         if self.profile == "legacy":
-            return [encode_frame(m) for m in obs_to_legacy(epoch, self.station_id, self.assembler.glo_fcn)]
+            return [encode_frame(m) for m in obs_to_legacy(epoch, self.station_id, self.assembler.glo_fcn,
+                                                           self._legacy_lock_s(epoch))]
         if self.encoder is None:
             self.encoder = MsmEncoder(4, self.station_id, self.assembler.glo_fcn)
         return [encode_frame(m) for m in self.encoder.encode(epoch)]
+
+    def _legacy_lock_s(self, epoch) -> dict[tuple[int, int], float]:
+        # L1/L2 lock times [s] of the output: restarted at slips, gaps and tracking-mode changes
+        rows, slots = np.nonzero(np.isfinite(epoch.pr_m[:, :2]) | np.isfinite(epoch.cp_cyc[:, :2]))
+        lock_ms = self.legacy_lock.lock_ms(epoch, epoch.sat[rows], slots)
+        self.legacy_lock.end_epoch(epoch.t_gpst_ns)
+        return {(int(epoch.sat[r]), int(k)): ms / 1000.0 for r, k, ms in zip(rows.tolist(), slots.tolist(),
+                                                                              lock_ms.tolist(), strict=True)}

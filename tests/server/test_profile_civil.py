@@ -67,7 +67,11 @@ def _join_modes(a: Msm, b: Msm, omit: set[tuple[int, int]] = frozenset()) -> Msm
 
 @pytest.fixture(scope="module")
 def station(nagoya_dir):
-    """Per-epoch frames of the station stream, and the RINEX L2 of each GPS satellite (W and L series)."""
+    """Per-epoch frames of the station stream (G05 without 2L at FLIP), and the W and L epochs."""
+    return _station(nagoya_dir, SIG_2L)
+
+
+def _station(nagoya_dir, omit_sig: int):
     path = nagoya_dir / "base.obs"
     _, s_w = read_obs(path, systems="GEC")
     modes = np.zeros((N_SAT, N_BAND), np.uint8)
@@ -85,7 +89,7 @@ def station(nagoya_dir):
         (m_l,) = enc_l.encode(e_l)  # the L encoder runs every epoch: its 2L lock times stay continuous
         gps = [k for k, m in enumerate(msgs) if m.msg_type == 1077]
         assert len(gps) == 1
-        omit = {(FLIP_PRN, SIG_2L)} if i == FLIP else set()
+        omit = {(FLIP_PRN, omit_sig)} if i == FLIP else set()
         msgs[gps[0]] = _join_modes(msgs[gps[0]], m_l, omit)
         groups.append(b"".join(encode_frame(m) for m in msgs))
         eps_w.append(e_w)
@@ -216,3 +220,33 @@ def _check_legacy(data: bytes, eps_w):
             assert abs(pr2 - e.pr_m[r, 1]) < PR_TOL_M
             n += 1
     assert n > 8 * len(eps_w) // 2
+
+
+def test_legacy_profile_lock_restarts_at_mode_change(nagoya_dir):
+    """Legacy profile (P(Y) first): where G05's 2W is missing for an epoch, its L2C fills the 1004 L2
+    (DF016 = 0) and the L2 lock-time indicator restarts at both mode changes."""
+    from pyrtcm import RTCMReader
+
+    from gnssaug.server.profiles import ProfileEncoder
+
+    groups, eps_w, _ = _station(nagoya_dir, SIG_2W)
+    out = []
+    enc = ProfileEncoder(lambda mount, data: out.append(data), "NAG", "legacy")
+    for g in groups:
+        enc(g)
+    l2 = {}  # (epoch index, prn) -> (DF016 L2 code indicator, DF019 L2 lock indicator)
+    for f in iter_frames(b"".join(out)):
+        if f.msg_type == 1004:
+            msg = RTCMReader.parse(f.raw)
+            i = next(k for k, x in enumerate(eps_w) if x.t_gpst_ns // 1_000_000 % (7 * 86_400_000) == msg.DF004)
+            for j in range(1, msg.DF006 + 1):
+                l2[(i, getattr(msg, f"DF009_{j:02d}"))] = (getattr(msg, f"DF016_{j:02d}"),
+                                                           getattr(msg, f"DF019_{j:02d}"))
+    assert enc.errors == 0 and len({i for i, _ in l2}) >= N_EPOCH - 1
+    codes = [l2[(i, FLIP_PRN)][0] for i in range(FLIP - 1, FLIP + 3)]
+    assert codes == [3, 0, 3, 3]  # P(Y), L2C for the one epoch, P(Y) again
+    locks = [l2[(i, FLIP_PRN)][1] for i in range(N_EPOCH - 1)]
+    assert locks[FLIP] == 0 and locks[FLIP + 1] == 0 and locks[FLIP - 1] == FLIP - 1 > 0
+    assert locks[FLIP + 2] > 0
+    for prn in {p for _, p in l2} - {FLIP_PRN}:  # every other satellite: 1 s more per 1 s epoch
+        assert [l2[(i, prn)][1] for i in range(N_EPOCH - 1) if (i, prn) in l2] == list(range(N_EPOCH - 1))
